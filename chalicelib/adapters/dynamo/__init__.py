@@ -1,0 +1,1 @@
+"""DynamoDB adapter: the one table's PynamoDB models and the repositories over them."""

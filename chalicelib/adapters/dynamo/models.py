@@ -1,0 +1,165 @@
+"""The single table, defined once (here) for the code, ``make run``, the tests and infra.
+
+Key design (``pk`` / ``sk``), one item type per ``kind``:
+
+=================  ==========================  ===========================  ====================
+item               pk                          sk                           notes
+=================  ==========================  ===========================  ====================
+account            ``ACCOUNT#<id>``            ``PROFILE``                  ``version`` guards
+                                                                            every update
+session            ``ACCOUNT#<id>``            ``SESSION#<sha256>``         TTL housekeeping
+audit event        ``ACCOUNT#<id>``            ``AUDIT#<iso time>#<id>``    kept forever
+email marker       ``EMAIL#<email>``           ``EMAIL``                    uniqueness (txn)
+throttle counter   ``THROTTLE#<key>``          ``W#<window>``               TTL housekeeping
+outbox mail        ``OUTBOX#<id>``             ``OUTBOX``                   queue while pending
+=================  ==========================  ===========================  ====================
+
+Access patterns:
+
+* authenticate a request: BatchGet account + session (1 request);
+* sign in: BatchGet email marker + 2 throttle counters, then GetItem account (2 requests);
+* sign up / change email: TransactWrite on the account, old and new email markers;
+* account page items: Query ``pk = ACCOUNT#<id>`` with an ``sk`` prefix;
+* work queues: the sparse GSI ``work_queue`` (``queue_pk`` = ``<queue>#<shard>``,
+  ``queue_sk`` = ``<due time>#<id>``).  Only items that are due carry these attributes, so the
+  index holds exactly the work to do; shards spread a burst over partitions.  Readers Query
+  each shard for ``queue_sk <= now`` and claim on the base table with a condition (GSI reads
+  are eventually consistent).
+
+There is no Scan anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    DiscriminatorAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+
+
+class WorkQueueIndex(GlobalSecondaryIndex["TableItem"]):
+    """Sparse, sharded index of due work (outbox mail now; renewals, retries, VAT later)."""
+
+    class Meta:
+        index_name = "work_queue"
+        projection = AllProjection()
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+
+    queue_pk = UnicodeAttribute(hash_key=True)
+    queue_sk = UnicodeAttribute(range_key=True)
+
+
+class TableItem(Model):
+    """Base of every item: keys, the discriminator, queue keys and TTL."""
+
+    class Meta:
+        table_name = "helpdesk-accounts"
+        region = "us-east-1"
+        host: str | None = None
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 5
+        max_retry_attempts = 3
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+    queue_pk = UnicodeAttribute(null=True)
+    queue_sk = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+    work_queue = WorkQueueIndex()
+
+
+class AccountItem(TableItem, discriminator="account"):
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    country = UnicodeAttribute()
+    locale = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+    plan = UnicodeAttribute(null=True)
+    trial_ends_at = UTCDateTimeAttribute(null=True)
+    session_epoch = NumberAttribute(default=0)
+    version = NumberAttribute(default=0)
+
+
+class SessionItem(TableItem, discriminator="session"):
+    epoch = NumberAttribute()
+    created_at = UTCDateTimeAttribute()
+    last_seen_at = UTCDateTimeAttribute()
+    ip = UnicodeAttribute(default="")
+
+
+class AuditItem(TableItem, discriminator="audit"):
+    at = UTCDateTimeAttribute()
+    event = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    ip = UnicodeAttribute(default="")
+    details = UnicodeAttribute(default="{}")  # JSON object of strings
+
+
+class EmailItem(TableItem, discriminator="email"):
+    account_id = UnicodeAttribute()
+
+
+class ThrottleItem(TableItem, discriminator="throttle"):
+    failures = NumberAttribute(default=0)
+
+
+class OutboxItem(TableItem, discriminator="outbox"):
+    to = UnicodeAttribute()
+    template = UnicodeAttribute()
+    locale = UnicodeAttribute()
+    params = UnicodeAttribute(default="{}")  # JSON object of strings
+    account_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    next_attempt_at = UTCDateTimeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    provider_id = UnicodeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+
+
+MODELS: tuple[type[TableItem], ...] = (
+    TableItem,
+    AccountItem,
+    SessionItem,
+    AuditItem,
+    EmailItem,
+    ThrottleItem,
+    OutboxItem,
+)
+
+
+def configure(settings: Settings) -> None:
+    """Point every model at the configured table and endpoint (and drop cached connections)."""
+    for model in MODELS:
+        model.Meta.table_name = settings.table_name
+        model.Meta.region = settings.aws_region
+        model.Meta.host = settings.aws_endpoint_url
+        model._connection = None
+
+
+def table_definition() -> dict[str, Any]:
+    """The CreateTable parameters of the table, as the code defines them (for infra checks)."""
+    return dict(TableItem._get_schema())
+
+
+def create_table(settings: Settings) -> None:
+    """Create the table and its indexes if missing, and turn TTL on."""
+    configure(settings)
+    TableItem.create_table(wait=True, billing_mode=PAY_PER_REQUEST_BILLING_MODE)

@@ -1,0 +1,205 @@
+"""In-memory adapters: the repository, a recording mailer and a fast hasher.
+
+They honour the same contract as the real adapters (conditional writes, atomic commits,
+leases), checked by the shared contract suite, so services can be unit-tested and the
+throughput benchmarks run without I/O.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Sequence
+
+from chalicelib.domain.account import (
+    Account,
+    AccountChange,
+    AuditEvent,
+    MailStatus,
+    OutboxMail,
+    Session,
+)
+from chalicelib.domain.errors import ConcurrentUpdate, EmailAlreadyUsed
+from chalicelib.services.ports import MailDeliveryError
+
+
+class InMemoryRepository:
+    """``AccountRepository`` and ``OutboxRepository`` in dictionaries, behind one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.accounts: dict[str, Account] = {}
+        self.emails: dict[str, str] = {}
+        self.sessions: dict[tuple[str, str], Session] = {}
+        self.throttle: dict[tuple[str, int], int] = {}
+        self.mail: dict[str, OutboxMail] = {}
+        self.audit: list[AuditEvent] = []
+        self.requests = 0  # calls made, to compare with the DynamoDB request budget
+
+    def commit(self, change: AccountChange) -> None:
+        with self._lock:
+            self.requests += 1
+            account = change.account
+            if account is not None:
+                stored = self.accounts.get(account.id)
+                if change.create:
+                    if account.email in self.emails:
+                        raise EmailAlreadyUsed()
+                    if stored is not None:
+                        raise ConcurrentUpdate()
+                elif stored is None or stored.version != change.expected_version:
+                    raise ConcurrentUpdate()
+            if change.email_swap is not None:
+                old, new = change.email_swap
+                if new in self.emails:
+                    raise EmailAlreadyUsed()
+            for mail in change.mails:
+                if mail.id in self.mail:
+                    raise ConcurrentUpdate()
+            # every condition holds: apply
+            if account is not None:
+                self.accounts[account.id] = account
+                if change.create:
+                    self.emails[account.email] = account.id
+            if change.email_swap is not None and account is not None:
+                old, new = change.email_swap
+                self.emails.pop(old, None)
+                self.emails[new] = account.id
+            for session in change.put_sessions:
+                self.sessions[(session.account_id, session.token_hash)] = session
+            for key in change.delete_sessions:
+                self.sessions.pop(key, None)
+            for mail in change.mails:
+                self.mail[mail.id] = mail
+            self.audit.extend(change.audit)
+
+    def get_account(self, account_id: str) -> Account | None:
+        with self._lock:
+            self.requests += 1
+            return self.accounts.get(account_id)
+
+    def login_lookup(
+        self, email: str, throttle_keys: Sequence[str], window: int
+    ) -> tuple[str | None, dict[str, int]]:
+        with self._lock:
+            self.requests += 1
+            counts = {
+                k: self.throttle[(k, window)] for k in throttle_keys if (k, window) in self.throttle
+            }
+            return self.emails.get(email), counts
+
+    def add_failures(self, throttle_keys: Sequence[str], window: int, expires_at: datetime) -> None:
+        with self._lock:
+            self.requests += 1
+            for key in throttle_keys:
+                self.throttle[(key, window)] = self.throttle.get((key, window), 0) + 1
+
+    def get_session(
+        self, account_id: str, token_hash: str
+    ) -> tuple[Account | None, Session | None]:
+        with self._lock:
+            self.requests += 1
+            return self.accounts.get(account_id), self.sessions.get((account_id, token_hash))
+
+    def touch_session(self, session: Session, now: datetime, expires_at: datetime) -> None:
+        with self._lock:
+            self.requests += 1
+            key = (session.account_id, session.token_hash)
+            if key in self.sessions:
+                self.sessions[key] = replace(self.sessions[key], last_seen_at=now)
+
+    def delete_session(self, account_id: str, token_hash: str) -> None:
+        with self._lock:
+            self.requests += 1
+            self.sessions.pop((account_id, token_hash), None)
+
+    def audit_events(self, account_id: str, limit: int = 50) -> list[AuditEvent]:
+        with self._lock:
+            events = [e for e in self.audit if e.account_id == account_id]
+            return sorted(events, key=lambda e: e.at, reverse=True)[:limit]
+
+    # --- outbox ---------------------------------------------------------------------------
+    def due_mail(self, now: datetime, limit: int) -> list[OutboxMail]:
+        with self._lock:
+            self.requests += 1
+            due = [
+                m
+                for m in self.mail.values()
+                if m.status is MailStatus.PENDING and m.next_attempt_at and m.next_attempt_at <= now
+            ]
+            return sorted(due, key=lambda m: (m.next_attempt_at or now, m.id))[:limit]
+
+    def get_mail(self, mail_id: str) -> OutboxMail | None:
+        with self._lock:
+            return self.mail.get(mail_id)
+
+    def claim_mail(self, mail_id: str, now: datetime, lease_until: datetime) -> OutboxMail | None:
+        with self._lock:
+            self.requests += 1
+            mail = self.mail.get(mail_id)
+            if (
+                mail is None
+                or mail.status is not MailStatus.PENDING
+                or (mail.next_attempt_at is not None and mail.next_attempt_at > now)
+                or (mail.lease_until is not None and mail.lease_until >= now)
+            ):
+                return None
+            mail = replace(mail, lease_until=lease_until)
+            self.mail[mail_id] = mail
+            return mail
+
+    def _update_pending(self, mail_id: str, **changes: object) -> None:
+        with self._lock:
+            self.requests += 1
+            mail = self.mail.get(mail_id)
+            if mail is not None and mail.status is MailStatus.PENDING:
+                self.mail[mail_id] = replace(mail, attempts=mail.attempts + 1, **changes)  # type: ignore[arg-type]
+
+    def mark_mail_sent(self, mail: OutboxMail, now: datetime, provider_id: str) -> None:
+        self._update_pending(
+            mail.id, status=MailStatus.SENT, sent_at=now, provider_id=provider_id, lease_until=None
+        )
+
+    def mark_mail_retry(self, mail: OutboxMail, next_attempt_at: datetime, error: str) -> None:
+        self._update_pending(
+            mail.id, next_attempt_at=next_attempt_at, last_error=error, lease_until=None
+        )
+
+    def mark_mail_failed(self, mail: OutboxMail, error: str) -> None:
+        self._update_pending(mail.id, status=MailStatus.FAILED, last_error=error, lease_until=None)
+
+
+@dataclass
+class RecordingMailer:
+    """A ``Mailer`` that keeps what it sent; ``fail_with`` makes the next sends fail."""
+
+    sent: list[tuple[str, str, str]] = field(default_factory=list)
+    fail_with: MailDeliveryError | None = None
+
+    def send(self, to: str, subject: str, body: str) -> str:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append((to, subject, body))
+        return f"memory-{len(self.sent)}"
+
+
+class PlainHasher:
+    """A fast, insecure ``PasswordHasher`` for unit tests only; counts its work."""
+
+    def __init__(self) -> None:
+        self.work = 0
+
+    def hash(self, password: str) -> str:
+        self.work += 1
+        return f"plain${password}"
+
+    def verify(self, stored_hash: str, password: str) -> bool:
+        self.work += 1
+        return stored_hash == f"plain${password}"
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return not stored_hash.startswith("plain$")
+
+    def burn(self, password: str) -> None:
+        self.work += 1

@@ -1,0 +1,64 @@
+"""SES mailer: one plain-text mail per call through boto3's SES client.
+
+Throttling and service faults are temporary (the outbox retries later); a rejected message
+or an unverified sender is permanent.  boto3 is imported when the first mail is sent.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from chalicelib.config import Settings
+from chalicelib.services.ports import MailDeliveryError
+
+_TEMPORARY = {
+    "Throttling",
+    "ThrottlingException",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "RequestTimeout",
+}
+
+
+class SesMailer:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @cached_property
+    def _client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "ses",
+            region_name=self._settings.aws_region,
+            endpoint_url=self._settings.aws_endpoint_url,
+            config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2}),
+        )
+
+    def send(self, to: str, subject: str, body: str) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self._client.send_email(
+                Source=self._settings.ses_sender,
+                Destination={"ToAddresses": [to]},
+                Message={
+                    "Subject": {"Data": subject, "Charset": "UTF-8"},
+                    "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
+                },
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "ClientError")
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+            raise MailDeliveryError(
+                code, permanent=code not in _TEMPORARY and int(status) < 500
+            ) from None
+        except BotoCoreError as error:
+            raise MailDeliveryError(type(error).__name__, permanent=False) from None
+        return str(answer["MessageId"])
+
+    def verify_sender(self) -> None:
+        """Verify the sender identity (the local stack needs it before SES accepts mail)."""
+        self._client.verify_email_identity(EmailAddress=self._settings.ses_sender)

@@ -1,0 +1,71 @@
+"""Sign-up, sign-in and sign-out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint
+
+from chalicelib.api.http import RequestContext, endpoint
+from chalicelib.api.views import account_view
+from chalicelib.wiring import container
+
+bp = Blueprint(__name__)
+
+
+@endpoint(
+    bp,
+    "/signup",
+    "POST",
+    tag="auth",
+    summary="Create an account (free trial)",
+    auth=False,
+    body="SignupRequest",
+    response="SignedInResponse",
+    status=201,
+    errors=(409,),
+)
+def signup(ctx: RequestContext, body: Any) -> dict[str, Any]:
+    signed_in = container().auth.signup(
+        email=body.email,
+        password=body.password,
+        name=body.name,
+        country=body.country,
+        phone=body.phone,
+        locale=body.locale or ctx.locale,
+        ip=ctx.ip,
+    )
+    return {"token": signed_in.token, "account": account_view(signed_in.account)}
+
+
+@endpoint(
+    bp,
+    "/login",
+    "POST",
+    tag="auth",
+    summary="Sign in",
+    auth=False,
+    body="LoginRequest",
+    response="LoginResponse",
+    errors=(401, 403),
+)
+def login(ctx: RequestContext, body: Any) -> dict[str, Any]:
+    signed_in = container().auth.login(body.email, body.password, ctx.ip)
+    return {
+        "token": signed_in.token,
+        "account": account_view(signed_in.account),
+        "pending_payment": None,
+    }
+
+
+@endpoint(
+    bp,
+    "/logout",
+    "POST",
+    tag="auth",
+    summary="Sign out (this session)",
+    status=204,
+    allow_suspended=True,
+)
+def logout(ctx: RequestContext) -> None:
+    container().auth.logout(ctx.caller)

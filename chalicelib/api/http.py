@@ -1,0 +1,262 @@
+"""The one way a route is declared: :func:`endpoint`.
+
+It does, for every route, what routes must not repeat: choose the language, read the bearer
+token and authenticate, enforce the 64 KiB body limit, the JSON content type and the request
+model (pydantic, imported lazily), call the handler, shape the answer, add the security
+headers, and map every :class:`DomainError` to the contract's error body in one place.  It
+also records each route in :data:`ROUTES`, from which ``/openapi.json`` is generated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.domain.errors import (
+    DomainError,
+    Forbidden,
+    InternalError,
+    InvalidInput,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from chalicelib.i18n import pick_locale, translate
+from chalicelib.logs import log_error
+
+MAX_BODY_BYTES = 64 * 1024
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """What ``/openapi.json`` says about one route."""
+
+    path: str
+    method: str
+    summary: str
+    tag: str
+    body: str | None
+    response: str | None
+    status: int
+    auth: bool
+    errors: tuple[int, ...]
+    query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
+    content_type: str = "application/json"
+    support_key: bool = False
+
+
+ROUTES: list[RouteSpec] = []
+
+
+@dataclass
+class RequestContext:
+    """What a handler gets besides its body: language, source address, caller, request."""
+
+    locale: str
+    ip: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    caller: Any = None  # services.auth.Caller on authenticated routes
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _schemas() -> Any:
+    from chalicelib.api import schemas
+
+    return schemas
+
+
+def error_response(error: DomainError, locale: str) -> Response:
+    """The contract's error body for ``error`` in ``locale``."""
+    params = dict(error.params)
+    if hasattr(error, "retry_after"):
+        params["retry_after"] = error.retry_after
+    body: dict[str, Any] = {
+        "code": error.code,
+        "message": translate(error.code, locale, **params),
+    }
+    if error.fields:
+        body["fields"] = {name: translate(msg, locale) for name, msg in error.fields.items()}
+    body.update(error.extra)
+    return json_response({"error": body}, error.STATUS_CODE, error.headers)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    all_headers: dict[str, str | list[str]] = {
+        **SECURITY_HEADERS,
+        "Content-Type": "application/json; charset=utf-8",
+        "Content-Security-Policy": API_CSP,
+        **(headers or {}),
+    }
+    if body is None:
+        return Response(body="", status_code=status, headers=all_headers)
+    return Response(
+        body=json.dumps(body, ensure_ascii=False), status_code=status, headers=all_headers
+    )
+
+
+_PYDANTIC_FIELD_MESSAGES = {
+    "missing": "field_required",
+    "extra_forbidden": "field_unknown",
+    "string_too_short": "field_too_short",
+    "string_too_long": "field_too_long",
+    "too_short": "field_too_short",
+    "too_long": "field_too_long",
+    "greater_than": "field_range",
+    "greater_than_equal": "field_range",
+    "less_than": "field_range",
+    "less_than_equal": "field_range",
+}
+
+
+def _validation_error(error: Any) -> InvalidInput:
+    fields: dict[str, str] = {}
+    unknown = False
+    for item in error.errors():
+        kind = item["type"]
+        name = ".".join(str(p) for p in item["loc"]) or "body"
+        if kind == "extra_forbidden":
+            unknown = True
+        if kind in _PYDANTIC_FIELD_MESSAGES:
+            message = _PYDANTIC_FIELD_MESSAGES[kind]
+        elif kind.endswith("_type") or kind.endswith("_parsing") or kind == "int_from_float":
+            message = "field_type"
+        else:
+            message = "field_invalid"
+        fields.setdefault(name, message)
+    return InvalidInput("unknown_field" if unknown else "validation_error", fields=fields)
+
+
+def parse_json_body(raw: bytes | None, headers: dict[str, str]) -> Any:
+    """The decoded JSON body (``None`` when empty), enforcing size and content type."""
+    if raw and len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge()
+    if not raw or not raw.strip():
+        return None
+    content_type = headers.get("content-type", "application/json").lower()
+    if "json" not in content_type:
+        raise UnsupportedMediaType()
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("invalid_json") from None
+
+
+def validate_body(model_name: str, data: Any) -> Any:
+    """``data`` validated by the named request model."""
+    from pydantic import ValidationError
+
+    model = getattr(_schemas(), model_name)
+    if not isinstance(data, dict):
+        raise InvalidInput("invalid_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise _validation_error(error) from None
+
+
+def _bearer(headers: dict[str, str]) -> str | None:
+    value = headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token else None
+
+
+Handler = Callable[..., Any]
+
+
+def endpoint(
+    bp: Blueprint,
+    path: str,
+    method: str,
+    *,
+    tag: str,
+    summary: str,
+    body: str | None = None,
+    response: str | None = None,
+    status: int = 200,
+    auth: bool = True,
+    allow_suspended: bool = False,
+    errors: tuple[int, ...] = (),
+    query: tuple[tuple[str, str, str], ...] = (),
+    content_type: str = "application/json",
+) -> Callable[[Handler], Handler]:
+    """Register ``handler(ctx, [body,] **path_params)`` as ``method path`` on ``bp``.
+
+    The handler returns a JSON-able value (sent with ``status``), ``None`` (204 when
+    ``status`` is 204) or a ready :class:`Response`.
+    """
+    all_errors = tuple(sorted({400, 413, 429, *errors, *((401,) if auth else ())}))
+    ROUTES.append(
+        RouteSpec(
+            path,
+            method,
+            summary,
+            tag,
+            body,
+            response,
+            status,
+            auth,
+            all_errors,
+            query,
+            content_type,
+        )
+    )
+
+    def decorate(handler: Handler) -> Handler:
+        def view(**path_params: str) -> Response:
+            request = bp.current_request
+            headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+            locale = pick_locale(headers.get("accept-language"))
+            try:
+                identity = (request.context or {}).get("identity") or {}
+                ctx = RequestContext(
+                    locale=locale,
+                    ip=str(identity.get("sourceIp") or ""),
+                    headers=headers,
+                    query=dict(request.query_params or {}),
+                )
+                raw = request.raw_body
+                data = parse_json_body(raw.encode() if isinstance(raw, str) else raw, headers)
+                if auth:
+                    from chalicelib.wiring import container
+
+                    ctx.caller = container().auth.authenticate(_bearer(headers), ctx.ip)
+                    locale = ctx.locale = pick_locale(
+                        headers.get("accept-language"), ctx.caller.account.locale
+                    )
+                    if ctx.caller.account.status.value == "suspended" and not allow_suspended:
+                        raise Forbidden("account_suspended")
+                args: list[Any] = [ctx]
+                if body is not None:
+                    args.append(validate_body(body, data if data is not None else {}))
+                elif data not in (None, {}):
+                    raise InvalidInput("unknown_field")
+                result = handler(*args, **path_params)
+            except DomainError as error:
+                return error_response(error, locale)
+            except Exception:
+                log_error("http.unhandled", path=path, method=method)
+                return error_response(InternalError(), locale)
+            if isinstance(result, Response):
+                for key, value in SECURITY_HEADERS.items():
+                    result.headers.setdefault(key, value)
+                return result
+            return json_response(None if status == 204 else result, status)
+
+        view.__name__ = f"{method.lower()}_{handler.__name__}"
+        bp.route(path, methods=[method], content_types=["*/*"])(view)
+        return handler
+
+    return decorate

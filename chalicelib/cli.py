@@ -1,0 +1,58 @@
+"""Operator commands: ``python -m chalicelib.cli {run-job,seed-demo,create-table}``.
+
+Without ``--stage`` they use the local stack that ``make run`` starts (same ports and
+environment variables); with ``--stage dev|prod`` they use that stage's environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from chalicelib.domain.ids import parse_iso
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
+    parser.add_argument("--stage", default=None, help="stage whose environment to use")
+    commands = parser.add_subparsers(dest="command", required=True)
+    job = commands.add_parser("run-job", help="run a scheduled job once")
+    job.add_argument("name", choices=["outbox"])
+    job.add_argument("--now", default=None, help="ISO 8601 time to run the job at")
+    commands.add_parser("seed-demo", help="create the demo accounts")
+    commands.add_parser("create-table", help="create the table and its indexes if missing")
+    args = parser.parse_args(argv)
+
+    if args.stage:
+        os.environ["STAGE"] = args.stage
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    if os.environ.get("STAGE", "local") == "local":
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+
+    from chalicelib.wiring import container
+
+    if args.command == "run-job":
+        from chalicelib.jobs.run import run_job
+
+        try:
+            now = parse_iso(args.now) if args.now else None
+        except ValueError:
+            parser.error("--now must be an ISO 8601 time, e.g. 2026-11-26T10:00:00Z")
+        print(json.dumps(run_job(args.name, now)))
+    elif args.command == "seed-demo":
+        from chalicelib.seed import seed_demo
+
+        print(json.dumps({"created": seed_demo(container())}))
+    elif args.command == "create-table":
+        from chalicelib.adapters.dynamo.models import create_table
+
+        create_table(container().settings)
+        print(json.dumps({"table": container().settings.table_name}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Settings: one frozen object read from the environment.
+
+Chalice stages (``.chalice/config.json``) set ``STAGE`` and the stage's variables; the local
+stack (``make run``) and the tests only set ports.  For ``STAGE=local`` every endpoint is
+derived from ``LOCAL_AWS_PORT`` and ``LOCAL_STRIPE_PORT`` on 127.0.0.1, so one port change
+moves the app, the CLI and the stack together.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A subscription plan offered to customers (amount in minor units)."""
+
+    id: str
+    name: str
+    amount: int
+    currency: str
+    interval: str  # "month" or "year"
+
+
+DEFAULT_PLANS: tuple[Plan, ...] = (
+    Plan("basic-monthly", "Basic (monthly)", 1500, "EUR", "month"),
+    Plan("pro-monthly", "Pro (monthly)", 4900, "EUR", "month"),
+    Plan("pro-yearly", "Pro (yearly)", 49000, "EUR", "year"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about the service; built once per process."""
+
+    stage: str = "local"
+    table_name: str = "helpdesk-accounts"
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+    ses_sender: str = "no-reply@helpdesk.example.com"
+    support_email: str = "support@helpdesk.example.com"
+    console_url: str = "http://127.0.0.1:8000"
+    vendor_name: str = "HelpDesk Accounts SAS"
+    vendor_support_email: str = "support@helpdesk.example.com"
+    vendor_vat_contact_email: str = "vat@helpdesk.example.com"
+    vendor_vat_number: str | None = None
+    vendor_country: str = "FR"
+    stripe_secret_key: str = "sk_test_local_placeholder"  # noqa: S105 - placeholder
+    stripe_publishable_key: str = "pk_test_local_placeholder"
+    stripe_api_base: str | None = None
+    stripe_js_url: str = "https://js.stripe.com/v3/"
+    stripe_webhook_secret: str = "whsec_local_placeholder"  # noqa: S105 - placeholder
+    support_key: str = "support-local-key"
+    session_idle_seconds: int = 2 * 3600
+    session_absolute_seconds: int = 24 * 3600
+    session_touch_seconds: int = 300
+    login_window_seconds: int = 900
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 30
+    queue_shards: int = 8
+    outbox_lease_seconds: int = 120
+    trial_days: int = 14
+    plans: tuple[Plan, ...] = field(default=DEFAULT_PLANS)
+
+    def plan(self, plan_id: str) -> Plan | None:
+        """The plan with this id, or None."""
+        return next((p for p in self.plans if p.id == plan_id), None)
+
+
+def _parse_plans(raw: str | None) -> tuple[Plan, ...]:
+    if not raw:
+        return DEFAULT_PLANS
+    return tuple(Plan(**item) for item in json.loads(raw))
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from environment variables (``os.environ`` by default)."""
+    e = os.environ if env is None else env
+    stage = e.get("STAGE", "local")
+    endpoint = e.get("AWS_ENDPOINT_URL") or None
+    stripe_base = e.get("STRIPE_API_BASE") or None
+    stripe_js = e.get("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+    console = e.get("CONSOLE_URL", "")
+    if stage == "local":
+        aws_port = e.get("LOCAL_AWS_PORT", "4566")
+        stripe_port = e.get("LOCAL_STRIPE_PORT", "8420")
+        endpoint = endpoint or f"http://127.0.0.1:{aws_port}"
+        stripe_base = stripe_base or f"http://127.0.0.1:{stripe_port}"
+        stripe_js = f"http://127.0.0.1:{stripe_port}/js.stripe.com/v3/"
+        console = console or f"http://127.0.0.1:{e.get('PORT', '8000')}"
+    defaults = Settings()
+    return Settings(
+        stage=stage,
+        table_name=e.get("TABLE_NAME", defaults.table_name),
+        aws_region=e.get("AWS_REGION", e.get("AWS_DEFAULT_REGION", defaults.aws_region)),
+        aws_endpoint_url=endpoint,
+        ses_sender=e.get("SES_SENDER", defaults.ses_sender),
+        support_email=e.get("SUPPORT_EMAIL", defaults.support_email),
+        console_url=console or defaults.console_url,
+        vendor_name=e.get("VENDOR_NAME", defaults.vendor_name),
+        vendor_support_email=e.get("VENDOR_SUPPORT_EMAIL", defaults.vendor_support_email),
+        vendor_vat_contact_email=e.get("VAT_CONTACT_EMAIL", defaults.vendor_vat_contact_email),
+        vendor_vat_number=e.get("VENDOR_VAT_NUMBER") or None,
+        vendor_country=e.get("VENDOR_COUNTRY", defaults.vendor_country),
+        stripe_secret_key=e.get("STRIPE_SECRET_KEY", defaults.stripe_secret_key),
+        stripe_publishable_key=e.get("STRIPE_PUBLISHABLE_KEY", defaults.stripe_publishable_key),
+        stripe_api_base=stripe_base,
+        stripe_js_url=stripe_js,
+        stripe_webhook_secret=e.get("STRIPE_WEBHOOK_SECRET", defaults.stripe_webhook_secret),
+        support_key=e.get("SUPPORT_KEY", defaults.support_key),
+        session_idle_seconds=int(e.get("SESSION_IDLE_SECONDS", defaults.session_idle_seconds)),
+        session_absolute_seconds=int(
+            e.get("SESSION_ABSOLUTE_SECONDS", defaults.session_absolute_seconds)
+        ),
+        queue_shards=int(e.get("QUEUE_SHARDS", defaults.queue_shards)),
+        trial_days=int(e.get("TRIAL_DAYS", defaults.trial_days)),
+        plans=_parse_plans(e.get("PLANS")),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return settings_from_env()

@@ -1,0 +1,1 @@
+"""Domain: entities, value objects, rules and errors. Pure Python, no I/O."""

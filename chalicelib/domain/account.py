@@ -1,0 +1,128 @@
+"""Accounts, sessions, outbox mail and audit events, and the rules on them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+
+class AccountStatus(enum.StrEnum):
+    TRIAL = "trial"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    SUSPENDED = "suspended"
+    CANCELLED = "cancelled"
+    REACTIVATION_REQUESTED = "reactivation_requested"
+
+
+LOCALES = ("en", "fr")
+
+
+@dataclass(frozen=True)
+class Account:
+    """The customer account (one per email)."""
+
+    id: str
+    email: str
+    name: str
+    country: str
+    locale: str
+    password_hash: str
+    created_at: datetime
+    status: AccountStatus = AccountStatus.TRIAL
+    phone: str | None = None
+    plan: str | None = None
+    trial_ends_at: datetime | None = None
+    session_epoch: int = 0
+    version: int = 0
+
+    def evolve(self, **changes: Any) -> Account:
+        """A copy with ``changes`` applied and the version bumped (for a conditional write)."""
+        return replace(self, version=self.version + 1, **changes)
+
+
+@dataclass(frozen=True)
+class Session:
+    """A sign-in session; only the SHA-256 of the token's secret is stored."""
+
+    account_id: str
+    token_hash: str
+    epoch: int
+    created_at: datetime
+    last_seen_at: datetime
+    ip: str = ""
+
+    def is_live(
+        self, account: Account, now: datetime, idle_seconds: int, absolute_seconds: int
+    ) -> bool:
+        """Still usable: same epoch as the account, within idle and absolute limits."""
+        return (
+            self.epoch == account.session_epoch
+            and now < self.created_at + timedelta(seconds=absolute_seconds)
+            and now < self.last_seen_at + timedelta(seconds=idle_seconds)
+        )
+
+    def expires_at(self, idle_seconds: int, absolute_seconds: int) -> datetime:
+        """When this session can no longer be used, whatever happens (for TTL housekeeping)."""
+        return min(
+            self.created_at + timedelta(seconds=absolute_seconds),
+            self.last_seen_at + timedelta(seconds=idle_seconds),
+        )
+
+
+class MailStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class OutboxMail:
+    """A mail stored with the change that causes it, sent later by the outbox relay."""
+
+    id: str
+    to: str
+    template: str
+    locale: str
+    created_at: datetime
+    params: dict[str, str] = field(default_factory=dict)
+    account_id: str | None = None
+    status: MailStatus = MailStatus.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    lease_until: datetime | None = None
+    sent_at: datetime | None = None
+    provider_id: str | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """A security-relevant event kept on the account (who, what, when, from where)."""
+
+    account_id: str
+    at: datetime
+    event: str
+    actor: str = "customer"
+    ip: str = ""
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    """Everything one use case writes, committed atomically by the repository.
+
+    ``account`` is the new state (its ``version`` is the old one plus one: the write is
+    conditional on the stored version).  ``email_swap`` moves the unique email marker.
+    """
+
+    account: Account | None = None
+    expected_version: int | None = None
+    create: bool = False
+    email_swap: tuple[str, str] | None = None
+    put_sessions: tuple[Session, ...] = ()
+    delete_sessions: tuple[tuple[str, str], ...] = ()
+    mails: tuple[OutboxMail, ...] = ()
+    audit: tuple[AuditEvent, ...] = ()

@@ -1,0 +1,159 @@
+"""The one catalogue of human-readable text, in English and French.
+
+Keys are error codes, field-message codes and mail templates (``mail.<name>.subject`` and
+``mail.<name>.body``).  Values are ``str.format`` templates.  The web console has its own
+catalogue for its interface strings (``chalicelib/web/i18n.js``); API messages come from here.
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # --- generic errors -------------------------------------------------------------------
+    "bad_request": {"en": "The request is not valid.", "fr": "La requête n'est pas valide."},
+    "validation_error": {
+        "en": "Some fields are not valid.",
+        "fr": "Certains champs ne sont pas valides.",
+    },
+    "invalid_json": {
+        "en": "The request body is not valid JSON.",
+        "fr": "Le corps de la requête n'est pas un JSON valide.",
+    },
+    "unknown_field": {
+        "en": "The request contains fields that are not allowed.",
+        "fr": "La requête contient des champs non autorisés.",
+    },
+    "not_found": {"en": "Not found.", "fr": "Introuvable."},
+    "method_not_allowed": {
+        "en": "This method is not allowed on this address.",
+        "fr": "Cette méthode n'est pas autorisée à cette adresse.",
+    },
+    "payload_too_large": {
+        "en": "The request body is too large (64 KiB at most).",
+        "fr": "Le corps de la requête est trop volumineux (64 Kio au maximum).",
+    },
+    "unsupported_media_type": {
+        "en": "Send the request body as application/json.",
+        "fr": "Envoyez le corps de la requête en application/json.",
+    },
+    "internal_error": {
+        "en": "Something went wrong on our side. Please try again later.",
+        "fr": "Une erreur s'est produite de notre côté. Veuillez réessayer plus tard.",
+    },
+    "service_unavailable": {
+        "en": "A service we depend on is unavailable. Nothing was changed; please try again.",
+        "fr": "Un service dont nous dépendons est indisponible. Rien n'a été modifié ; "
+        "veuillez réessayer.",
+    },
+    "conflict": {
+        "en": "Your account changed meanwhile. Reload and try again.",
+        "fr": "Votre compte a été modifié entre-temps. Rechargez et réessayez.",
+    },
+    # --- authentication ---------------------------------------------------------------------
+    "not_authenticated": {
+        "en": "Please sign in.",
+        "fr": "Veuillez vous connecter.",
+    },
+    "invalid_credentials": {
+        "en": "The email address or the password is incorrect.",
+        "fr": "L'adresse électronique ou le mot de passe est incorrect.",
+    },
+    "too_many_attempts": {
+        "en": "Too many failed attempts. Please wait {retry_after} seconds and try again.",
+        "fr": "Trop de tentatives échouées. Patientez {retry_after} secondes puis réessayez.",
+    },
+    "account_cancelled": {
+        "en": "This account has been cancelled. You can reactivate it.",
+        "fr": "Ce compte a été annulé. Vous pouvez le réactiver.",
+    },
+    "account_suspended": {
+        "en": "Your account is suspended until the pending payments are settled. "
+        "Only billing is available.",
+        "fr": "Votre compte est suspendu jusqu'au règlement des paiements en attente. "
+        "Seule la facturation est disponible.",
+    },
+    "email_taken": {
+        "en": "An account already uses this email address.",
+        "fr": "Un compte utilise déjà cette adresse électronique.",
+    },
+    "invalid_password": {
+        "en": "The current password is incorrect.",
+        "fr": "Le mot de passe actuel est incorrect.",
+    },
+    "password_mismatch": {
+        "en": "The new password and its confirmation do not match.",
+        "fr": "Le nouveau mot de passe et sa confirmation ne correspondent pas.",
+    },
+    "weak_password": {
+        "en": "Choose a password of 8 to 128 characters that is not a common password.",
+        "fr": "Choisissez un mot de passe de 8 à 128 caractères qui ne soit pas un mot de "
+        "passe courant.",
+    },
+    # --- field messages ---------------------------------------------------------------------
+    "field_required": {"en": "This field is required.", "fr": "Ce champ est obligatoire."},
+    "field_unknown": {"en": "This field is not allowed.", "fr": "Ce champ n'est pas autorisé."},
+    "field_type": {
+        "en": "This value has the wrong type.",
+        "fr": "Cette valeur n'a pas le bon type.",
+    },
+    "field_too_short": {"en": "This value is too short.", "fr": "Cette valeur est trop courte."},
+    "field_too_long": {"en": "This value is too long.", "fr": "Cette valeur est trop longue."},
+    "field_invalid": {"en": "This value is not valid.", "fr": "Cette valeur n'est pas valide."},
+    "field_range": {
+        "en": "This value is out of range.",
+        "fr": "Cette valeur est hors des limites.",
+    },
+    "invalid_email": {
+        "en": "Enter a valid email address.",
+        "fr": "Saisissez une adresse électronique valide.",
+    },
+    "invalid_phone": {
+        "en": "Enter a valid phone number (with its country code if it is not in your country).",
+        "fr": "Saisissez un numéro de téléphone valide (avec l'indicatif du pays s'il n'est "
+        "pas dans votre pays).",
+    },
+    "invalid_country": {
+        "en": "Choose a country from the list.",
+        "fr": "Choisissez un pays dans la liste.",
+    },
+    "invalid_locale": {
+        "en": "The language must be en or fr.",
+        "fr": "La langue doit être en ou fr.",
+    },
+    "password_length": {
+        "en": "Use 8 to 128 characters.",
+        "fr": "Utilisez de 8 à 128 caractères.",
+    },
+    "password_common": {
+        "en": "This password is too common; choose another one.",
+        "fr": "Ce mot de passe est trop courant ; choisissez-en un autre.",
+    },
+    "current_password_required": {
+        "en": "Enter your current password to change your email address.",
+        "fr": "Saisissez votre mot de passe actuel pour changer d'adresse électronique.",
+    },
+    # --- mail ------------------------------------------------------------------------------
+    "mail.password_changed.subject": {
+        "en": "Your HelpDesk password was changed",
+        "fr": "Votre mot de passe HelpDesk a été modifié",
+    },
+    "mail.password_changed.body": {
+        "en": "Hello {name},\n\nThe password of your HelpDesk account was changed on {at}. "
+        "Every other session was signed out.\n\nIf you did not do this, reset your password "
+        "and contact us at {support_email}.\n",
+        "fr": "Bonjour {name},\n\nLe mot de passe de votre compte HelpDesk a été modifié le {at}. "
+        "Toutes les autres sessions ont été déconnectées.\n\nSi vous n'êtes pas à l'origine de "
+        "ce changement, réinitialisez votre mot de passe et écrivez-nous à {support_email}.\n",
+    },
+    "mail.email_changed.subject": {
+        "en": "Your HelpDesk email address was changed",
+        "fr": "L'adresse électronique de votre compte HelpDesk a été modifiée",
+    },
+    "mail.email_changed.body": {
+        "en": "Hello {name},\n\nThe email address of your HelpDesk account was changed from "
+        "{old_email} to {new_email} on {at}.\n\nIf you did not do this, contact us at "
+        "{support_email}.\n",
+        "fr": "Bonjour {name},\n\nL'adresse électronique de votre compte HelpDesk est passée de "
+        "{old_email} à {new_email} le {at}.\n\nSi vous n'êtes pas à l'origine de ce changement, "
+        "écrivez-nous à {support_email}.\n",
+    },
+}

@@ -1,0 +1,101 @@
+"""The ports: what the services need from the outside world, as Protocols.
+
+Adapters in ``chalicelib.adapters`` implement them twice where it matters: over DynamoDB /
+SES / argon2 for real, and in memory for unit tests and the throughput benchmarks.  One
+contract suite (``tests/integration/test_repository_contract.py``) runs against both.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, Sequence
+
+from chalicelib.domain.account import Account, AccountChange, OutboxMail, Session
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, stored_hash: str, password: str) -> bool: ...
+
+    def needs_rehash(self, stored_hash: str) -> bool: ...
+
+    def burn(self, password: str) -> None:
+        """Do the work of one verification against nothing (unknown emails, AU5)."""
+        ...
+
+
+class MailDeliveryError(Exception):
+    """Sending failed. ``permanent`` failures are not retried (and alarm)."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+class Mailer(Protocol):
+    def send(self, to: str, subject: str, body: str) -> str:
+        """Send one plain-text mail; the provider's message id. Raises MailDeliveryError."""
+        ...
+
+
+class AccountRepository(Protocol):
+    """Accounts, their sessions, the email markers and the sign-in throttle counters."""
+
+    def commit(self, change: AccountChange) -> None:
+        """Write everything in ``change`` atomically.
+
+        Raises ``ConcurrentUpdate`` when the account's stored version is not
+        ``change.expected_version`` and ``EmailAlreadyUsed`` when the new email is taken.
+        """
+        ...
+
+    def get_account(self, account_id: str) -> Account | None: ...
+
+    def login_lookup(
+        self, email: str, throttle_keys: Sequence[str], window: int
+    ) -> tuple[str | None, dict[str, int]]:
+        """The account id owning ``email`` and the failure counts of ``throttle_keys`` in
+        ``window`` (one request)."""
+        ...
+
+    def add_failures(self, throttle_keys: Sequence[str], window: int, expires_at: datetime) -> None:
+        """Count one failed sign-in on each key for ``window``."""
+        ...
+
+    def get_session(
+        self, account_id: str, token_hash: str
+    ) -> tuple[Account | None, Session | None]:
+        """The account and one of its sessions (one request)."""
+        ...
+
+    def touch_session(self, session: Session, now: datetime, expires_at: datetime) -> None: ...
+
+    def delete_session(self, account_id: str, token_hash: str) -> None: ...
+
+
+class OutboxRepository(Protocol):
+    """Mail waiting to be sent (a sparse, sharded work queue)."""
+
+    def due_mail(self, now: datetime, limit: int) -> list[OutboxMail]:
+        """Pending mail due at ``now`` (may be stale: claim before sending)."""
+        ...
+
+    def claim_mail(self, mail_id: str, now: datetime, lease_until: datetime) -> OutboxMail | None:
+        """Take the lease on a pending mail; None when sent, failed or leased by another."""
+        ...
+
+    def mark_mail_sent(self, mail: OutboxMail, now: datetime, provider_id: str) -> None: ...
+
+    def mark_mail_retry(self, mail: OutboxMail, next_attempt_at: datetime, error: str) -> None: ...
+
+    def mark_mail_failed(self, mail: OutboxMail, error: str) -> None: ...
+
+    def get_mail(self, mail_id: str) -> OutboxMail | None: ...

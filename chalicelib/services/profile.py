@@ -1,0 +1,174 @@
+"""Profile and password changes of the signed-in account.
+
+Every change is one conditional commit (on the account's version) together with its
+security notice in the outbox and its audit event, so a notice is never lost or sent for a
+change that did not happen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.config import Settings
+from chalicelib.domain.account import Account, AccountChange, AuditEvent
+from chalicelib.domain.contact import normalize_email, normalize_phone
+from chalicelib.domain.errors import (
+    ConcurrentUpdate,
+    Conflict,
+    EmailAlreadyUsed,
+    InvalidInput,
+    NotAuthenticated,
+)
+from chalicelib.domain.passwords import check_password_policy
+from chalicelib.i18n import format_datetime_long
+from chalicelib.logs import log_event
+from chalicelib.services.auth import AuthService, Caller
+from chalicelib.services.mail import new_mail
+from chalicelib.services.ports import AccountRepository, Clock, PasswordHasher
+
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class ProfileChanges:
+    """Fields a customer asked to change (``None`` for phone means "remove it")."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | object | None = _UNSET
+    locale: str | None = None
+    current_password: str | None = None
+
+
+class ProfileService:
+    def __init__(
+        self,
+        repo: AccountRepository,
+        hasher: PasswordHasher,
+        clock: Clock,
+        settings: Settings,
+        auth: AuthService,
+    ) -> None:
+        self._repo = repo
+        self._hasher = hasher
+        self._clock = clock
+        self._settings = settings
+        self._auth = auth
+
+    def _commit(self, change: AccountChange) -> None:
+        try:
+            self._repo.commit(change)
+        except ConcurrentUpdate:
+            raise Conflict() from None
+        except EmailAlreadyUsed:
+            raise Conflict("email_taken", fields={"email": "email_taken"}) from None
+
+    def update_profile(self, caller: Caller, changes: ProfileChanges) -> Account:
+        account = caller.account
+        now = self._clock.now()
+        updates: dict[str, object] = {}
+        mails = []
+        audit = []
+        email_swap = None
+        if changes.name is not None and changes.name.strip() != account.name:
+            updates["name"] = changes.name.strip()
+        if changes.locale is not None and changes.locale != account.locale:
+            updates["locale"] = changes.locale
+        if changes.phone is not _UNSET:
+            phone = changes.phone
+            new_phone = normalize_phone(str(phone), account.country) if phone else None
+            if new_phone != account.phone:
+                updates["phone"] = new_phone
+        if changes.email is not None:
+            new_email = normalize_email(changes.email)
+            if new_email != account.email:
+                if not changes.current_password:
+                    raise InvalidInput(fields={"current_password": "current_password_required"})
+                if not self._hasher.verify(account.password_hash, changes.current_password):
+                    log_event("profile.email_change_refused", account_id=account.id, ip=caller.ip)
+                    raise NotAuthenticated("invalid_password")
+                updates["email"] = new_email
+                email_swap = (account.email, new_email)
+                mails.append(
+                    new_mail(
+                        to=account.email,
+                        template="email_changed",
+                        locale=account.locale,
+                        now=now,
+                        account_id=account.id,
+                        params={
+                            "name": account.name,
+                            "old_email": account.email,
+                            "new_email": new_email,
+                            "at": format_datetime_long(now, account.locale),
+                            "support_email": self._settings.vendor_support_email,
+                        },
+                    )
+                )
+                audit.append(AuditEvent(account.id, now, "email_changed", ip=caller.ip))
+        if not updates:
+            return account
+        updated = account.evolve(**updates)
+        audit.append(
+            AuditEvent(
+                account.id,
+                now,
+                "profile_updated",
+                ip=caller.ip,
+                details={"fields": ",".join(sorted(updates))},
+            )
+        )
+        self._commit(
+            AccountChange(
+                account=updated,
+                expected_version=account.version,
+                email_swap=email_swap,
+                mails=tuple(mails),
+                audit=tuple(audit),
+            )
+        )
+        log_event("profile.updated", account_id=account.id, fields=sorted(updates), ip=caller.ip)
+        return updated
+
+    def change_password(
+        self, caller: Caller, current_password: str, new_password: str, confirm_password: str
+    ) -> None:
+        """Change the password; every other session ends and the account is told by mail."""
+        account = caller.account
+        if new_password != confirm_password:
+            raise InvalidInput(
+                "password_mismatch", fields={"confirm_password": "password_mismatch"}
+            )
+        check_password_policy(new_password)
+        if not self._hasher.verify(account.password_hash, current_password):
+            log_event("profile.password_change_refused", account_id=account.id, ip=caller.ip)
+            raise NotAuthenticated("invalid_password")
+        now = self._clock.now()
+        updated = account.evolve(
+            password_hash=self._hasher.hash(new_password),
+            session_epoch=account.session_epoch + 1,
+        )
+        current = caller.session
+        kept = type(current)(**{**current.__dict__, "epoch": updated.session_epoch})
+        mail = new_mail(
+            to=account.email,
+            template="password_changed",
+            locale=account.locale,
+            now=now,
+            account_id=account.id,
+            params={
+                "name": account.name,
+                "at": format_datetime_long(now, account.locale),
+                "support_email": self._settings.vendor_support_email,
+            },
+        )
+        self._commit(
+            AccountChange(
+                account=updated,
+                expected_version=account.version,
+                put_sessions=(kept,),
+                mails=(mail,),
+                audit=(AuditEvent(account.id, now, "password_changed", ip=caller.ip),),
+            )
+        )
+        log_event("profile.password_changed", account_id=account.id, ip=caller.ip)

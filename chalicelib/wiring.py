@@ -1,0 +1,96 @@
+"""The composition root: builds settings, adapters and services once, lazily.
+
+Routes and jobs call :func:`container`; tests call :func:`override` with a container built by
+:func:`build_container` over fakes or over the embedded servers.  Nothing else constructs
+adapters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from chalicelib.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.dynamo.repository import DynamoRepository
+    from chalicelib.adapters.memory import InMemoryRepository
+    from chalicelib.services.auth import AuthService
+    from chalicelib.services.outbox import OutboxRelay
+    from chalicelib.services.ports import Clock, Mailer, PasswordHasher
+    from chalicelib.services.profile import ProfileService
+
+
+@dataclass
+class Container:
+    """Everything a request or a job needs, built on first use."""
+
+    settings: Settings
+    repo: DynamoRepository | InMemoryRepository
+    mailer: Mailer
+    hasher: PasswordHasher
+    clock: Clock
+
+    @cached_property
+    def auth(self) -> AuthService:
+        from chalicelib.services.auth import AuthService
+
+        return AuthService(self.repo, self.hasher, self.clock, self.settings)
+
+    @cached_property
+    def profile(self) -> ProfileService:
+        from chalicelib.services.profile import ProfileService
+
+        return ProfileService(self.repo, self.hasher, self.clock, self.settings, self.auth)
+
+    @cached_property
+    def outbox_relay(self) -> OutboxRelay:
+        from chalicelib.services.outbox import OutboxRelay
+
+        return OutboxRelay(self.repo, self.mailer, self.clock, self.settings)
+
+
+def build_container(
+    settings: Settings,
+    *,
+    repo: DynamoRepository | InMemoryRepository | None = None,
+    mailer: Mailer | None = None,
+    hasher: PasswordHasher | None = None,
+    clock: Clock | None = None,
+) -> Container:
+    """A container over the real adapters, with any of them replaced."""
+    if repo is None:
+        from chalicelib.adapters.dynamo.repository import DynamoRepository
+
+        repo = DynamoRepository(settings)
+    if mailer is None:
+        from chalicelib.adapters.ses import SesMailer
+
+        mailer = SesMailer(settings)
+    if hasher is None:
+        from chalicelib.adapters.passwords import Argon2Hasher
+
+        hasher = Argon2Hasher()
+    if clock is None:
+        from chalicelib.adapters.clock import SystemClock
+
+        clock = SystemClock()
+    return Container(settings=settings, repo=repo, mailer=mailer, hasher=hasher, clock=clock)
+
+
+_container: Container | None = None
+
+
+def container() -> Container:
+    """The process-wide container (built from the environment on first use)."""
+    global _container
+    if _container is None:
+        _container = build_container(get_settings())
+    return _container
+
+
+def override(replacement: Container | None) -> None:
+    """Replace the process-wide container (tests); ``None`` rebuilds it on next use."""
+    global _container
+    _container = replacement

@@ -1,0 +1,140 @@
+"""Start and stop the embedded servers in-process, bound to loopback.
+
+* moto's ``ThreadedMotoServer`` needs ``ip_address="127.0.0.1"`` (it binds 0.0.0.0 otherwise);
+* localstripe's own command line binds every interface and pickles its store to /tmp, so its
+  aiohttp app is served here on 127.0.0.1 with ``store.dump_to_disk`` disabled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def local_environment(aws_port: int, stripe_port: int) -> dict[str, str]:
+    """Environment variables that point the app, the CLI and boto3 at the embedded stack."""
+    return {
+        "STAGE": "local",
+        "LOCAL_AWS_PORT": str(aws_port),
+        "LOCAL_STRIPE_PORT": str(stripe_port),
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "STRIPE_SECRET_KEY": "sk_test_local_placeholder",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_local_placeholder",
+    }
+
+
+@dataclass
+class LocalStripe:
+    """localstripe's aiohttp app served from a background thread."""
+
+    port: int
+    _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    _thread: threading.Thread | None = None
+    _runner: Any = None
+
+    def start(self) -> None:
+        from aiohttp import web
+        from localstripe import resources, server
+
+        resources.store.dump_to_disk = lambda: None
+        ready = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(self._loop)
+            self._runner = web.AppRunner(server.app, access_log=None)
+            self._loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, LOOPBACK, self.port)
+            self._loop.run_until_complete(site.start())
+            ready.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self._runner.cleanup())
+
+        self._thread = threading.Thread(target=serve, name="localstripe", daemon=True)
+        self._thread.start()
+        if not ready.wait(15):
+            raise RuntimeError("localstripe did not start")
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+
+@dataclass
+class EmbeddedStack:
+    aws_port: int
+    stripe_port: int
+    moto: Any = None
+    stripe: LocalStripe | None = None
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return local_environment(self.aws_port, self.stripe_port)
+
+    @property
+    def aws_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.aws_port}"
+
+    def start(self) -> EmbeddedStack:
+        from moto.server import ThreadedMotoServer
+
+        self.moto = ThreadedMotoServer(ip_address=LOOPBACK, port=self.aws_port, verbose=False)
+        self.moto.start()
+        self.stripe = LocalStripe(self.stripe_port)
+        self.stripe.start()
+        return self
+
+    def provision(self) -> None:
+        """Create the table and its indexes, and verify the SES sender (idempotent)."""
+        from chalicelib.adapters.dynamo.models import create_table
+        from chalicelib.adapters.ses import SesMailer
+        from chalicelib.config import settings_from_env
+
+        settings = settings_from_env({**os.environ, **self.environment})
+        create_table(settings)
+        SesMailer(settings).verify_sender()
+
+    def stop(self) -> None:
+        if self.stripe is not None:
+            self.stripe.stop()
+        if self.moto is not None:
+            self.moto.stop()
+
+
+def start_stack(aws_port: int | None = None, stripe_port: int | None = None) -> EmbeddedStack:
+    """Start moto and localstripe (on free ports unless given) and provision them.
+
+    Dummy AWS credentials are put in this process's environment (if none are set) so that
+    boto3 never looks further for real ones.
+    """
+    for key in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+        "AWS_EC2_METADATA_DISABLED",
+    ):
+        os.environ.setdefault(key, local_environment(0, 0)[key])
+    stack = EmbeddedStack(aws_port or free_port(), stripe_port or free_port()).start()
+    try:
+        stack.provision()
+    except Exception:
+        stack.stop()
+        raise
+    return stack
