@@ -55,6 +55,8 @@ class Settings:
     stripe_js_url: str = "https://js.stripe.com/v3/"
     stripe_webhook_secret: str = "whsec_local_placeholder"  # noqa: S105 - placeholder
     support_key: str = "support-local-key"
+    vies_url: str = "https://ec.europa.eu/taxation_customs/vies/rest-api"
+    vies_timeout_seconds: float = 5.0
     session_idle_seconds: int = 2 * 3600
     session_absolute_seconds: int = 24 * 3600
     session_touch_seconds: int = 300
@@ -85,6 +87,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     stripe_base = e.get("STRIPE_API_BASE") or None
     stripe_js = e.get("STRIPE_JS_URL", "https://js.stripe.com/v3/")
     console = e.get("CONSOLE_URL", "")
+    vies = e.get("VIES_URL", "")
     if stage == "local":
         aws_port = e.get("LOCAL_AWS_PORT", "4566")
         stripe_port = e.get("LOCAL_STRIPE_PORT", "8420")
@@ -92,6 +95,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         stripe_base = stripe_base or f"http://127.0.0.1:{stripe_port}"
         stripe_js = f"http://127.0.0.1:{stripe_port}/js.stripe.com/v3/"
         console = console or f"http://127.0.0.1:{e.get('PORT', '8000')}"
+        vies = vies or f"http://127.0.0.1:{e.get('LOCAL_VIES_PORT', '8430')}"
     defaults = Settings()
     return Settings(
         stage=stage,
@@ -112,6 +116,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         stripe_js_url=stripe_js,
         stripe_webhook_secret=e.get("STRIPE_WEBHOOK_SECRET", defaults.stripe_webhook_secret),
         support_key=e.get("SUPPORT_KEY", defaults.support_key),
+        vies_url=vies or defaults.vies_url,
+        vies_timeout_seconds=float(e.get("VIES_TIMEOUT_SECONDS", defaults.vies_timeout_seconds)),
         session_idle_seconds=int(e.get("SESSION_IDLE_SECONDS", defaults.session_idle_seconds)),
         session_absolute_seconds=int(
             e.get("SESSION_ABSOLUTE_SECONDS", defaults.session_absolute_seconds)

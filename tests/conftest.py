@@ -1,0 +1,93 @@
+"""Shared fixtures.
+
+* ``stack``: the embedded servers (moto for DynamoDB/SES/SQS, localstripe), started once per
+  test session on free loopback ports, with the table created from the code's definition.
+* ``settings``: settings pointing at that stack.
+* ``clock``: a settable clock; ``box``: a container over the real adapters and that clock,
+  installed as the process container (so routes use it); ``client``: Chalice's test client.
+* ``memory_box``: a container over the in-memory repository and fakes (unit tests).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+from chalicelib.adapters.clock import FixedClock  # noqa: E402
+from chalicelib.adapters.memory import InMemoryRepository, PlainHasher, RecordingMailer  # noqa: E402
+from chalicelib.config import Settings, settings_from_env  # noqa: E402
+from chalicelib.wiring import Container, build_container, override  # noqa: E402
+
+START = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Any]:
+    from devstack.stack import start_stack
+
+    embedded = start_stack()
+    yield embedded
+    embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(stack: Any) -> Settings:
+    return settings_from_env({**os.environ, **stack.environment})
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime.now(timezone.utc).replace(microsecond=0))
+
+
+@pytest.fixture
+def box(settings: Settings, clock: FixedClock) -> Iterator[Container]:
+    """The real adapters over the embedded stack, with a settable clock."""
+    container = build_container(settings, clock=clock)
+    override(container)
+    yield container
+    override(None)
+
+
+@pytest.fixture
+def memory_box(clock: FixedClock) -> Iterator[Container]:
+    """Services over in-memory fakes (no I/O)."""
+    container = build_container(
+        Settings(),
+        repo=InMemoryRepository(),
+        mailer=RecordingMailer(),
+        hasher=PlainHasher(),
+        clock=clock,
+    )
+    override(container)
+    yield container
+    override(None)
+
+
+@pytest.fixture(scope="session")
+def chalice_app() -> Any:
+    from app import app
+
+    return app
+
+
+@pytest.fixture
+def client(box: Container, chalice_app: Any) -> Iterator[Any]:
+    from chalice.test import Client
+
+    with Client(chalice_app) as test_client:
+        yield test_client
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"

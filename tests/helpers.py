@@ -1,0 +1,64 @@
+"""HTTP helpers for tests that drive the app through Chalice's test client."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tests.conftest import unique_email
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw) if self.raw else None
+
+    @property
+    def error_code(self) -> str | None:
+        body = self.json
+        return body["error"]["code"] if isinstance(body, dict) and "error" in body else None
+
+
+class Api:
+    """Thin JSON wrapper over ``chalice.test.Client``."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | str | None = None,
+    ) -> Answer:
+        all_headers = {"Content-Type": "application/json"}
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        all_headers.update(headers or {})
+        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        response = self.client.http.request(method, path, headers=all_headers, body=payload)
+        return Answer(response.status_code, dict(response.headers), response.body)
+
+    def signup(self, email: str | None = None, **fields: Any) -> tuple[str, dict[str, Any]]:
+        body = {
+            "email": email or unique_email(),
+            "password": PASSWORD,
+            "name": "Ada Lovelace",
+            "country": "FR",
+            **fields,
+        }
+        answer = self.call("POST", "/signup", body)
+        assert answer.status == 201, answer.json
+        return answer.json["token"], answer.json["account"]
