@@ -93,8 +93,11 @@ class EmbeddedStack:
         return f"http://{LOOPBACK}:{self.aws_port}"
 
     def start(self) -> EmbeddedStack:
+        import logging
+
         from moto.server import ThreadedMotoServer
 
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
         self.moto = ThreadedMotoServer(ip_address=LOOPBACK, port=self.aws_port, verbose=False)
         self.moto.start()
         self.stripe = LocalStripe(self.stripe_port)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,12 +23,12 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
-from chalicelib.adapters.clock import FixedClock  # noqa: E402
-from chalicelib.adapters.memory import InMemoryRepository, PlainHasher, RecordingMailer  # noqa: E402
-from chalicelib.config import Settings, settings_from_env  # noqa: E402
-from chalicelib.wiring import Container, build_container, override  # noqa: E402
+from chalicelib.adapters.clock import FixedClock
+from chalicelib.adapters.memory import InMemoryRepository, PlainHasher, RecordingMailer
+from chalicelib.config import Settings, settings_from_env
+from chalicelib.wiring import Container, build_container, override
 
-START = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +47,7 @@ def settings(stack: Any) -> Settings:
 
 @pytest.fixture
 def clock() -> FixedClock:
-    return FixedClock(datetime.now(timezone.utc).replace(microsecond=0))
+    return FixedClock(datetime.now(UTC).replace(microsecond=0))
 
 
 @pytest.fixture

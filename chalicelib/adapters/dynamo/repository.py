@@ -307,7 +307,7 @@ class DynamoRepository:
                     ThrottleItem(pk=f"THROTTLE#{key}", sk=f"W#{window}"),
                     actions=[
                         ThrottleItem.failures.add(1),
-                        ThrottleItem.kind.set("throttle"),  # type: ignore[arg-type]
+                        ThrottleItem.kind.set(ThrottleItem),
                         ThrottleItem.expires_at.set(expires_at),
                     ],
                 )

@@ -1,0 +1,201 @@
+"""One contract, two repositories: the DynamoDB adapter (over the embedded moto server) and
+the in-memory fake must behave the same for everything the services rely on."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters.memory import InMemoryRepository
+from chalicelib.config import Settings
+from chalicelib.domain.account import (
+    Account,
+    AccountChange,
+    AccountStatus,
+    AuditEvent,
+    MailStatus,
+    Session,
+)
+from chalicelib.domain.errors import ConcurrentUpdate, EmailAlreadyUsed
+from chalicelib.services.mail import new_mail
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def repo(request: pytest.FixtureRequest) -> Iterator[Any]:
+    if request.param == "memory":
+        yield InMemoryRepository()
+    else:
+        from chalicelib.adapters.dynamo.repository import DynamoRepository
+
+        settings: Settings = request.getfixturevalue("settings")
+        yield DynamoRepository(settings)
+
+
+def make_account(email: str | None = None) -> Account:
+    account_id = uuid.uuid4().hex
+    return Account(
+        id=account_id,
+        email=email or f"{account_id[:10]}@example.com",
+        name="Ada",
+        country="FR",
+        locale="fr",
+        password_hash="plain$pw",
+        created_at=NOW,
+        trial_ends_at=NOW + timedelta(days=14),
+    )
+
+
+def make_session(account: Account, epoch: int = 0) -> Session:
+    return Session(account.id, uuid.uuid4().hex, epoch, NOW, NOW, "10.0.0.1")
+
+
+def test_create_then_read_account_and_session_together(repo: Any) -> None:
+    account = make_account()
+    session = make_session(account)
+    repo.commit(
+        AccountChange(
+            account=account,
+            create=True,
+            put_sessions=(session,),
+            audit=(AuditEvent(account.id, NOW, "signup"),),
+        )
+    )
+    assert repo.get_account(account.id) == account
+    assert repo.get_session(account.id, session.token_hash) == (account, session)
+    assert repo.get_session(account.id, "0" * 64) == (account, None)
+    assert repo.get_account(uuid.uuid4().hex) is None
+    assert [e.event for e in repo.audit_events(account.id)] == ["signup"]
+
+
+def test_email_uniqueness_is_enforced_atomically(repo: Any) -> None:
+    first = make_account()
+    repo.commit(AccountChange(account=first, create=True))
+    twin = make_account(email=first.email)
+    with pytest.raises(EmailAlreadyUsed):
+        repo.commit(AccountChange(account=twin, create=True, put_sessions=(make_session(twin),)))
+    assert repo.get_account(twin.id) is None
+    assert repo.login_lookup(first.email, [], 1)[0] == first.id
+
+
+def test_updates_are_conditional_on_the_version(repo: Any) -> None:
+    account = make_account()
+    repo.commit(AccountChange(account=account, create=True))
+    renamed = account.evolve(name="Ada King")
+    repo.commit(AccountChange(account=renamed, expected_version=account.version))
+    stale = account.evolve(name="Lost update")
+    with pytest.raises(ConcurrentUpdate):
+        repo.commit(AccountChange(account=stale, expected_version=account.version))
+    assert repo.get_account(account.id) == renamed
+
+
+def test_email_swap_moves_the_marker_or_changes_nothing(repo: Any) -> None:
+    account = make_account()
+    other = make_account()
+    repo.commit(AccountChange(account=account, create=True))
+    repo.commit(AccountChange(account=other, create=True))
+    taken = account.evolve(email=other.email)
+    mail = new_mail(to=account.email, template="email_changed", locale="fr", now=NOW, params={})
+    with pytest.raises(EmailAlreadyUsed):
+        repo.commit(
+            AccountChange(
+                account=taken,
+                expected_version=account.version,
+                email_swap=(account.email, other.email),
+                mails=(mail,),
+            )
+        )
+    assert repo.get_account(account.id) == account
+    assert repo.get_mail(mail.id) is None
+    new_email = f"new-{account.email}"
+    moved = account.evolve(email=new_email)
+    repo.commit(
+        AccountChange(
+            account=moved,
+            expected_version=account.version,
+            email_swap=(account.email, new_email),
+            mails=(mail,),
+        )
+    )
+    assert repo.login_lookup(new_email, [], 1)[0] == account.id
+    assert repo.login_lookup(account.email, [], 1)[0] is None
+    assert repo.get_mail(mail.id) is not None
+
+
+def test_throttle_counters_count_per_key_and_window(repo: Any) -> None:
+    keys = (f"email#{uuid.uuid4().hex}", f"ip#{uuid.uuid4().hex}")
+    repo.add_failures(keys, 100, NOW + timedelta(hours=1))
+    repo.add_failures(keys[:1], 100, NOW + timedelta(hours=1))
+    repo.add_failures(keys[:1], 101, NOW + timedelta(hours=1))
+    _, counts = repo.login_lookup("nobody@example.com", keys, 100)
+    assert counts == {keys[0]: 2, keys[1]: 1}
+
+
+def test_sessions_are_touched_and_deleted(repo: Any) -> None:
+    account = make_account()
+    session = make_session(account)
+    repo.commit(AccountChange(account=account, create=True, put_sessions=(session,)))
+    later = NOW + timedelta(minutes=10)
+    repo.touch_session(session, later, later + timedelta(hours=2))
+    assert repo.get_session(account.id, session.token_hash)[1].last_seen_at == later
+    repo.delete_session(account.id, session.token_hash)
+    assert repo.get_session(account.id, session.token_hash)[1] is None
+    repo.touch_session(session, later, later)  # touching a deleted session does not revive it
+    assert repo.get_session(account.id, session.token_hash)[1] is None
+
+
+def test_outbox_queue_claim_lease_and_states(repo: Any) -> None:
+    mails = [
+        new_mail(
+            to=f"{i}@example.com",
+            template="password_changed",
+            locale="en",
+            now=NOW,
+            params={"i": str(i)},
+        )
+        for i in range(3)
+    ]
+    repo.commit(AccountChange(mails=tuple(mails)))
+    ids = {m.id for m in mails}
+    due = {m.id for m in repo.due_mail(NOW, 1000)} & ids
+    assert due == ids
+    assert {m.id for m in repo.due_mail(NOW - timedelta(seconds=1), 1000)} & ids == set()
+
+    first, second, third = mails
+    claimed = repo.claim_mail(first.id, NOW, NOW + timedelta(minutes=2))
+    assert claimed is not None and claimed.params == {"i": "0"}
+    assert repo.claim_mail(first.id, NOW, NOW + timedelta(minutes=2)) is None  # leased
+    repo.mark_mail_sent(claimed, NOW, "provider-1")
+    assert repo.claim_mail(first.id, NOW + timedelta(hours=1), NOW + timedelta(hours=2)) is None
+    stored = repo.get_mail(first.id)
+    assert (stored.status, stored.provider_id, stored.attempts) == (
+        MailStatus.SENT,
+        "provider-1",
+        1,
+    )
+
+    claimed = repo.claim_mail(second.id, NOW, NOW + timedelta(minutes=2))
+    repo.mark_mail_retry(claimed, NOW + timedelta(minutes=5), "Throttling")
+    assert second.id not in {m.id for m in repo.due_mail(NOW + timedelta(minutes=4), 1000)}
+    assert second.id in {m.id for m in repo.due_mail(NOW + timedelta(minutes=5), 1000)}
+    assert repo.claim_mail(second.id, NOW + timedelta(minutes=4), NOW) is None  # not due yet
+
+    claimed = repo.claim_mail(third.id, NOW, NOW + timedelta(minutes=2))
+    repo.mark_mail_failed(claimed, "MessageRejected")
+    assert third.id not in {m.id for m in repo.due_mail(NOW + timedelta(days=1), 1000)}
+    assert repo.get_mail(third.id).status is MailStatus.FAILED
+
+
+def test_a_status_survives_the_round_trip(repo: Any) -> None:
+    account = make_account()
+    repo.commit(AccountChange(account=account, create=True))
+    cancelled = account.evolve(
+        status=AccountStatus.CANCELLED, plan="pro-monthly", phone="+33612345678"
+    )
+    repo.commit(AccountChange(account=cancelled, expected_version=account.version))
+    assert repo.get_account(account.id) == cancelled
