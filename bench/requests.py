@@ -1,0 +1,105 @@
+"""DynamoDB requests per API call, over the real adapter on the embedded moto server.
+
+Every route is called through Chalice's test client; PynamoDB's low-level call is wrapped to
+count reads (GetItem, BatchGetItem, Query, TransactGetItems, Scan) and writes (PutItem,
+UpdateItem, DeleteItem, TransactWriteItems, BatchWriteItem).  Bars (DESIGN.md): reads at most
+2, writes at most 3 per call.  No Scan, ever.
+
+    .venv/bin/python bench/requests.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+# This file is named like the ``requests`` package: keep its folder off the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+READS = {"GetItem", "BatchGetItem", "Query", "TransactGetItems", "Scan"}
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+calls: Counter[str] = Counter()
+
+
+def count_calls() -> None:
+    from pynamodb.connection.base import Connection
+
+    original = Connection._make_api_call
+
+    def counted(self: Any, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
+        calls[operation_name] += 1
+        return original(self, operation_name, operation_kwargs)
+
+    Connection._make_api_call = counted  # type: ignore[method-assign]
+
+
+def main() -> int:
+    from chalice.test import Client
+
+    from devstack.stack import start_stack
+
+    stack = start_stack()
+    os.environ.update(stack.environment)
+    count_calls()
+    from app import app
+    from chalicelib.config import settings_from_env
+    from chalicelib.wiring import build_container, override
+
+    override(build_container(settings_from_env()))
+    rows: list[tuple[str, int, int, int]] = []
+    worst_ok = True
+    with Client(app) as client:
+
+        def call(label: str, method: str, path: str, body: Any = None, token: str | None = None,
+                 expect: int = 200) -> Any:
+            nonlocal worst_ok
+            headers = {"Content-Type": "application/json"}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            calls.clear()
+            answer = client.http.request(method, path, headers=headers,
+                                         body=json.dumps(body) if body is not None else None)
+            assert answer.status_code == expect, (label, answer.status_code, answer.body)
+            reads = sum(n for op, n in calls.items() if op in READS)
+            writes = sum(n for op, n in calls.items() if op in WRITES)
+            rows.append((label, reads, writes, calls["Scan"]))
+            worst_ok = worst_ok and reads <= 2 and writes <= 3 and calls["Scan"] == 0
+            return json.loads(answer.body) if answer.body else None
+
+        email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+        password = "bench pass phrase"
+        call("GET /health", "GET", "/health")
+        call("GET /plans", "GET", "/plans")
+        call("GET /countries", "GET", "/countries")
+        token = call("POST /signup", "POST", "/signup",
+                     {"email": email, "password": password, "name": "B", "country": "FR"},
+                     expect=201)["token"]
+        call("POST /login", "POST", "/login", {"email": email, "password": password})
+        call("POST /login (wrong password)", "POST", "/login",
+             {"email": email, "password": "wrong one"}, expect=401)
+        call("GET /account", "GET", "/account", token=token)
+        call("PATCH /account/profile", "PATCH", "/account/profile", {"name": "C"}, token=token)
+        call("PATCH /account/profile (email)", "PATCH", "/account/profile",
+             {"email": f"new-{email}", "current_password": password}, token=token)
+        call("POST /account/password", "POST", "/account/password",
+             {"current_password": password, "new_password": "another pass phrase",
+              "confirm_password": "another pass phrase"}, token=token, expect=204)
+        call("POST /logout", "POST", "/logout", token=token, expect=204)
+    stack.stop()
+
+    print(f"{'route':34} {'reads':>5} {'writes':>6} {'scans':>5}")
+    for label, reads, writes, scans in rows:
+        print(f"{label:34} {reads:5d} {writes:6d} {scans:5d}")
+    print(f"bars: reads <= 2, writes <= 3, no Scan -> {'OK' if worst_ok else 'OVER'}")
+    return 0 if worst_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
