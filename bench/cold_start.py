@@ -19,8 +19,13 @@ PROBE = "import time; t = time.perf_counter(); {stmt}; print(time.perf_counter()
 
 
 def sample(stmt: str) -> float:
-    out = subprocess.run([sys.executable, "-c", PROBE.format(stmt=stmt)], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(stmt=stmt)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return float(out.strip().splitlines()[-1])
 
 
@@ -38,7 +43,8 @@ def main() -> None:
     ratio = app_ms / bare_ms
     print(f"import chalice, boto3 : median {bare_ms:7.1f} ms over {args.samples} runs")
     print(f"import app            : median {app_ms:7.1f} ms over {args.samples} runs")
-    print(f"ratio                 : {ratio:.2f} (bar: at most 1.3) {'OK' if ratio <= 1.3 else 'OVER'}")
+    verdict = "OK" if ratio <= 1.3 else "OVER"
+    print(f"ratio                 : {ratio:.2f} (bar: at most 1.3) {verdict}")
 
 
 if __name__ == "__main__":

@@ -57,15 +57,22 @@ def main() -> int:
     worst_ok = True
     with Client(app) as client:
 
-        def call(label: str, method: str, path: str, body: Any = None, token: str | None = None,
-                 expect: int = 200) -> Any:
+        def call(
+            label: str,
+            method: str,
+            path: str,
+            body: Any = None,
+            token: str | None = None,
+            expect: int = 200,
+        ) -> Any:
             nonlocal worst_ok
             headers = {"Content-Type": "application/json"}
             if token:
                 headers["Authorization"] = f"Bearer {token}"
             calls.clear()
-            answer = client.http.request(method, path, headers=headers,
-                                         body=json.dumps(body) if body is not None else None)
+            answer = client.http.request(
+                method, path, headers=headers, body=json.dumps(body) if body is not None else None
+            )
             assert answer.status_code == expect, (label, answer.status_code, answer.body)
             reads = sum(n for op, n in calls.items() if op in READS)
             writes = sum(n for op, n in calls.items() if op in WRITES)
@@ -78,19 +85,42 @@ def main() -> int:
         call("GET /health", "GET", "/health")
         call("GET /plans", "GET", "/plans")
         call("GET /countries", "GET", "/countries")
-        token = call("POST /signup", "POST", "/signup",
-                     {"email": email, "password": password, "name": "B", "country": "FR"},
-                     expect=201)["token"]
+        token = call(
+            "POST /signup",
+            "POST",
+            "/signup",
+            {"email": email, "password": password, "name": "B", "country": "FR"},
+            expect=201,
+        )["token"]
         call("POST /login", "POST", "/login", {"email": email, "password": password})
-        call("POST /login (wrong password)", "POST", "/login",
-             {"email": email, "password": "wrong one"}, expect=401)
+        call(
+            "POST /login (wrong password)",
+            "POST",
+            "/login",
+            {"email": email, "password": "wrong one"},
+            expect=401,
+        )
         call("GET /account", "GET", "/account", token=token)
         call("PATCH /account/profile", "PATCH", "/account/profile", {"name": "C"}, token=token)
-        call("PATCH /account/profile (email)", "PATCH", "/account/profile",
-             {"email": f"new-{email}", "current_password": password}, token=token)
-        call("POST /account/password", "POST", "/account/password",
-             {"current_password": password, "new_password": "another pass phrase",
-              "confirm_password": "another pass phrase"}, token=token, expect=204)
+        call(
+            "PATCH /account/profile (email)",
+            "PATCH",
+            "/account/profile",
+            {"email": f"new-{email}", "current_password": password},
+            token=token,
+        )
+        call(
+            "POST /account/password",
+            "POST",
+            "/account/password",
+            {
+                "current_password": password,
+                "new_password": "another pass phrase",
+                "confirm_password": "another pass phrase",
+            },
+            token=token,
+            expect=204,
+        )
         call("POST /logout", "POST", "/logout", token=token, expect=204)
     stack.stop()
 
