@@ -12,6 +12,7 @@ import os
 import sys
 
 from chalicelib.domain.ids import parse_iso
+from chalicelib.jobs.run import JOBS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", default=None, help="stage whose environment to use")
     commands = parser.add_subparsers(dest="command", required=True)
     job = commands.add_parser("run-job", help="run a scheduled job once")
-    job.add_argument("name", choices=["outbox"])
+    job.add_argument("name", choices=list(JOBS))
     job.add_argument("--now", default=None, help="ISO 8601 time to run the job at")
     commands.add_parser("seed-demo", help="create the demo accounts")
     commands.add_parser("create-table", help="create the table and its indexes if missing")

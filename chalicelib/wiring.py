@@ -17,9 +17,13 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamo.repository import DynamoRepository
     from chalicelib.adapters.memory import InMemoryRepository
     from chalicelib.services.auth import AuthService
+    from chalicelib.services.billing import BillingService
     from chalicelib.services.outbox import OutboxRelay
+    from chalicelib.services.payment_ports import PaymentGateway
     from chalicelib.services.ports import Clock, Mailer, PasswordHasher
     from chalicelib.services.profile import ProfileService
+    from chalicelib.services.vat import VatService
+    from chalicelib.services.vat_ports import VatChecker
 
 
 @dataclass
@@ -31,6 +35,38 @@ class Container:
     mailer: Mailer
     hasher: PasswordHasher
     clock: Clock
+    payment_gateway: PaymentGateway | None = None
+    vat_checker: VatChecker | None = None
+
+    @cached_property
+    def vies(self) -> VatChecker:
+        """The VAT registry (VIES unless replaced), built on first use."""
+        if self.vat_checker is None:
+            from chalicelib.adapters.vies import ViesClient
+
+            self.vat_checker = ViesClient(self.settings, clock=self.clock)
+        return self.vat_checker
+
+    @cached_property
+    def vat(self) -> VatService:
+        from chalicelib.services.vat import VatService
+
+        return VatService(self.repo, lambda: self.vies, self.clock)
+
+    @cached_property
+    def gateway(self) -> PaymentGateway:
+        """The payment gateway (Stripe unless replaced), built on first use."""
+        if self.payment_gateway is None:
+            from chalicelib.adapters.stripe_gateway import StripeGateway
+
+            self.payment_gateway = StripeGateway(self.settings)
+        return self.payment_gateway
+
+    @cached_property
+    def billing(self) -> BillingService:
+        from chalicelib.services.billing import BillingService
+
+        return BillingService(self.repo, lambda: self.gateway, self.clock, self.settings)
 
     @cached_property
     def auth(self) -> AuthService:
@@ -58,6 +94,8 @@ def build_container(
     mailer: Mailer | None = None,
     hasher: PasswordHasher | None = None,
     clock: Clock | None = None,
+    gateway: PaymentGateway | None = None,
+    vat_checker: VatChecker | None = None,
 ) -> Container:
     """A container over the real adapters, with any of them replaced."""
     if repo is None:
@@ -76,7 +114,15 @@ def build_container(
         from chalicelib.adapters.clock import SystemClock
 
         clock = SystemClock()
-    return Container(settings=settings, repo=repo, mailer=mailer, hasher=hasher, clock=clock)
+    return Container(
+        settings=settings,
+        repo=repo,
+        mailer=mailer,
+        hasher=hasher,
+        clock=clock,
+        payment_gateway=gateway,
+        vat_checker=vat_checker,
+    )
 
 
 _container: Container | None = None

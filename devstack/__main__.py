@@ -25,10 +25,11 @@ def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
     aws_port = int(os.environ.get("LOCAL_AWS_PORT", "4566"))
     stripe_port = int(os.environ.get("LOCAL_STRIPE_PORT", "8420"))
+    vies_port = int(os.environ.get("LOCAL_VIES_PORT", "8430"))
 
     from devstack.stack import LOOPBACK, start_stack
 
-    stack = start_stack(aws_port, stripe_port)
+    stack = start_stack(aws_port, stripe_port, vies_port)
     os.environ.update(stack.environment)
     os.environ["PORT"] = str(port)
 
@@ -85,6 +86,7 @@ def main() -> int:
         f"  API and console  {url}   (OpenAPI: {url}/openapi.json)\n"
         f"  embedded AWS     {stack.aws_url}   (mail sent: {stack.aws_url}/moto-api/data.json)\n"
         f"  embedded Stripe  http://{LOOPBACK}:{stripe_port}\n"
+        f"  fake VIES        http://{LOOPBACK}:{vies_port}\n"
         f"  demo accounts (password {DEMO_PASSWORD}): "
         + ", ".join(d.email for d in DEMO_ACCOUNTS)
         + "\nPress Ctrl-C to stop.\n",

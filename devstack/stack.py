@@ -1,8 +1,10 @@
 """Start and stop the embedded servers in-process, bound to loopback.
 
 * moto's ``ThreadedMotoServer`` needs ``ip_address="127.0.0.1"`` (it binds 0.0.0.0 otherwise);
+* the fake VIES (``devstack/fake_vies.py``) answers VAT checks, VIES being unreachable here;
 * localstripe's own command line binds every interface and pickles its store to /tmp, so its
-  aiohttp app is served here on 127.0.0.1 with ``store.dump_to_disk`` disabled.
+  aiohttp app is served here on 127.0.0.1 with ``store.dump_to_disk`` disabled; its
+  PaymentMethod updates are made to merge nested hashes as Stripe's do.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def local_environment(aws_port: int, stripe_port: int) -> dict[str, str]:
+def local_environment(aws_port: int, stripe_port: int, vies_port: int = 8430) -> dict[str, str]:
     """Environment variables that point the app, the CLI and boto3 at the embedded stack."""
     return {
         "STAGE": "local",
         "LOCAL_AWS_PORT": str(aws_port),
         "LOCAL_STRIPE_PORT": str(stripe_port),
+        "LOCAL_VIES_PORT": str(vies_port),
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -38,6 +41,37 @@ def local_environment(aws_port: int, stripe_port: int) -> dict[str, str]:
         "STRIPE_SECRET_KEY": "sk_test_local_placeholder",
         "STRIPE_PUBLISHABLE_KEY": "pk_test_local_placeholder",
     }
+
+
+def _deep_merge(current: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(current)
+    for key, value in update.items():
+        old = merged.get(key)
+        merged[key] = (
+            _deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+        )
+    return merged
+
+
+def _merge_payment_method_updates(resources: Any) -> None:
+    """Make localstripe merge nested hashes on PaymentMethod updates, as Stripe does.
+
+    localstripe replaces ``card`` and ``billing_details`` wholesale, so editing a card's expiry
+    would lose its brand and last four digits on the local stack.
+    """
+    original = resources.PaymentMethod._update
+    if getattr(original, "merges_nested", False):
+        return
+
+    def _update(self: Any, **data: Any) -> Any:
+        for key in ("card", "billing_details"):
+            current, value = getattr(self, key, None), data.get(key)
+            if isinstance(current, dict) and isinstance(value, dict):
+                data[key] = _deep_merge(current, value)
+        return original(self, **data)
+
+    _update.merges_nested = True  # type: ignore[attr-defined]
+    resources.PaymentMethod._update = _update
 
 
 @dataclass
@@ -54,6 +88,7 @@ class LocalStripe:
         from localstripe import resources, server
 
         resources.store.dump_to_disk = lambda: None
+        _merge_payment_method_updates(resources)
         ready = threading.Event()
 
         def serve() -> None:
@@ -81,12 +116,14 @@ class LocalStripe:
 class EmbeddedStack:
     aws_port: int
     stripe_port: int
+    vies_port: int
     moto: Any = None
     stripe: LocalStripe | None = None
+    vies: Any = None
 
     @property
     def environment(self) -> dict[str, str]:
-        return local_environment(self.aws_port, self.stripe_port)
+        return local_environment(self.aws_port, self.stripe_port, self.vies_port)
 
     @property
     def aws_url(self) -> str:
@@ -102,6 +139,9 @@ class EmbeddedStack:
         self.moto.start()
         self.stripe = LocalStripe(self.stripe_port)
         self.stripe.start()
+        from devstack.fake_vies import FakeVies
+
+        self.vies = FakeVies(self.vies_port).start()
         return self
 
     def provision(self) -> None:
@@ -115,13 +155,17 @@ class EmbeddedStack:
         SesMailer(settings).verify_sender()
 
     def stop(self) -> None:
+        if self.vies is not None:
+            self.vies.stop()
         if self.stripe is not None:
             self.stripe.stop()
         if self.moto is not None:
             self.moto.stop()
 
 
-def start_stack(aws_port: int | None = None, stripe_port: int | None = None) -> EmbeddedStack:
+def start_stack(
+    aws_port: int | None = None, stripe_port: int | None = None, vies_port: int | None = None
+) -> EmbeddedStack:
     """Start moto and localstripe (on free ports unless given) and provision them.
 
     Dummy AWS credentials are put in this process's environment (if none are set) so that
@@ -134,7 +178,9 @@ def start_stack(aws_port: int | None = None, stripe_port: int | None = None) -> 
         "AWS_EC2_METADATA_DISABLED",
     ):
         os.environ.setdefault(key, local_environment(0, 0)[key])
-    stack = EmbeddedStack(aws_port or free_port(), stripe_port or free_port()).start()
+    stack = EmbeddedStack(
+        aws_port or free_port(), stripe_port or free_port(), vies_port or free_port()
+    ).start()
     try:
         stack.provision()
     except Exception:

@@ -19,8 +19,10 @@ from chalicelib.domain.account import (
     MailStatus,
     OutboxMail,
     Session,
+    WorkItem,
 )
-from chalicelib.domain.errors import ConcurrentUpdate, EmailAlreadyUsed
+from chalicelib.domain.billing import Charge, ChargeState, Invoice
+from chalicelib.domain.errors import ConcurrentUpdate, CounterMoved, EmailAlreadyUsed
 from chalicelib.services.ports import MailDeliveryError
 
 
@@ -35,6 +37,10 @@ class InMemoryRepository:
         self.throttle: dict[tuple[str, int], int] = {}
         self.mail: dict[str, OutboxMail] = {}
         self.audit: list[AuditEvent] = []
+        self.invoices: dict[tuple[str, str], Invoice] = {}
+        self.charges: dict[tuple[str, str], Charge] = {}
+        self.counters: dict[str, int] = {}
+        self.work: dict[tuple[str, str], WorkItem] = {}
         self.requests = 0  # calls made, to compare with the DynamoDB request budget
 
     def commit(self, change: AccountChange) -> None:
@@ -57,7 +63,34 @@ class InMemoryRepository:
             for mail in change.mails:
                 if mail.id in self.mail:
                     raise ConcurrentUpdate()
+            if change.counter is not None:
+                name, expected = change.counter
+                if self.counters.get(name, 0) != expected:
+                    raise CounterMoved()
+            for invoice, version in change.invoices:
+                stored_invoice = self.invoices.get((invoice.account_id, invoice.id))
+                if (stored_invoice is None) != (version is None) or (
+                    stored_invoice is not None and stored_invoice.version != version
+                ):
+                    raise ConcurrentUpdate()
+            for charge, version in change.charges:
+                stored_charge = self.charges.get((charge.account_id, charge.id))
+                if (stored_charge is None) != (version is None) or (
+                    stored_charge is not None and stored_charge.version != version
+                ):
+                    raise ConcurrentUpdate()
             # every condition holds: apply
+            if change.counter is not None:
+                self.counters[change.counter[0]] = change.counter[1] + 1
+            for invoice, _ in change.invoices:
+                self.invoices[(invoice.account_id, invoice.id)] = invoice
+            for charge, _ in change.charges:
+                self.charges[(charge.account_id, charge.id)] = charge
+            for work in change.work:
+                if work.due_at is None:
+                    self.work.pop((work.account_id, work.queue), None)
+                else:
+                    self.work[(work.account_id, work.queue)] = work
             if account is not None:
                 self.accounts[account.id] = account
                 if change.create:
@@ -118,6 +151,71 @@ class InMemoryRepository:
         with self._lock:
             events = [e for e in self.audit if e.account_id == account_id]
             return sorted(events, key=lambda e: e.at, reverse=True)[:limit]
+
+    # --- billing --------------------------------------------------------------------------
+    def counter_value(self, name: str) -> int:
+        with self._lock:
+            self.requests += 1
+            return self.counters.get(name, 0)
+
+    def get_invoice(self, account_id: str, invoice_id: str) -> Invoice | None:
+        with self._lock:
+            self.requests += 1
+            return self.invoices.get((account_id, invoice_id))
+
+    def list_invoices(
+        self, account_id: str, limit: int, after: str | None
+    ) -> tuple[list[Invoice], str | None]:
+        with self._lock:
+            self.requests += 1
+            ids = sorted((i for a, i in self.invoices if a == account_id), reverse=True)
+            if after is not None:
+                ids = [i for i in ids if i < after]
+            page = [self.invoices[(account_id, i)] for i in ids[:limit]]
+            return page, (page[-1].id if len(ids) > limit else None)
+
+    def open_charges(self, account_id: str) -> list[Charge]:
+        with self._lock:
+            self.requests += 1
+            return sorted(
+                (
+                    c
+                    for (a, _), c in self.charges.items()
+                    if a == account_id
+                    and c.state
+                    in (ChargeState.PENDING, ChargeState.PROCESSING, ChargeState.UNKNOWN)
+                ),
+                key=lambda c: c.id,
+            )
+
+    def get_charge(self, account_id: str, charge_id: str) -> Charge | None:
+        with self._lock:
+            self.requests += 1
+            return self.charges.get((account_id, charge_id))
+
+    def due_work(self, queue: str, now: datetime, limit: int) -> list[WorkItem]:
+        with self._lock:
+            self.requests += 1
+            due = [
+                w
+                for (_, q), w in self.work.items()
+                if q == queue and w.due_at is not None and w.due_at <= now
+            ]
+            return sorted(due, key=lambda w: (w.due_at or now, w.account_id))[:limit]
+
+    def due_renewals(self, now: datetime, limit: int) -> list[Account]:
+        from chalicelib.domain.account import AccountStatus
+
+        with self._lock:
+            self.requests += 1
+            due = [
+                a
+                for a in self.accounts.values()
+                if a.status is AccountStatus.ACTIVE
+                and a.next_renewal_at is not None
+                and a.next_renewal_at <= now
+            ]
+            return sorted(due, key=lambda a: (a.next_renewal_at or now, a.id))[:limit]
 
     # --- outbox ---------------------------------------------------------------------------
     def due_mail(self, now: datetime, limit: int) -> list[OutboxMail]:

@@ -50,11 +50,20 @@ def signup(ctx: RequestContext, body: Any) -> dict[str, Any]:
     errors=(401, 403),
 )
 def login(ctx: RequestContext, body: Any) -> dict[str, Any]:
-    signed_in = container().auth.login(body.email, body.password, ctx.ip)
+    from chalicelib.api.views import pending_view
+    from chalicelib.domain.account import AccountStatus
+
+    box = container()
+    signed_in = box.auth.login(body.email, body.password, ctx.ip)
+    account = signed_in.account
+    owes = account.status in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED)
+    locale = ctx.locale if ctx.headers.get("accept-language") else account.locale
     return {
         "token": signed_in.token,
-        "account": account_view(signed_in.account),
-        "pending_payment": None,
+        "account": account_view(account),
+        "pending_payment": pending_view(box.billing.pending_charges(account.id), locale)
+        if owes
+        else None,
     }
 
 

@@ -83,9 +83,10 @@ def error_response(error: DomainError, locale: str) -> Response:
     params = dict(error.params)
     if hasattr(error, "retry_after"):
         params["retry_after"] = error.retry_after
+    message_key = getattr(error, "message_key", None) or error.code
     body: dict[str, Any] = {
         "code": error.code,
-        "message": translate(error.code, locale, **params),
+        "message": translate(message_key, locale, **params),
     }
     if error.fields:
         body["fields"] = {name: translate(msg, locale) for name, msg in error.fields.items()}

@@ -131,4 +131,182 @@ class SignedInResponse(ResponseModel):
 class LoginResponse(ResponseModel):
     token: str
     account: AccountOut
-    pending_payment: dict[str, object] | None
+    pending_payment: PendingPaymentOut | None
+
+
+# --- billing ------------------------------------------------------------------------------
+Line = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NoControl)
+]
+OptionalLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200, pattern=NoControl)
+]
+PostalCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[A-Za-z0-9 -]+$"
+    ),
+]
+
+
+class AddressRequest(RequestModel):
+    name: Name
+    line1: Line
+    line2: OptionalLine | None = None
+    city: Line
+    postal_code: PostalCode
+    state: OptionalLine | None = None
+    country: Country
+
+
+class CardRequest(RequestModel):
+    payment_method_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class CardPatchRequest(RequestModel):
+    exp_month: Annotated[int, Field(ge=1, le=12)] | None = None
+    exp_year: Annotated[int, Field(ge=2000, le=2100)] | None = None
+    name: Name | None = None
+    postal_code: PostalCode | None = None
+    country: Country | None = None
+    line1: Line | None = None
+    city: Line | None = None
+
+
+class SubscribeRequest(RequestModel):
+    plan: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class MoneyOut(ResponseModel):
+    amount: int
+    currency: str
+
+
+class CardOut(ResponseModel):
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    name: str | None
+    postal_code: str | None
+    country: str | None
+
+
+class AddressOut(ResponseModel):
+    name: str
+    line1: str
+    line2: str | None
+    city: str
+    postal_code: str
+    state: str | None
+    country: str
+
+
+class VatOut(ResponseModel):
+    applicable: bool
+    vat_id: str | None
+    status: Literal["pending", "valid", "invalid"] | None
+    notice: str | None = Field(default=None, description="why the VAT ID was set aside")
+
+
+class VatRequest(RequestModel):
+    vat_id: Annotated[str, StringConstraints(max_length=4096)]
+
+
+class FailureOut(ResponseModel):
+    code: str
+    message: str
+
+
+class PendingItemOut(ResponseModel):
+    invoice_id: str
+    amount: int
+    currency: str
+    since: Timestamp
+    attempts: int
+    next_retry_at: Timestamp | None
+    last_failure: FailureOut | None
+
+
+class PendingPaymentOut(ResponseModel):
+    items: list[PendingItemOut]
+    total: MoneyOut
+
+
+class BillingResponse(ResponseModel):
+    status: str
+    plan: str | None
+    next_renewal_at: Timestamp | None
+    currency: str
+    card: CardOut | None
+    billing_address: AddressOut | None
+    vat: VatOut
+    pending_payment: PendingPaymentOut | None
+
+
+class InvoiceSummaryOut(ResponseModel):
+    id: str
+    number: str
+    status: Literal["paid", "open", "void"]
+    issued_at: Timestamp
+    total: int
+    currency: str
+
+
+class InvoiceListResponse(ResponseModel):
+    items: list[InvoiceSummaryOut]
+    next_cursor: str | None
+
+
+class InvoiceLineOut(ResponseModel):
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int
+
+
+class TaxOut(ResponseModel):
+    rate: str
+    amount: int
+    reverse_charge: bool
+    mention: str | None
+
+
+class PartyOut(ResponseModel):
+    name: str
+    address: AddressOut | None
+    vat_id: str | None
+
+
+class TransactionCardOut(ResponseModel):
+    brand: str | None
+    last4: str | None
+
+
+class TransactionOut(ResponseModel):
+    id: str
+    at: Timestamp
+    amount: int
+    status: str
+    card: TransactionCardOut
+    failure: FailureOut | None
+
+
+class InvoiceResponse(ResponseModel):
+    id: str
+    number: str
+    status: Literal["paid", "open", "void"]
+    issued_at: Timestamp
+    period_start: Timestamp
+    period_end: Timestamp
+    lines: list[InvoiceLineOut]
+    subtotal: int
+    tax: TaxOut
+    total: int
+    currency: str
+    customer: PartyOut
+    seller: PartyOut
+    transactions: list[TransactionOut]
+
+
+LoginResponse.model_rebuild()

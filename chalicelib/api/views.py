@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.account import Account
+from chalicelib.domain.billing import Charge, Invoice, Party
 from chalicelib.domain.ids import utc_iso
+from chalicelib.i18n import translate
 
 
 def account_view(account: Account) -> dict[str, Any]:
@@ -20,4 +23,127 @@ def account_view(account: Account) -> dict[str, Any]:
         "plan": account.plan,
         "trial_ends_at": utc_iso(account.trial_ends_at) if account.trial_ends_at else None,
         "created_at": utc_iso(account.created_at),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return utc_iso(value) if value else None
+
+
+def pending_view(charges: list[Charge], locale: str) -> dict[str, Any] | None:
+    """The contract's ``pending_payment`` object, or None when nothing is owed."""
+    if not charges:
+        return None
+    items = [
+        {
+            "invoice_id": c.invoice_id,
+            "amount": c.amount,
+            "currency": c.currency,
+            "since": utc_iso(c.first_failed_at or c.created_at),
+            "attempts": c.attempts,
+            "next_retry_at": None if c.retries_stopped else _iso(c.next_retry_at),
+            "last_failure": {
+                "code": c.last_failure.guidance.public_code,
+                "message": translate(c.last_failure.guidance.message_key, locale),
+            }
+            if c.last_failure
+            else None,
+        }
+        for c in charges
+    ]
+    currencies = {c.currency for c in charges}
+    currency = charges[0].currency
+    total = sum(c.amount for c in charges if c.currency == currency)
+    if len(currencies) > 1:  # never add different currencies: show the first one's total
+        items = [i for i in items if i["currency"] == currency]
+    return {"items": items, "total": {"amount": total, "currency": currency}}
+
+
+def billing_view(
+    account: Account,
+    charges: list[Charge],
+    locale: str,
+    currency: str,
+    vat_notice: str | None = None,
+) -> dict[str, Any]:
+    from chalicelib.domain.countries import EU_VAT_COUNTRIES
+
+    country = account.billing_address.country if account.billing_address else account.country
+    return {
+        "status": account.status.value,
+        "plan": account.plan,
+        "next_renewal_at": _iso(account.next_renewal_at),
+        "currency": currency,
+        "card": account.card.as_dict() if account.card else None,
+        "billing_address": account.billing_address.as_dict() if account.billing_address else None,
+        "vat": {
+            "applicable": country in EU_VAT_COUNTRIES,
+            "vat_id": account.vat_id,
+            "status": account.vat_status,
+            **({"notice": translate(vat_notice, locale)} if vat_notice else {}),
+        },
+        "pending_payment": pending_view(charges, locale),
+    }
+
+
+def invoice_summary(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "id": invoice.id,
+        "number": invoice.number,
+        "status": invoice.status.value,
+        "issued_at": utc_iso(invoice.issued_at),
+        "total": invoice.total,
+        "currency": invoice.currency,
+    }
+
+
+def _party(party: Party) -> dict[str, Any]:
+    return {
+        "name": party.name,
+        "address": party.address.as_dict() if party.address else None,
+        "vat_id": party.vat_id,
+    }
+
+
+def invoice_view(invoice: Invoice, locale: str) -> dict[str, Any]:
+    return {
+        **invoice_summary(invoice),
+        "period_start": utc_iso(invoice.period_start),
+        "period_end": utc_iso(invoice.period_end),
+        "lines": [
+            {
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_amount": line.unit_amount,
+                "amount": line.amount,
+            }
+            for line in invoice.lines
+        ],
+        "subtotal": invoice.subtotal,
+        "tax": {
+            "rate": invoice.tax.rate,
+            "amount": invoice.tax.amount,
+            "reverse_charge": invoice.tax.reverse_charge,
+            "mention": translate(invoice.tax.mention_key, locale)
+            if invoice.tax.mention_key
+            else None,
+        },
+        "customer": _party(invoice.customer),
+        "seller": _party(invoice.seller),
+        "transactions": [
+            {
+                "id": t.id,
+                "at": utc_iso(t.at),
+                "amount": t.amount,
+                "status": t.status,
+                "card": {"brand": t.card_brand, "last4": t.card_last4},
+                "failure": {
+                    "code": t.failure_code or "card_declined",
+                    "message": translate(t.failure_message_key or "card_declined", locale),
+                }
+                if t.status != "succeeded" and (t.failure_code or t.failure_message_key)
+                else None,
+            }
+            for t in invoice.transactions
+        ],
     }

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.domain.billing import Address, Charge, Invoice
+from chalicelib.domain.payments import CardSummary
+
 
 class AccountStatus(enum.StrEnum):
     TRIAL = "trial"
@@ -36,6 +39,15 @@ class Account:
     plan: str | None = None
     trial_ends_at: datetime | None = None
     session_epoch: int = 0
+    customer_id: str | None = None
+    payment_method_id: str | None = None
+    card: CardSummary | None = None
+    billing_address: Address | None = None
+    next_renewal_at: datetime | None = None
+    vat_id: str | None = None
+    vat_status: str | None = None  # pending, valid, invalid
+    vat_checked_at: datetime | None = None
+    vat_request_id: str | None = None
     version: int = 0
 
     def evolve(self, **changes: Any) -> Account:
@@ -111,11 +123,27 @@ class AuditEvent:
 
 
 @dataclass(frozen=True)
+class WorkItem:
+    """A scheduled piece of work for one account in a named queue (e.g. ``vat``).
+
+    ``due_at`` None removes it.  ``attempts`` counts consecutive failures (for backoff).
+    """
+
+    account_id: str
+    queue: str
+    due_at: datetime | None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
 class AccountChange:
     """Everything one use case writes, committed atomically by the repository.
 
     ``account`` is the new state (its ``version`` is the old one plus one: the write is
     conditional on the stored version).  ``email_swap`` moves the unique email marker.
+    ``invoices`` and ``charges`` are ``(new state, expected stored version)`` pairs, ``None``
+    meaning "create, must not exist".  ``counter`` is ``(name, expected value)``: the counter
+    is bumped by one, conditional on that value (gapless invoice numbers).
     """
 
     account: Account | None = None
@@ -126,3 +154,7 @@ class AccountChange:
     delete_sessions: tuple[tuple[str, str], ...] = ()
     mails: tuple[OutboxMail, ...] = ()
     audit: tuple[AuditEvent, ...] = ()
+    invoices: tuple[tuple[Invoice, int | None], ...] = ()
+    charges: tuple[tuple[Charge, int | None], ...] = ()
+    counter: tuple[str, int] | None = None
+    work: tuple[WorkItem, ...] = ()

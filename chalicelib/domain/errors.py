@@ -100,6 +100,10 @@ class ConcurrentUpdate(Exception):
     """
 
 
+class CounterMoved(ConcurrentUpdate):
+    """Another writer took the next number of a counter first (re-read it and retry)."""
+
+
 class EmailAlreadyUsed(Exception):
     """The email marker already exists (internal; services raise ``email_taken``)."""
 

@@ -131,6 +131,73 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Enter your current password to change your email address.",
         "fr": "Saisissez votre mot de passe actuel pour changer d'adresse électronique.",
     },
+    # --- billing ---------------------------------------------------------------------------
+    "unknown_plan": {"en": "This plan does not exist.", "fr": "Cette formule n'existe pas."},
+    "already_subscribed": {
+        "en": "This account already has a paid subscription.",
+        "fr": "Ce compte a déjà un abonnement payant.",
+    },
+    "not_allowed_in_status": {
+        "en": "This is not possible in the account's current state.",
+        "fr": "Ce n'est pas possible dans l'état actuel du compte.",
+    },
+    "no_card": {
+        "en": "Add a card first.",
+        "fr": "Ajoutez d'abord une carte.",
+    },
+    "card_expired": {
+        "en": "The expiry date is in the past.",
+        "fr": "La date d'expiration est dépassée.",
+    },
+    "vat_set_aside": {
+        "en": "Your VAT ID was set aside because it does not belong to the new billing "
+        "country. Add the VAT ID of that country if you have one.",
+        "fr": "Votre numéro de TVA a été retiré car il ne correspond pas au nouveau pays de "
+        "facturation. Ajoutez le numéro de TVA de ce pays si vous en avez un.",
+    },
+    "invoice_not_found": {"en": "No such invoice.", "fr": "Facture introuvable."},
+    "invalid_cursor": {
+        "en": "The page cursor is not valid; start again from the first page.",
+        "fr": "Le curseur de page n'est pas valide ; reprenez à la première page.",
+    },
+    "payment_outcome_unknown": {
+        "en": "We could not confirm the payment with the bank. We are checking it and will "
+        "update your account; you will not be charged twice.",
+        "fr": "Nous n'avons pas pu confirmer le paiement auprès de la banque. Nous le vérifions "
+        "et mettrons votre compte à jour ; vous ne serez pas débité deux fois.",
+    },
+    # --- invoice documents -----------------------------------------------------------------
+    "doc.invoice": {"en": "Invoice", "fr": "Facture"},
+    "doc.number": {"en": "Invoice number", "fr": "Numéro de facture"},
+    "doc.issued": {"en": "Issued", "fr": "Date d'émission"},
+    "doc.period": {"en": "Period", "fr": "Période"},
+    "doc.status": {"en": "Status", "fr": "Statut"},
+    "doc.status.paid": {"en": "Paid", "fr": "Payée"},
+    "doc.status.open": {"en": "Open", "fr": "En attente de paiement"},
+    "doc.status.void": {"en": "Void", "fr": "Annulée"},
+    "doc.seller": {"en": "Seller", "fr": "Vendeur"},
+    "doc.customer": {"en": "Customer", "fr": "Client"},
+    "doc.vat_id": {"en": "VAT ID", "fr": "N° de TVA"},
+    "doc.description": {"en": "Description", "fr": "Description"},
+    "doc.quantity": {"en": "Qty", "fr": "Qté"},
+    "doc.unit_amount": {"en": "Unit price", "fr": "Prix unitaire"},
+    "doc.amount": {"en": "Amount", "fr": "Montant"},
+    "doc.subtotal": {"en": "Subtotal", "fr": "Sous-total"},
+    "doc.tax": {"en": "VAT ({rate} %)", "fr": "TVA ({rate} %)"},
+    "doc.total": {"en": "Total", "fr": "Total"},
+    "doc.transactions": {"en": "Transaction summary", "fr": "Résumé des transactions"},
+    "doc.no_transactions": {
+        "en": "No payment attempt yet.",
+        "fr": "Aucune tentative de paiement pour l'instant.",
+    },
+    "doc.date": {"en": "Date", "fr": "Date"},
+    "doc.card": {"en": "Card", "fr": "Carte"},
+    "doc.result": {"en": "Result", "fr": "Résultat"},
+    "doc.tx.succeeded": {"en": "Paid", "fr": "Payé"},
+    "doc.tx.failed": {"en": "Declined", "fr": "Refusé"},
+    "doc.tx.requires_action": {"en": "Authentication required", "fr": "Authentification requise"},
+    "doc.tx.unknown": {"en": "Being checked", "fr": "En cours de vérification"},
+    "doc.print": {"en": "Print", "fr": "Imprimer"},
     # --- mail ------------------------------------------------------------------------------
     "mail.password_changed.subject": {
         "en": "Your HelpDesk password was changed",
@@ -143,6 +210,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Bonjour {name},\n\nLe mot de passe de votre compte HelpDesk a été modifié le {at}. "
         "Toutes les autres sessions ont été déconnectées.\n\nSi vous n'êtes pas à l'origine de "
         "ce changement, réinitialisez votre mot de passe et écrivez-nous à {support_email}.\n",
+    },
+    "mail.payment_receipt.subject": {
+        "en": "Your HelpDesk payment receipt ({number})",
+        "fr": "Votre reçu de paiement HelpDesk ({number})",
+    },
+    "mail.payment_receipt.body": {
+        "en": "Hello {name},\n\nWe received your payment of {amount} for invoice {number}. "
+        "You can view and print it in My account: {console_url}\n",
+        "fr": "Bonjour {name},\n\nNous avons bien reçu votre paiement de {amount} pour la "
+        "facture {number}. Vous pouvez l'afficher et l'imprimer dans Mon compte : {console_url}\n",
+    },
+    "mail.payment_failed.subject": {
+        "en": "Your HelpDesk payment did not go through ({number})",
+        "fr": "Votre paiement HelpDesk n'a pas abouti ({number})",
+    },
+    "mail.payment_failed.body": {
+        "en": "Hello {name},\n\nWe could not charge {amount} for invoice {number}. {reason}\n\n"
+        "Update your card or apply the pending charges in My account: {console_url}\n",
+        "fr": "Bonjour {name},\n\nNous n'avons pas pu prélever {amount} pour la facture "
+        "{number}. {reason}\n\nMettez à jour votre carte ou appliquez les frais en attente dans "
+        "Mon compte : {console_url}\n",
     },
     "mail.email_changed.subject": {
         "en": "Your HelpDesk email address was changed",
@@ -157,3 +245,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "écrivez-nous à {support_email}.\n",
     },
 }
+
+from chalicelib.i18n.declines import DECLINE_MESSAGES  # noqa: E402
+
+MESSAGES.update(DECLINE_MESSAGES)
+
+from chalicelib.i18n.vat import VAT_MESSAGES  # noqa: E402
+
+MESSAGES.update(VAT_MESSAGES)

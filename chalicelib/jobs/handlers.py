@@ -9,3 +9,15 @@ def outbox(event: Any) -> dict[str, int]:
     from chalicelib.jobs.run import run_job
 
     return run_job("outbox")
+
+
+def vat_recheck(event: Any) -> dict[str, int]:
+    from chalicelib.jobs.run import run_job
+
+    return run_job("vat-recheck")
+
+
+def renewals(event: Any) -> dict[str, int]:
+    from chalicelib.jobs.run import run_job
+
+    return run_job("renewals")

@@ -8,7 +8,7 @@ from datetime import datetime
 from chalicelib.logs import log_event
 from chalicelib.wiring import Container, container
 
-JOBS = ("outbox",)
+JOBS = ("outbox", "renewals", "vat-recheck")
 
 
 def run_job(name: str, now: datetime | None = None, box: Container | None = None) -> dict[str, int]:
@@ -19,10 +19,21 @@ def run_job(name: str, now: datetime | None = None, box: Container | None = None
         from chalicelib.wiring import build_container
 
         box = build_container(
-            box.settings, repo=box.repo, mailer=box.mailer, hasher=box.hasher, clock=FixedClock(now)
+            box.settings,
+            repo=box.repo,
+            mailer=box.mailer,
+            hasher=box.hasher,
+            clock=FixedClock(now),
+            gateway=box.payment_gateway,
+            vat_checker=box.vat_checker,
         )
     if name == "outbox":
         report = asdict(box.outbox_relay.run())
+    elif name == "vat-recheck":
+        report = asdict(box.vat.run_rechecks())
+    elif name == "renewals":
+        renewals = box.billing.run_renewals()
+        report = {k: v for k, v in asdict(renewals).items() if k != "details"}
     else:
         raise ValueError(f"unknown job {name!r}; jobs: {', '.join(JOBS)}")
     log_event("job.done", job=name, **report)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol, Sequence
 
-from chalicelib.domain.account import Account, AccountChange, OutboxMail, Session
+from chalicelib.domain.account import Account, AccountChange, OutboxMail, Session, WorkItem
+from chalicelib.domain.billing import Charge, Invoice
 
 
 class Clock(Protocol):
@@ -99,3 +100,29 @@ class OutboxRepository(Protocol):
     def mark_mail_failed(self, mail: OutboxMail, error: str) -> None: ...
 
     def get_mail(self, mail_id: str) -> OutboxMail | None: ...
+
+
+class BillingRepository(AccountRepository, Protocol):
+    """Invoices, charges and the invoice counter, on top of the account repository."""
+
+    def counter_value(self, name: str) -> int: ...
+
+    def get_invoice(self, account_id: str, invoice_id: str) -> Invoice | None: ...
+
+    def list_invoices(
+        self, account_id: str, limit: int, after: str | None
+    ) -> tuple[list[Invoice], str | None]:
+        """Newest first; ``after`` is the last id of the previous page; the next ``after``."""
+        ...
+
+    def open_charges(self, account_id: str) -> list[Charge]: ...
+
+    def get_charge(self, account_id: str, charge_id: str) -> Charge | None: ...
+
+    def due_renewals(self, now: datetime, limit: int) -> list[Account]:
+        """Active accounts due for renewal (from the sparse index: re-read before acting)."""
+        ...
+
+    def due_work(self, queue: str, now: datetime, limit: int) -> list[WorkItem]:
+        """Scheduled work of ``queue`` that is due (from the sparse index: re-read first)."""
+        ...

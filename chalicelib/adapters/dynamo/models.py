@@ -9,6 +9,10 @@ account            ``ACCOUNT#<id>``            ``PROFILE``                  ``ve
                                                                             every update
 session            ``ACCOUNT#<id>``            ``SESSION#<sha256>``         TTL housekeeping
 audit event        ``ACCOUNT#<id>``            ``AUDIT#<iso time>#<id>``    kept forever
+invoice            ``ACCOUNT#<id>``            ``INVOICE#<time-ordered id>``  newest first
+charge             ``ACCOUNT#<id>``            ``CHARGE#<invoice id>``      one per invoice
+counter            ``COUNTER#<name>``          ``COUNTER``                  gapless numbers
+scheduled work     ``ACCOUNT#<id>``            ``WORK#<queue>``             e.g. VAT re-checks
 email marker       ``EMAIL#<email>``           ``EMAIL``                    uniqueness (txn)
 throttle counter   ``THROTTLE#<key>``          ``W#<window>``               TTL housekeeping
 outbox mail        ``OUTBOX#<id>``             ``OUTBOX``                   queue while pending
@@ -19,7 +23,12 @@ Access patterns:
 * authenticate a request: BatchGet account + session (1 request);
 * sign in: BatchGet email marker + 2 throttle counters, then GetItem account (2 requests);
 * sign up / change email: TransactWrite on the account, old and new email markers;
-* account page items: Query ``pk = ACCOUNT#<id>`` with an ``sk`` prefix;
+* account page items: Query ``pk = ACCOUNT#<id>`` with an ``sk`` prefix (invoices newest
+  first with a cursor; the open charges for ``pending_payment``);
+* an invoice by id: GetItem under the signed-in account (another account's id is a 404);
+* queues on ``work_queue``: ``outbox#<shard>`` (pending mail), ``renewal#<shard>`` (active
+  accounts by next renewal), ``retry#<shard>`` (pending charges by next retry),
+  ``vat#<shard>`` (VAT IDs to check);
 * work queues: the sparse GSI ``work_queue`` (``queue_pk`` = ``<queue>#<shard>``,
   ``queue_sk`` = ``<due time>#<id>``).  Only items that are due carry these attributes, so the
   index holds exactly the work to do; shards spread a burst over partitions.  Readers Query
@@ -92,6 +101,15 @@ class AccountItem(TableItem, discriminator="account"):
     plan = UnicodeAttribute(null=True)
     trial_ends_at = UTCDateTimeAttribute(null=True)
     session_epoch = NumberAttribute(default=0)
+    customer_id = UnicodeAttribute(null=True)
+    payment_method_id = UnicodeAttribute(null=True)
+    card = UnicodeAttribute(null=True)  # JSON CardSummary
+    billing_address = UnicodeAttribute(null=True)  # JSON Address
+    next_renewal_at = UTCDateTimeAttribute(null=True)
+    vat_id = UnicodeAttribute(null=True)
+    vat_status = UnicodeAttribute(null=True)
+    vat_checked_at = UTCDateTimeAttribute(null=True)
+    vat_request_id = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
 
 
@@ -118,6 +136,39 @@ class ThrottleItem(TableItem, discriminator="throttle"):
     failures = NumberAttribute(default=0)
 
 
+class InvoiceItem(TableItem, discriminator="invoice"):
+    body = UnicodeAttribute()  # JSON: the immutable invoice
+    status = UnicodeAttribute()
+    transactions = UnicodeAttribute(default="[]")  # JSON list
+    version = NumberAttribute(default=0)
+
+
+class ChargeItem(TableItem, discriminator="charge"):
+    invoice_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    state = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    attempts = NumberAttribute(default=0)
+    lease_until = UTCDateTimeAttribute(null=True)
+    first_failed_at = UTCDateTimeAttribute(null=True)
+    next_retry_at = UTCDateTimeAttribute(null=True)
+    retries_stopped = NumberAttribute(default=0)
+    last_failure = UnicodeAttribute(null=True)  # JSON DeclineInfo
+    last_failure_key = UnicodeAttribute(null=True)
+    payment_intent_id = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+
+
+class WorkItemModel(TableItem, discriminator="work"):
+    due_at = UTCDateTimeAttribute()
+    attempts = NumberAttribute(default=0)
+
+
+class CounterItem(TableItem, discriminator="counter"):
+    value = NumberAttribute(default=0)
+
+
 class OutboxItem(TableItem, discriminator="outbox"):
     to = UnicodeAttribute()
     template = UnicodeAttribute()
@@ -142,6 +193,10 @@ MODELS: tuple[type[TableItem], ...] = (
     EmailItem,
     ThrottleItem,
     OutboxItem,
+    InvoiceItem,
+    ChargeItem,
+    CounterItem,
+    WorkItemModel,
 )
 
 

@@ -18,14 +18,19 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters import codec
 from chalicelib.adapters.dynamo.models import (
     AccountItem,
     AuditItem,
+    ChargeItem,
+    CounterItem,
     EmailItem,
+    InvoiceItem,
     OutboxItem,
     SessionItem,
     TableItem,
     ThrottleItem,
+    WorkItemModel,
     configure,
 )
 from chalicelib.config import Settings
@@ -37,8 +42,15 @@ from chalicelib.domain.account import (
     MailStatus,
     OutboxMail,
     Session,
+    WorkItem,
 )
-from chalicelib.domain.errors import ConcurrentUpdate, DependencyUnavailable, EmailAlreadyUsed
+from chalicelib.domain.billing import Charge, ChargeState, Invoice
+from chalicelib.domain.errors import (
+    ConcurrentUpdate,
+    CounterMoved,
+    DependencyUnavailable,
+    EmailAlreadyUsed,
+)
 from chalicelib.domain.ids import new_id, shard_of, utc_iso
 from chalicelib.logs import log_error
 
@@ -70,7 +82,8 @@ def dynamo_errors() -> Iterator[None]:
 
 
 # --- conversions ---------------------------------------------------------------------------
-def _account_to_item(account: Account) -> AccountItem:
+def _account_to_item(account: Account, shards: int) -> AccountItem:
+    renewing = account.status is AccountStatus.ACTIVE and account.next_renewal_at is not None
     return AccountItem(
         pk=account_pk(account.id),
         sk=PROFILE,
@@ -85,7 +98,20 @@ def _account_to_item(account: Account) -> AccountItem:
         plan=account.plan,
         trial_ends_at=account.trial_ends_at,
         session_epoch=account.session_epoch,
+        customer_id=account.customer_id,
+        payment_method_id=account.payment_method_id,
+        card=codec.card_to_json(account.card),
+        billing_address=codec.address_to_json(account.billing_address),
+        next_renewal_at=account.next_renewal_at,
+        vat_id=account.vat_id,
+        vat_status=account.vat_status,
+        vat_checked_at=account.vat_checked_at,
+        vat_request_id=account.vat_request_id,
         version=account.version,
+        queue_pk=f"renewal#{shard_of(account.id, shards)}" if renewing else None,
+        queue_sk=queue_sort_key(account.next_renewal_at, account.id)
+        if renewing and account.next_renewal_at
+        else None,
     )
 
 
@@ -103,6 +129,81 @@ def _account_from_item(item: AccountItem) -> Account:
         plan=item.plan,
         trial_ends_at=item.trial_ends_at,
         session_epoch=int(item.session_epoch),
+        customer_id=item.customer_id,
+        payment_method_id=item.payment_method_id,
+        card=codec.card_from_json(item.card),
+        billing_address=codec.address_from_json(item.billing_address),
+        next_renewal_at=item.next_renewal_at,
+        vat_id=item.vat_id,
+        vat_status=item.vat_status,
+        vat_checked_at=item.vat_checked_at,
+        vat_request_id=item.vat_request_id,
+        version=int(item.version),
+    )
+
+
+def _invoice_to_item(invoice: Invoice) -> InvoiceItem:
+    return InvoiceItem(
+        pk=account_pk(invoice.account_id),
+        sk=f"INVOICE#{invoice.id}",
+        body=codec.invoice_body_to_json(invoice),
+        status=invoice.status.value,
+        transactions=codec.transactions_to_json(invoice.transactions),
+        version=invoice.version,
+    )
+
+
+def _invoice_from_item(item: InvoiceItem) -> Invoice:
+    return codec.invoice_from_json(item.body, item.status, item.transactions, int(item.version))
+
+
+def _charge_to_item(charge: Charge, shards: int) -> ChargeItem:
+    due = (
+        charge.state is ChargeState.PENDING
+        and charge.next_retry_at is not None
+        and not charge.retries_stopped
+    )
+    return ChargeItem(
+        pk=account_pk(charge.account_id),
+        sk=f"CHARGE#{charge.id}",
+        invoice_id=charge.invoice_id,
+        amount=charge.amount,
+        currency=charge.currency,
+        state=charge.state.value,
+        created_at=charge.created_at,
+        attempts=charge.attempts,
+        lease_until=charge.lease_until,
+        first_failed_at=charge.first_failed_at,
+        next_retry_at=charge.next_retry_at,
+        retries_stopped=int(charge.retries_stopped),
+        last_failure=codec.decline_to_json(charge.last_failure),
+        last_failure_key=charge.last_failure_key,
+        payment_intent_id=charge.payment_intent_id,
+        version=charge.version,
+        queue_pk=f"retry#{shard_of(charge.id, shards)}" if due else None,
+        queue_sk=queue_sort_key(charge.next_retry_at, f"{charge.account_id}#{charge.id}")
+        if due and charge.next_retry_at
+        else None,
+    )
+
+
+def _charge_from_item(item: ChargeItem) -> Charge:
+    return Charge(
+        id=item.sk.removeprefix("CHARGE#"),
+        account_id=item.pk.removeprefix("ACCOUNT#"),
+        invoice_id=item.invoice_id,
+        amount=int(item.amount),
+        currency=item.currency,
+        state=ChargeState(item.state),
+        created_at=item.created_at,
+        attempts=int(item.attempts),
+        lease_until=item.lease_until,
+        first_failed_at=item.first_failed_at,
+        next_retry_at=item.next_retry_at,
+        retries_stopped=bool(item.retries_stopped),
+        last_failure=codec.decline_from_json(item.last_failure),
+        last_failure_key=item.last_failure_key,
+        payment_intent_id=item.payment_intent_id,
         version=int(item.version),
     )
 
@@ -220,53 +321,101 @@ class DynamoRepository:
             raise DependencyUnavailable() from error
 
     def commit(self, change: AccountChange) -> None:
-        new_email_index: int | None = None
         shards = self._settings.queue_shards
+        # PynamoDB sends deletes, then puts, then updates: keep the keys in that order to
+        # know which condition failed.
+        deletes: list[str] = []
+        puts: list[str] = []
+        updates: list[str] = []
 
         def build(tw: TransactWrite) -> None:
-            nonlocal new_email_index
-            index = 0
-            if change.account is not None:
-                item = _account_to_item(change.account)
+            def put(item: TableItem, condition: Any = None) -> None:
+                tw.save(item, condition=condition)
+                puts.append(item.pk)
+
+            def delete(item: TableItem, condition: Any = None) -> None:
+                tw.delete(item, condition=condition)
+                deletes.append(item.pk)
+
+            account = change.account
+            if account is not None:
+                item = _account_to_item(account, shards)
                 if change.create:
-                    new_email_index = index
-                    tw.save(
-                        EmailItem(
-                            pk=email_pk(change.account.email),
-                            sk="EMAIL",
-                            account_id=change.account.id,
-                        ),
-                        condition=EmailItem.pk.does_not_exist(),
+                    put(
+                        EmailItem(pk=email_pk(account.email), sk="EMAIL", account_id=account.id),
+                        EmailItem.pk.does_not_exist(),
                     )
-                    index += 1
-                    tw.save(item, condition=AccountItem.pk.does_not_exist())
+                    put(item, AccountItem.pk.does_not_exist())
                 else:
-                    tw.save(item, condition=AccountItem.version == change.expected_version)
-                index += 1
-            if change.email_swap is not None and change.account is not None:
-                old, new = change.email_swap
-                tw.delete(
-                    EmailItem(pk=email_pk(old), sk="EMAIL"),
-                    condition=EmailItem.account_id == change.account.id,
-                )
-                index += 1
-                new_email_index = index
-                tw.save(
-                    EmailItem(pk=email_pk(new), sk="EMAIL", account_id=change.account.id),
-                    condition=EmailItem.pk.does_not_exist(),
-                )
-                index += 1
+                    put(item, AccountItem.version == change.expected_version)
+                if change.email_swap is not None:
+                    old, new = change.email_swap
+                    delete(
+                        EmailItem(pk=email_pk(old), sk="EMAIL"), EmailItem.account_id == account.id
+                    )
+                    put(
+                        EmailItem(pk=email_pk(new), sk="EMAIL", account_id=account.id),
+                        EmailItem.pk.does_not_exist(),
+                    )
             for session in change.put_sessions:
-                tw.save(_session_to_item(session, self._settings))
+                put(_session_to_item(session, self._settings))
             for account_id, token_hash in change.delete_sessions:
-                tw.delete(SessionItem(pk=account_pk(account_id), sk=f"SESSION#{token_hash}"))
+                delete(SessionItem(pk=account_pk(account_id), sk=f"SESSION#{token_hash}"))
+            if change.counter is not None:
+                name, expected = change.counter
+                counter = CounterItem(pk=f"COUNTER#{name}", sk="COUNTER")
+                tw.update(
+                    counter,
+                    actions=[
+                        CounterItem.value.set(expected + 1),
+                        CounterItem.kind.set(CounterItem),
+                    ],
+                    condition=(CounterItem.value == expected)
+                    if expected
+                    else CounterItem.value.does_not_exist(),
+                )
+                updates.append(counter.pk)
+            for invoice, invoice_version in change.invoices:
+                put(
+                    _invoice_to_item(invoice),
+                    InvoiceItem.pk.does_not_exist()
+                    if invoice_version is None
+                    else InvoiceItem.version == invoice_version,
+                )
+            for charge, charge_version in change.charges:
+                put(
+                    _charge_to_item(charge, shards),
+                    ChargeItem.pk.does_not_exist()
+                    if charge_version is None
+                    else ChargeItem.version == charge_version,
+                )
+            for work in change.work:
+                pk, sk = account_pk(work.account_id), f"WORK#{work.queue}"
+                if work.due_at is None:
+                    delete(WorkItemModel(pk=pk, sk=sk))
+                else:
+                    put(
+                        WorkItemModel(
+                            pk=pk,
+                            sk=sk,
+                            due_at=work.due_at,
+                            attempts=work.attempts,
+                            queue_pk=f"{work.queue}#{shard_of(work.account_id, shards)}",
+                            queue_sk=queue_sort_key(work.due_at, work.account_id),
+                        )
+                    )
             for mail in change.mails:
-                tw.save(_mail_to_item(mail, shards), condition=OutboxItem.pk.does_not_exist())
+                put(_mail_to_item(mail, shards), OutboxItem.pk.does_not_exist())
             for event in change.audit:
-                tw.save(_audit_to_item(event))
+                put(_audit_to_item(event))
 
         def on_cancel(failed: list[int]) -> Exception:
-            if new_email_index is not None and new_email_index in failed:
+            order = deletes + puts + updates
+            keys = [order[i] for i in failed if i < len(order)]
+            if any(k.startswith("COUNTER#") for k in keys):
+                return CounterMoved()
+            swaps_email = change.account is not None and (change.create or change.email_swap)
+            if swaps_email and any(k.startswith("EMAIL#") for k in keys):
                 return EmailAlreadyUsed()
             return ConcurrentUpdate()
 
@@ -360,20 +509,105 @@ class DynamoRepository:
                 for i in items
             ]
 
-    # --- outbox ---------------------------------------------------------------------------
-    def due_mail(self, now: datetime, limit: int) -> list[OutboxMail]:
-        due: list[OutboxMail] = []
+    # --- billing --------------------------------------------------------------------------
+    def counter_value(self, name: str) -> int:
+        with dynamo_errors():
+            try:
+                return int(
+                    CounterItem.get(f"COUNTER#{name}", "COUNTER", consistent_read=True).value
+                )
+            except CounterItem.DoesNotExist:
+                return 0
+
+    def get_invoice(self, account_id: str, invoice_id: str) -> Invoice | None:
+        with dynamo_errors():
+            try:
+                item = InvoiceItem.get(
+                    account_pk(account_id), f"INVOICE#{invoice_id}", consistent_read=True
+                )
+            except InvoiceItem.DoesNotExist:
+                return None
+        return _invoice_from_item(item)
+
+    def list_invoices(
+        self, account_id: str, limit: int, after: str | None
+    ) -> tuple[list[Invoice], str | None]:
+        """Invoices newest first; ``after`` is the id of the last invoice of the previous page."""
+        pk = account_pk(account_id)
+        start = {"pk": {"S": pk}, "sk": {"S": f"INVOICE#{after}"}} if after else None
+        with dynamo_errors():
+            result = InvoiceItem.query(
+                pk,
+                InvoiceItem.sk.startswith("INVOICE#"),
+                scan_index_forward=False,
+                limit=limit,
+                last_evaluated_key=start,
+                page_size=limit,
+            )
+            invoices = [_invoice_from_item(i) for i in result if isinstance(i, InvoiceItem)]
+            last = result.last_evaluated_key
+        next_after = invoices[-1].id if invoices and last and len(invoices) == limit else None
+        return invoices, next_after
+
+    def open_charges(self, account_id: str) -> list[Charge]:
+        """The account's charges not yet paid or void (one Query)."""
+        with dynamo_errors():
+            items = ChargeItem.query(
+                account_pk(account_id),
+                ChargeItem.sk.startswith("CHARGE#"),
+                filter_condition=ChargeItem.state.is_in(
+                    ChargeState.PENDING.value,
+                    ChargeState.PROCESSING.value,
+                    ChargeState.UNKNOWN.value,
+                ),
+            )
+            return [_charge_from_item(i) for i in items if isinstance(i, ChargeItem)]
+
+    def get_charge(self, account_id: str, charge_id: str) -> Charge | None:
+        with dynamo_errors():
+            try:
+                item = ChargeItem.get(
+                    account_pk(account_id), f"CHARGE#{charge_id}", consistent_read=True
+                )
+            except ChargeItem.DoesNotExist:
+                return None
+        return _charge_from_item(item)
+
+    def _due(self, queue: str, now: datetime, limit: int) -> list[TableItem]:
+        due: list[TableItem] = []
         upper = f"{utc_iso(now)}~"
         with dynamo_errors():
             for shard in range(self._settings.queue_shards):
-                for item in TableItem.work_queue.query(
-                    f"outbox#{shard}", TableItem.queue_sk <= upper, limit=limit - len(due)
-                ):
-                    if isinstance(item, OutboxItem):
-                        due.append(_mail_from_item(item))
+                due.extend(
+                    TableItem.work_queue.query(
+                        f"{queue}#{shard}", TableItem.queue_sk <= upper, limit=limit - len(due)
+                    )
+                )
                 if len(due) >= limit:
                     break
         return due
+
+    def due_work(self, queue: str, now: datetime, limit: int) -> list[WorkItem]:
+        """Scheduled work of ``queue`` due at ``now`` (from the sparse index: may be stale)."""
+        return [
+            WorkItem(i.pk.removeprefix("ACCOUNT#"), queue, i.due_at, int(i.attempts))
+            for i in self._due(queue, now, limit)
+            if isinstance(i, WorkItemModel)
+        ]
+
+    def due_renewals(self, now: datetime, limit: int) -> list[Account]:
+        """Active accounts whose renewal is due (from the sparse index: may be stale)."""
+        return [
+            _account_from_item(i)
+            for i in self._due("renewal", now, limit)
+            if isinstance(i, AccountItem)
+        ]
+
+    # --- outbox ---------------------------------------------------------------------------
+    def due_mail(self, now: datetime, limit: int) -> list[OutboxMail]:
+        return [
+            _mail_from_item(i) for i in self._due("outbox", now, limit) if isinstance(i, OutboxItem)
+        ]
 
     def get_mail(self, mail_id: str) -> OutboxMail | None:
         with dynamo_errors():

@@ -1,0 +1,102 @@
+"""JSON codecs for the value objects stored as documents inside DynamoDB items.
+
+Cards, addresses, invoice bodies and transaction lists are small, read and written whole, and
+never queried by their inner fields, so each is one JSON string attribute.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from chalicelib.domain.billing import (
+    Address,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Party,
+    Tax,
+    Transaction,
+)
+from chalicelib.domain.ids import parse_iso, utc_iso
+from chalicelib.domain.payments import CardSummary, DeclineInfo
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def card_to_json(card: CardSummary | None) -> str | None:
+    return dumps(asdict(card)) if card else None
+
+
+def card_from_json(raw: str | None) -> CardSummary | None:
+    return CardSummary(**json.loads(raw)) if raw else None
+
+
+def address_to_json(address: Address | None) -> str | None:
+    return dumps(asdict(address)) if address else None
+
+
+def address_from_json(raw: str | None) -> Address | None:
+    return Address(**json.loads(raw)) if raw else None
+
+
+def decline_to_json(info: DeclineInfo | None) -> str | None:
+    return dumps(asdict(info)) if info else None
+
+
+def decline_from_json(raw: str | None) -> DeclineInfo | None:
+    return DeclineInfo(**json.loads(raw)) if raw else None
+
+
+def _party(data: dict[str, Any]) -> Party:
+    address = data.get("address")
+    return Party(
+        name=data["name"],
+        address=Address(**address) if address else None,
+        vat_id=data.get("vat_id"),
+        email=data.get("email"),
+    )
+
+
+def transactions_to_json(transactions: tuple[Transaction, ...]) -> str:
+    return dumps([{**asdict(t), "at": utc_iso(t.at)} for t in transactions])
+
+
+def transactions_from_json(raw: str) -> tuple[Transaction, ...]:
+    return tuple(Transaction(**{**t, "at": parse_iso(t["at"])}) for t in json.loads(raw))
+
+
+def invoice_body_to_json(invoice: Invoice) -> str:
+    """The immutable part of an invoice (everything but status, transactions and version)."""
+    body = asdict(invoice)
+    for key in ("status", "transactions", "version"):
+        body.pop(key)
+    for key in ("issued_at", "period_start", "period_end"):
+        body[key] = utc_iso(getattr(invoice, key))
+    return dumps(body)
+
+
+def invoice_from_json(raw: str, status: str, transactions: str, version: int) -> Invoice:
+    body = json.loads(raw)
+    return Invoice(
+        id=body["id"],
+        account_id=body["account_id"],
+        number=body["number"],
+        status=InvoiceStatus(status),
+        issued_at=parse_iso(body["issued_at"]),
+        period_start=parse_iso(body["period_start"]),
+        period_end=parse_iso(body["period_end"]),
+        currency=body["currency"],
+        lines=tuple(InvoiceLine(**line) for line in body["lines"]),
+        subtotal=body["subtotal"],
+        tax=Tax(**body["tax"]),
+        total=body["total"],
+        customer=_party(body["customer"]),
+        seller=_party(body["seller"]),
+        plan_id=body["plan_id"],
+        transactions=transactions_from_json(transactions),
+        version=version,
+    )

@@ -1,0 +1,419 @@
+"""StripeGateway: the payment-gateway port over stripe-python's ``StripeClient``.
+
+The one place the service talks to Stripe, and the one place Stripe's errors are translated
+into the domain's (as aws/chalice ``awsclient.py`` does for boto3).  Translation is keyed on
+the exception *type* stripe-python raises (chosen from the HTTP status) and on the error's
+``code`` / ``decline_code`` / ``advice_code`` / ``param``, never on message text:
+
+==========================================  ===========================  =====================
+stripe-python error                         ``charge``                   other operations
+==========================================  ===========================  =====================
+CardError (402), or a card-detail ``code``  ``declined`` outcome         CardDeclined
+InvalidRequestError about the PaymentMethod PaymentMethodInvalid         PaymentMethodInvalid
+  (``resource_missing``/404, param ``payment_method``)
+other InvalidRequestError, IdempotencyError PaymentRequestRejected       PaymentRequestRejected
+RateLimitError (429: not processed)         PaymentGatewayUnavailable    PaymentGatewayUnavailable
+AuthenticationError, PermissionError        PaymentGatewayUnavailable    PaymentGatewayUnavailable
+APIConnectionError (timeout, reset)         PaymentOutcomeUnknown        PaymentGatewayUnavailable
+APIError (5xx, 409 after retries)           PaymentOutcomeUnknown        PaymentGatewayUnavailable
+==========================================  ===========================  =====================
+
+A charge that times out or gets a 5xx may have been processed, so it is "unknown" (ST4) even
+when the last attempt was refused at connect time: stripe-python retries connection errors and
+5xx itself (``max_network_retries``, with the caller's idempotency key, so a retry is Stripe's
+replay and never a second charge), and an earlier attempt may have gone through.  A 429 was
+not processed and is not retried by stripe-python; the caller backs off (ST3).
+
+Off-session charges confirm with ``off_session=True, confirm=True`` (ST5).  Stripe answers a
+bank's authentication request on an off-session charge with a 402 ``authentication_required``;
+should a PaymentIntent come back ``requires_action`` anyway (localstripe does this) the
+outcome is the same hard decline, so callers see one behaviour.
+
+Timeouts are explicit (connect 2 s, read 7 s by default, so that three attempts and the
+backoff between them fit in API Gateway's 29 s; :attr:`StripeGateway.worst_case_seconds` tells
+a job whether a call still fits in the Lambda's remaining time, JB3).  stripe is imported when
+the client is first needed, never at module import (cold start), and telemetry is off.
+
+Local stack: localstripe rejects ``description`` on PaymentIntents, so on the ``local`` stage
+the description travels in ``metadata["description"]`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeGuard, cast
+
+from chalicelib.config import Settings
+from chalicelib.domain.payments import (
+    CardDeclined,
+    CardSummary,
+    ChargeOutcome,
+    DeclineInfo,
+    PaymentGatewayUnavailable,
+    PaymentMethodInvalid,
+    PaymentOutcomeUnknown,
+    PaymentRequestRejected,
+    check_payment_method_id,
+)
+from chalicelib.logs import log_event
+
+if TYPE_CHECKING:
+    from stripe import StripeClient, StripeError
+
+Operation = Literal["customer", "attach", "update", "get", "charge", "find"]
+
+# Error codes that describe the card itself: a decline whatever the HTTP status.
+_CARD_PROBLEM_CODES = frozenset(
+    {
+        "incorrect_number",
+        "invalid_number",
+        "invalid_expiry_month",
+        "invalid_expiry_year",
+        "expired_card",
+        "incorrect_cvc",
+        "invalid_cvc",
+        "incorrect_zip",
+        "incorrect_address",
+        "card_declined",
+        "authentication_required",
+    }
+)
+_PAYMENT_METHOD_OPERATIONS = frozenset({"attach", "update", "get", "charge"})
+
+
+class StripeGateway:
+    """``PaymentGateway`` over Stripe (or localstripe when ``stripe_api_base`` points at it)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        connect_timeout: float = 2.0,
+        read_timeout: float = 7.0,
+        max_network_retries: int = 2,
+    ) -> None:
+        self._settings = settings
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._max_network_retries = max_network_retries
+
+    @property
+    def worst_case_seconds(self) -> float:
+        """The longest one call can take: every attempt timing out, plus the backoff."""
+        attempts = self._max_network_retries + 1
+        backoff = sum(min(0.5 * (1 << (n - 1)), 5.0) for n in range(1, attempts))
+        return attempts * (self._connect_timeout + self._read_timeout) + backoff
+
+    @cached_property
+    def _client(self) -> StripeClient:
+        import stripe
+
+        stripe.enable_telemetry = False
+        base = self._settings.stripe_api_base
+        return stripe.StripeClient(
+            self._settings.stripe_secret_key,
+            base_addresses={"api": base} if base else None,
+            max_network_retries=self._max_network_retries,
+            http_client=stripe.RequestsClient(timeout=(self._connect_timeout, self._read_timeout)),
+        )
+
+    # --- customers and cards -------------------------------------------------------------
+
+    def create_customer(self, account_id: str, email: str, name: str, idempotency_key: str) -> str:
+        import stripe
+
+        try:
+            customer = self._client.v1.customers.create(
+                params={"email": email, "name": name, "metadata": {"account_id": account_id}},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as error:
+            self._fail(error, "customer")
+        return str(customer.id)
+
+    def attach_card(self, customer_id: str, payment_method_id: str) -> CardSummary:
+        import stripe
+
+        check_payment_method_id(payment_method_id)
+        try:
+            method = self._client.v1.payment_methods.retrieve(payment_method_id).to_dict()
+            owner = _id_of(method.get("customer"))
+            if method.get("type") != "card":
+                raise PaymentMethodInvalid(reason="not_a_card")
+            if owner is not None and owner != customer_id:
+                raise PaymentMethodInvalid(reason="other_customer")
+            if owner is None:
+                method = self._client.v1.payment_methods.attach(
+                    payment_method_id, params={"customer": customer_id}
+                ).to_dict()
+            self._client.v1.customers.update(
+                customer_id,
+                params={"invoice_settings": {"default_payment_method": payment_method_id}},
+            )
+        except stripe.StripeError as error:
+            self._fail(error, "attach")
+        return card_summary(method)
+
+    def update_card(
+        self,
+        payment_method_id: str,
+        *,
+        exp_month: int | None = None,
+        exp_year: int | None = None,
+        name: str | None = None,
+        postal_code: str | None = None,
+        country: str | None = None,
+        line1: str | None = None,
+        city: str | None = None,
+    ) -> CardSummary:
+        import stripe
+
+        check_payment_method_id(payment_method_id)
+        card = _present(exp_month=exp_month, exp_year=exp_year)
+        address = _present(postal_code=postal_code, country=country, line1=line1, city=city)
+        billing: dict[str, Any] = _present(name=name)
+        if address:
+            billing["address"] = address
+        params: dict[str, Any] = {}
+        if card:
+            params["card"] = card
+        if billing:
+            params["billing_details"] = billing
+        if not params:
+            return self.get_card(payment_method_id)
+        try:
+            method = self._client.v1.payment_methods.update(
+                payment_method_id, params=cast(Any, params)
+            )
+        except stripe.StripeError as error:
+            self._fail(error, "update")
+        return card_summary(method.to_dict())
+
+    def get_card(self, payment_method_id: str) -> CardSummary:
+        import stripe
+
+        check_payment_method_id(payment_method_id)
+        try:
+            method = self._client.v1.payment_methods.retrieve(payment_method_id)
+        except stripe.StripeError as error:
+            self._fail(error, "get")
+        return card_summary(method.to_dict())
+
+    # --- charges -------------------------------------------------------------------------
+
+    def charge(
+        self,
+        customer_id: str,
+        payment_method_id: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        description: str,
+        metadata: Mapping[str, str],
+        off_session: bool,
+    ) -> ChargeOutcome:
+        import stripe
+
+        check_payment_method_id(payment_method_id)
+        if type(amount) is not int or amount <= 0:
+            raise ValueError("amount must be a positive integer in minor units")
+        if not idempotency_key:
+            raise ValueError("a charge needs the idempotency key of its stored attempt")
+        tags = dict(metadata)
+        params: dict[str, Any] = {
+            "amount": amount,
+            "currency": currency.lower(),
+            "customer": customer_id,
+            "payment_method": payment_method_id,
+            "payment_method_types": ["card"],
+            "confirm": True,
+            "expand": ["payment_method"],
+        }
+        if off_session:
+            params["off_session"] = True
+        if self._settings.stage == "local":
+            tags["description"] = description  # localstripe refuses ``description``
+        else:
+            params["description"] = description
+        params["metadata"] = tags
+        try:
+            intent = self._client.v1.payment_intents.create(
+                params=cast(Any, params), options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as error:
+            if isinstance(error, stripe.CardError) or _is_card_problem(error):
+                return self._declined(error)
+            self._fail(error, "charge", idempotency_key=idempotency_key)
+        return outcome_from_intent(intent.to_dict(), off_session=off_session)
+
+    def find_payment(self, payment_intent_id: str) -> ChargeOutcome:
+        import stripe
+
+        if not payment_intent_id.startswith("pi_"):
+            raise ValueError("not a PaymentIntent id")
+        try:
+            intent = self._client.v1.payment_intents.retrieve(
+                payment_intent_id, params={"expand": ["payment_method"]}
+            )
+        except stripe.StripeError as error:
+            self._fail(error, "find")
+        return outcome_from_intent(intent.to_dict(), off_session=False)
+
+    # --- error translation ---------------------------------------------------------------
+
+    def _declined(self, error: StripeError) -> ChargeOutcome:
+        body = _error_body(error)
+        decline = decline_from_error(body)
+        intent = body.get("payment_intent")
+        method = body.get("payment_method")
+        _log(error, "charge", decline=decline)
+        return ChargeOutcome(
+            status="declined",
+            payment_intent_id=_id_of(intent),
+            card=card_summary(method) if _has_card(method) else None,
+            failure=decline,
+        )
+
+    def _fail(
+        self, error: StripeError, operation: Operation, *, idempotency_key: str | None = None
+    ) -> NoReturn:
+        """Raise the domain error for ``error`` (see the table in the module docstring)."""
+        import stripe
+
+        _log(error, operation)
+        body = _error_body(error)
+        if isinstance(error, stripe.CardError) or _is_card_problem(error):
+            intent = _id_of(body.get("payment_intent"))
+            raise CardDeclined(decline_from_error(body), payment_intent_id=intent) from None
+        if isinstance(error, stripe.InvalidRequestError):
+            if operation in _PAYMENT_METHOD_OPERATIONS and _about_payment_method(error):
+                raise PaymentMethodInvalid(reason="missing") from None
+            raise PaymentRequestRejected(stripe_code=error.code or "invalid_request") from None
+        if isinstance(error, stripe.IdempotencyError):
+            raise PaymentRequestRejected(stripe_code="idempotency_error") from None
+        if isinstance(error, stripe.RateLimitError):
+            raise PaymentGatewayUnavailable(reason="rate_limited") from None
+        if isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
+            raise PaymentGatewayUnavailable(reason="configuration") from None
+        if isinstance(error, stripe.APIConnectionError | stripe.APIError):
+            reason = (
+                "connection" if isinstance(error, stripe.APIConnectionError) else "server_error"
+            )
+            if operation == "charge" and idempotency_key is not None:
+                raise PaymentOutcomeUnknown(
+                    idempotency_key=idempotency_key, reason=reason
+                ) from None
+            raise PaymentGatewayUnavailable(reason=reason) from None
+        raise PaymentRequestRejected(stripe_code=error.code) from None
+
+
+# --- parsing Stripe objects (plain dicts from ``to_dict()`` or error bodies) ----------------
+
+
+def card_summary(method: Mapping[str, Any]) -> CardSummary:
+    """The CardSummary of a PaymentMethod object."""
+    card = method.get("card") or {}
+    billing = method.get("billing_details") or {}
+    address = billing.get("address") or {}
+    return CardSummary(
+        brand=str(card.get("brand") or "unknown"),
+        last4=str(card.get("last4") or ""),
+        exp_month=_int(card.get("exp_month")),
+        exp_year=_int(card.get("exp_year")),
+        name=billing.get("name") or None,
+        postal_code=address.get("postal_code") or None,
+        country=address.get("country") or None,
+    )
+
+
+def decline_from_error(error: Mapping[str, Any]) -> DeclineInfo:
+    """The DeclineInfo of a Stripe error object (or of a ``last_payment_error``)."""
+    return DeclineInfo(
+        code=str(error.get("code") or "card_declined"),
+        decline_code=error.get("decline_code") or None,
+        advice_code=error.get("advice_code") or None,
+    )
+
+
+def outcome_from_intent(intent: Mapping[str, Any], *, off_session: bool) -> ChargeOutcome:
+    """The ChargeOutcome a PaymentIntent object stands for."""
+    status = intent.get("status")
+    method = intent.get("payment_method")
+    card = card_summary(method) if _has_card(method) else None
+    intent_id = _id_of(intent)
+    if status == "succeeded":
+        return ChargeOutcome("succeeded", intent_id, card=card)
+    if status == "requires_action":
+        if off_session:
+            decline = DeclineInfo("authentication_required", "authentication_required")
+            return ChargeOutcome("declined", intent_id, card=card, failure=decline)
+        return ChargeOutcome("requires_action", intent_id, intent.get("client_secret"), card)
+    last_error = intent.get("last_payment_error")
+    if status == "requires_payment_method" and isinstance(last_error, Mapping):
+        return ChargeOutcome(
+            "declined", intent_id, card=card, failure=decline_from_error(last_error)
+        )
+    if status == "canceled":
+        decline = DeclineInfo("payment_intent_canceled")
+        return ChargeOutcome("declined", intent_id, card=card, failure=decline)
+    # processing, requires_confirmation, requires_capture: nothing settled yet
+    return ChargeOutcome("unknown", intent_id, card=card)
+
+
+def _error_body(error: StripeError) -> Mapping[str, Any]:
+    body = error.json_body if isinstance(error.json_body, Mapping) else {}
+    inner = body.get("error")
+    return inner if isinstance(inner, Mapping) else {}
+
+
+def _is_card_problem(error: StripeError) -> bool:
+    import stripe
+
+    return isinstance(error, stripe.InvalidRequestError) and error.code in _CARD_PROBLEM_CODES
+
+
+def _about_payment_method(error: StripeError) -> bool:
+    """An InvalidRequestError that names the PaymentMethod (or a bare 404 on its route)."""
+    param = getattr(error, "param", None)
+    if param == "payment_method":
+        return True
+    missing = error.code == "resource_missing" or error.http_status == 404
+    return missing and param in (None, "", "id")
+
+
+def _id_of(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
+        return str(value["id"])
+    return None
+
+
+def _has_card(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    return isinstance(value, Mapping) and isinstance(value.get("card"), Mapping)
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _present(**values: Any) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _log(error: StripeError, operation: str, *, decline: DeclineInfo | None = None) -> None:
+    """Ids and codes only: never Stripe's message, never card data (LG2)."""
+    log_event(
+        "stripe.error",
+        operation=operation,
+        error_type=type(error).__name__,
+        http_status=error.http_status,
+        code=error.code,
+        decline_code=decline.decline_code if decline else None,
+        advice_code=decline.advice_code if decline else None,
+        request_id=error.request_id,
+    )

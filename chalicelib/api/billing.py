@@ -1,0 +1,286 @@
+"""Billing: the billing page, the address, the card, subscribing, invoices (JSON, print, PDF).
+
+Every billing route works while the account is suspended: paying is how it comes back.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.api.http import SECURITY_HEADERS, RequestContext, endpoint
+from chalicelib.api.views import billing_view, invoice_summary, invoice_view
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.wiring import container
+
+bp = Blueprint(__name__)
+
+_INVOICE_ID = re.compile(r"^in_[0-9a-f]{25}$")
+DEFAULT_CURRENCY = "EUR"
+
+
+def _billing(ctx: RequestContext, account: Any, vat_notice: str | None = None) -> dict[str, Any]:
+    box = container()
+    plan = box.settings.plan(account.plan or "")
+    currency = plan.currency if plan else DEFAULT_CURRENCY
+    return billing_view(
+        account, box.billing.pending_charges(account.id), ctx.locale, currency, vat_notice
+    )
+
+
+@endpoint(
+    bp,
+    "/billing",
+    "GET",
+    tag="billing",
+    summary="Billing information",
+    response="BillingResponse",
+    allow_suspended=True,
+)
+def get_billing(ctx: RequestContext) -> dict[str, Any]:
+    return _billing(ctx, ctx.caller.account)
+
+
+@endpoint(
+    bp,
+    "/billing/address",
+    "PUT",
+    tag="billing",
+    summary="Set the billing address",
+    body="AddressRequest",
+    response="BillingResponse",
+    allow_suspended=True,
+    errors=(409,),
+)
+def put_address(ctx: RequestContext, body: Any) -> dict[str, Any]:
+    from chalicelib.domain.billing import Address
+    from chalicelib.domain.countries import is_country
+
+    country = body.country.upper()
+    if not is_country(country):
+        raise InvalidInput(fields={"country": "invalid_country"})
+    address = Address(
+        name=body.name,
+        line1=body.line1,
+        line2=body.line2 or None,
+        city=body.city,
+        postal_code=body.postal_code,
+        state=body.state or None,
+        country=country,
+    )
+    account, vat_set_aside = container().billing.set_address(ctx.caller, address)
+    return _billing(ctx, account, "vat_set_aside" if vat_set_aside else None)
+
+
+@endpoint(
+    bp,
+    "/billing/card",
+    "PUT",
+    tag="billing",
+    summary="Use a new card (a PaymentMethod made by Stripe.js)",
+    body="CardRequest",
+    response="CardOut",
+    allow_suspended=True,
+    errors=(402, 409, 503),
+)
+def put_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
+    account = container().billing.set_card(ctx.caller, body.payment_method_id)
+    assert account.card is not None
+    return account.card.as_dict()
+
+
+@endpoint(
+    bp,
+    "/billing/card",
+    "PATCH",
+    tag="billing",
+    summary="Edit the card on file",
+    body="CardPatchRequest",
+    response="CardOut",
+    allow_suspended=True,
+    errors=(404, 409, 503),
+)
+def patch_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
+    from chalicelib.services.billing import CardChanges
+
+    changes = CardChanges(**{k: getattr(body, k) for k in body.model_fields_set})
+    if changes.country is not None:
+        changes = CardChanges(**{**changes.__dict__, "country": changes.country.upper()})
+    account = container().billing.edit_card(ctx.caller, changes)
+    assert account.card is not None
+    return account.card.as_dict()
+
+
+@endpoint(
+    bp,
+    "/billing/subscribe",
+    "POST",
+    tag="billing",
+    summary="Subscribe to a plan (charges the first period)",
+    body="SubscribeRequest",
+    response="BillingResponse",
+    allow_suspended=True,
+    errors=(402, 409, 503),
+)
+def subscribe(ctx: RequestContext, body: Any) -> dict[str, Any]:
+    return _billing(ctx, container().billing.subscribe(ctx.caller, body.plan))
+
+
+def _decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidInput("invalid_cursor", fields={"cursor": "invalid_cursor"}) from None
+    if not _INVOICE_ID.match(value):
+        raise InvalidInput("invalid_cursor", fields={"cursor": "invalid_cursor"})
+    return value
+
+
+def _encode_cursor(invoice_id: str | None) -> str | None:
+    return (
+        base64.urlsafe_b64encode(invoice_id.encode()).decode().rstrip("=") if invoice_id else None
+    )
+
+
+@endpoint(
+    bp,
+    "/billing/invoices",
+    "GET",
+    tag="billing",
+    summary="Invoices, newest first",
+    response="InvoiceListResponse",
+    allow_suspended=True,
+    query=(
+        ("limit", "integer", "1 to 100, default 20"),
+        ("cursor", "string", "next_cursor of the previous page"),
+    ),
+)
+def list_invoices(ctx: RequestContext) -> dict[str, Any]:
+    raw_limit = ctx.query.get("limit", "20")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        raise InvalidInput(fields={"limit": "field_range"})
+    after = _decode_cursor(ctx.query.get("cursor"))
+    invoices, next_after = container().billing.invoices(ctx.caller, int(raw_limit), after)
+    return {
+        "items": [invoice_summary(i) for i in invoices],
+        "next_cursor": _encode_cursor(next_after),
+    }
+
+
+def _invoice(ctx: RequestContext, invoice_id: str) -> Any:
+    from chalicelib.domain.errors import NotFound
+
+    if not _INVOICE_ID.match(invoice_id):
+        raise NotFound("invoice_not_found")
+    return container().billing.invoice(ctx.caller, invoice_id)
+
+
+@endpoint(
+    bp,
+    "/billing/invoices/{invoice_id}",
+    "GET",
+    tag="billing",
+    summary="One invoice",
+    response="InvoiceResponse",
+    allow_suspended=True,
+    errors=(404,),
+)
+def get_invoice(ctx: RequestContext, invoice_id: str) -> dict[str, Any]:
+    return invoice_view(_invoice(ctx, invoice_id), ctx.locale)
+
+
+@endpoint(
+    bp,
+    "/billing/invoices/{invoice_id}/print",
+    "GET",
+    tag="billing",
+    summary="The invoice and its transaction summary, laid out for printing",
+    allow_suspended=True,
+    errors=(404,),
+    content_type="text/html",
+)
+def print_invoice(ctx: RequestContext, invoice_id: str) -> Response:
+    from chalicelib.api.documents import PRINT_CSP, invoice_html
+
+    html = invoice_html(_invoice(ctx, invoice_id), ctx.locale)
+    return Response(
+        body=html,
+        status_code=200,
+        headers={
+            **SECURITY_HEADERS,
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": PRINT_CSP,
+            "X-Frame-Options": "SAMEORIGIN",
+        },
+    )
+
+
+@endpoint(
+    bp,
+    "/billing/invoices/{invoice_id}/pdf",
+    "GET",
+    tag="billing",
+    summary="The invoice as a PDF",
+    allow_suspended=True,
+    errors=(404,),
+    content_type="application/pdf",
+)
+def pdf_invoice(ctx: RequestContext, invoice_id: str) -> Response:
+    from chalicelib.api.documents import invoice_pdf
+
+    invoice = _invoice(ctx, invoice_id)
+    return Response(
+        body=invoice_pdf(invoice, ctx.locale),
+        status_code=200,
+        headers={
+            **SECURITY_HEADERS,
+            "Content-Type": "application/pdf",
+            "Content-Disposition": f'inline; filename="{invoice.number}.pdf"',
+        },
+    )
+
+
+def _vat_view(account: Any) -> dict[str, Any]:
+    from chalicelib.domain.vat import vat_applicable
+    from chalicelib.services.vat import billing_country
+
+    return {
+        "applicable": vat_applicable(billing_country(account)),
+        "vat_id": account.vat_id,
+        "status": account.vat_status,
+    }
+
+
+@endpoint(
+    bp,
+    "/billing/vat",
+    "PUT",
+    tag="billing",
+    summary="Add or change the EU VAT ID (checked offline, then with VIES)",
+    body="VatRequest",
+    response="VatOut",
+    allow_suspended=True,
+    errors=(409,),
+)
+def put_vat(ctx: RequestContext, body: Any) -> dict[str, Any]:
+    return _vat_view(container().vat.set_vat_id(ctx.caller, body.vat_id))
+
+
+@endpoint(
+    bp,
+    "/billing/vat",
+    "DELETE",
+    tag="billing",
+    summary="Remove the VAT ID",
+    status=204,
+    allow_suspended=True,
+    errors=(409,),
+)
+def delete_vat(ctx: RequestContext) -> None:
+    container().vat.remove_vat_id(ctx.caller)

@@ -1,0 +1,88 @@
+"""The payment-gateway port: what the billing services need from Stripe, as a Protocol.
+
+Two adapters implement it: ``adapters.stripe_gateway.StripeGateway`` (stripe-python over the
+network, contract-tested against the embedded localstripe) and
+``adapters.fake_payments.FakePaymentGateway`` (in memory, for unit tests and the dunning
+benchmark).  Both speak only domain types (:mod:`chalicelib.domain.payments`) and raise only
+domain errors:
+
+* :class:`~chalicelib.domain.payments.CardDeclined` when the issuer refuses a card outside a
+  charge (attaching it); inside :meth:`PaymentGateway.charge` a decline is an *outcome*
+  (``status == "declined"``), because a charge attempt is a stored record that must learn how
+  it ended;
+* :class:`~chalicelib.domain.payments.PaymentMethodInvalid` for an unknown PaymentMethod, one
+  of another customer, or card-number-like input (checked before any request);
+* :class:`~chalicelib.domain.payments.PaymentGatewayUnavailable` when the request was not
+  processed (connection failure, rate limit, Stripe errors after its own retries);
+* :class:`~chalicelib.domain.payments.PaymentOutcomeUnknown`, from ``charge`` only, when the
+  request may have been processed but no answer came back.  Replay with the same idempotency
+  key (Stripe answers with the original result for 24 hours) or use :meth:`find_payment`;
+  never charge with a new key.
+
+Idempotency keys are the caller's, derived from stored records (``charge:<id>:attempt:<n>``,
+ST1); the gateway never invents them for charges or customers.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Protocol
+
+from chalicelib.domain.payments import CardSummary, ChargeOutcome
+
+
+class PaymentGateway(Protocol):
+    def create_customer(self, account_id: str, email: str, name: str, idempotency_key: str) -> str:
+        """Create the Stripe Customer of an account; its id (same key -> same customer)."""
+        ...
+
+    def attach_card(self, customer_id: str, payment_method_id: str) -> CardSummary:
+        """Attach a PaymentMethod made by Stripe.js to the customer and make it the default
+        (``invoice_settings.default_payment_method``).  Raises CardDeclined when the issuer
+        refuses it, PaymentMethodInvalid when it does not exist or belongs to another
+        customer."""
+        ...
+
+    def update_card(
+        self,
+        payment_method_id: str,
+        *,
+        exp_month: int | None = None,
+        exp_year: int | None = None,
+        name: str | None = None,
+        postal_code: str | None = None,
+        country: str | None = None,
+        line1: str | None = None,
+        city: str | None = None,
+    ) -> CardSummary:
+        """Edit the expiry and billing details of a card on file (only the given fields are
+        sent; Stripe keeps the others).  CardDeclined when Stripe refuses the new details."""
+        ...
+
+    def get_card(self, payment_method_id: str) -> CardSummary:
+        """The summary of a PaymentMethod."""
+        ...
+
+    def charge(
+        self,
+        customer_id: str,
+        payment_method_id: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        description: str,
+        metadata: Mapping[str, str],
+        off_session: bool,
+    ) -> ChargeOutcome:
+        """Create and confirm one PaymentIntent for ``amount`` minor units of ``currency``.
+
+        Off-session (renewals, scheduled retries) confirms with ``off_session=True``; a bank
+        asking for authentication then comes back as ``declined`` with
+        ``authentication_required`` (a hard decline).  On-session (the customer pays from the
+        console) it comes back as ``requires_action`` with the ``client_secret`` Stripe.js
+        needs.  Raises PaymentOutcomeUnknown when the answer was lost.
+        """
+        ...
+
+    def find_payment(self, payment_intent_id: str) -> ChargeOutcome:
+        """The current state of a PaymentIntent (reconciliation)."""
+        ...
