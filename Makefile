@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 export AWS_EC2_METADATA_DISABLED := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench clean system-deps
+.PHONY: package fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +18,22 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+## system-deps: Debian's Chromium (browser tests; Playwright never downloads a browser) and
+## poppler-utils (pdftotext), installed with apt-get only when missing
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftotext >/dev/null 2>&1; then \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends chromium poppler-utils; \
+	fi
+
 ## run: the API and console on http://127.0.0.1:$${PORT:-8000} over the embedded local stack
-run: $(STAMP)
+run: $(STAMP) system-deps
 	$(BIN)/python -m devstack
 
 ## test: lint, type-check and every test (the embedded servers are started by the tests)
-test: $(STAMP) lint typecheck
+test: $(STAMP) system-deps lint typecheck
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -31,6 +42,20 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## package: build/$(STAGE)/sam.json (SAM/CloudFormation: the app, table, queues, secret, alarms)
+## and its deployment.zip, for STAGE=dev (default) or prod; cfn-lint checks the template
+STAGE ?= dev
+package: $(STAMP)
+	rm -rf build/$(STAGE)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/python -m infra.build_resources --stage $(STAGE)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
+		--merge-template build/resources-$(STAGE).json build/$(STAGE)
+	$(BIN)/cfn-lint build/$(STAGE)/sam.json
+
+## fuzz: the /openapi.json fuzz suite with many more examples per route (FUZZ_MAX_EXAMPLES)
+fuzz: $(STAMP)
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-500} $(BIN)/python -m pytest tests/fuzz -q
 
 ## bench: print the benchmark figures
 bench: $(STAMP)

@@ -2,8 +2,9 @@
 
 from chalice.app import Chalice, Rate
 
-from chalicelib.api import auth, billing, meta, profile
+from chalicelib.api import auth, billing, lifecycle, meta, profile, support, web, webhooks
 from chalicelib.api.fallback import register_fallbacks
+from chalicelib.config import get_settings
 from chalicelib.jobs import handlers
 
 app = Chalice(app_name="helpdesk-accounts")
@@ -13,8 +14,19 @@ app.register_blueprint(meta.bp)
 app.register_blueprint(auth.bp)
 app.register_blueprint(profile.bp)
 app.register_blueprint(billing.bp)
-register_fallbacks(app)
+app.register_blueprint(lifecycle.bp)
+app.register_blueprint(support.bp)
+app.register_blueprint(webhooks.bp)
+app.register_blueprint(web.bp)
+register_fallbacks(app, static=web.static)
 
 app.schedule(Rate(5, unit=Rate.MINUTES), name="outbox")(handlers.outbox)
 app.schedule(Rate(1, unit=Rate.HOURS), name="renewals")(handlers.renewals)
 app.schedule(Rate(1, unit=Rate.HOURS), name="vat-recheck")(handlers.vat_recheck)
+app.schedule(Rate(1, unit=Rate.HOURS), name="retry-pending")(handlers.retry_pending)
+app.on_sqs_message(
+    queue=get_settings().retry_queue_name,
+    batch_size=10,
+    name="retry-consumer",
+    maximum_concurrency=get_settings().retry_consumer_concurrency,
+)(handlers.retry_consumer)

@@ -121,6 +121,45 @@ def main() -> int:
             token=token,
             expect=204,
         )
+        from tests.helpers import create_payment_method
+
+        settings = settings_from_env()
+        call(
+            "PUT /billing/address",
+            "PUT",
+            "/billing/address",
+            {
+                "name": "B",
+                "line1": "1 rue",
+                "city": "Paris",
+                "postal_code": "75001",
+                "country": "FR",
+            },
+            token=token,
+        )
+        call(
+            "PUT /billing/card",
+            "PUT",
+            "/billing/card",
+            {"payment_method_id": create_payment_method(settings, "4242424242424242")},
+            token=token,
+        )
+        call("PATCH /billing/card", "PATCH", "/billing/card", {"exp_month": 6}, token=token)
+        call(
+            "POST /billing/subscribe",
+            "POST",
+            "/billing/subscribe",
+            {"plan": "basic-monthly"},
+            token=token,
+        )
+        call("GET /billing", "GET", "/billing", token=token)
+        invoices = call("GET /billing/invoices", "GET", "/billing/invoices", token=token)
+        invoice_id = invoices["items"][0]["id"]
+        call("GET /billing/invoices/{id}", "GET", f"/billing/invoices/{invoice_id}", token=token)
+        call("GET /billing/pending", "GET", "/billing/pending", token=token)
+        call("POST /billing/pending/pay (nothing)", "POST", "/billing/pending/pay", token=token)
+        call("PUT /billing/vat", "PUT", "/billing/vat", {"vat_id": "FR40303265045"}, token=token)
+        call("DELETE /billing/vat", "DELETE", "/billing/vat", token=token, expect=204)
         call("POST /logout", "POST", "/logout", token=token, expect=204)
     stack.stop()
 

@@ -69,6 +69,10 @@ class Settings:
     queue_shards: int = 8
     outbox_lease_seconds: int = 120
     trial_days: int = 14
+    retry_queue_name: str = "helpdesk-accounts-charge-retries"
+    retry_schedule_days: tuple[int, ...] = (1, 3, 5, 7, 10, 14)
+    stripe_request_budget: int = 90  # requests per second toward Stripe (live limit: 100)
+    retry_consumer_concurrency: int = 24  # SQS consumers at once (Lambda maximum concurrency)
     plans: tuple[Plan, ...] = field(default=DEFAULT_PLANS)
 
     def plan(self, plan_id: str) -> Plan | None:
@@ -130,6 +134,15 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         ),
         queue_shards=int(e.get("QUEUE_SHARDS", defaults.queue_shards)),
         trial_days=int(e.get("TRIAL_DAYS", defaults.trial_days)),
+        retry_queue_name=e.get("RETRY_QUEUE_NAME", defaults.retry_queue_name),
+        retry_schedule_days=tuple(
+            int(d) for d in e.get("RETRY_SCHEDULE_DAYS", "").split(",") if d.strip()
+        )
+        or defaults.retry_schedule_days,
+        stripe_request_budget=int(e.get("STRIPE_REQUEST_BUDGET", defaults.stripe_request_budget)),
+        retry_consumer_concurrency=int(
+            e.get("RETRY_CONSUMER_CONCURRENCY", defaults.retry_consumer_concurrency)
+        ),
         plans=_parse_plans(e.get("PLANS")),
     )
 

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from chalicelib.adapters.memory import InMemoryRepository
     from chalicelib.services.auth import AuthService
     from chalicelib.services.billing import BillingService
+    from chalicelib.services.dunning import DunningService
+    from chalicelib.services.lifecycle import LifecycleService
     from chalicelib.services.outbox import OutboxRelay
     from chalicelib.services.payment_ports import PaymentGateway
     from chalicelib.services.ports import Clock, Mailer, PasswordHasher
@@ -63,6 +65,18 @@ class Container:
         return self.payment_gateway
 
     @cached_property
+    def dunning(self) -> DunningService:
+        from chalicelib.services.dunning import DunningService
+        from chalicelib.services.rate_limit import TokenBucket
+
+        s = self.settings
+        # Locally one process runs every worker: one bucket holds the whole budget.  In AWS each
+        # of the (at most retry_consumer_concurrency) SQS consumers gets its share.
+        share = 1 if s.stage == "local" else max(1, s.retry_consumer_concurrency)
+        limiter = TokenBucket(max(1.0, s.stripe_request_budget / share - 1))
+        return DunningService(self.repo, lambda: self.gateway, self.clock, s, limiter=limiter)
+
+    @cached_property
     def billing(self) -> BillingService:
         from chalicelib.services.billing import BillingService
 
@@ -79,6 +93,12 @@ class Container:
         from chalicelib.services.profile import ProfileService
 
         return ProfileService(self.repo, self.hasher, self.clock, self.settings, self.auth)
+
+    @cached_property
+    def lifecycle(self) -> LifecycleService:
+        from chalicelib.services.lifecycle import LifecycleService
+
+        return LifecycleService(self.repo, self.hasher, self.clock, self.settings, self.auth)
 
     @cached_property
     def outbox_relay(self) -> OutboxRelay:
@@ -132,7 +152,10 @@ def container() -> Container:
     """The process-wide container (built from the environment on first use)."""
     global _container
     if _container is None:
-        _container = build_container(get_settings())
+        # dev/prod: the Stripe keys come from Secrets Manager (adapters/secrets.py)
+        from chalicelib.adapters.secrets import with_stripe_secrets
+
+        _container = build_container(with_stripe_secrets(get_settings()))
     return _container
 
 

@@ -34,7 +34,7 @@ def main() -> int:
     os.environ["PORT"] = str(port)
 
     from chalicelib.jobs.run import JOBS, run_job
-    from chalicelib.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
+    from chalicelib.seed import ALL_DEMO_EMAILS, DEMO_PASSWORD, seed_demo
     from chalicelib.wiring import container
 
     seed_demo(container())
@@ -88,7 +88,7 @@ def main() -> int:
         f"  embedded Stripe  http://{LOOPBACK}:{stripe_port}\n"
         f"  fake VIES        http://{LOOPBACK}:{vies_port}\n"
         f"  demo accounts (password {DEMO_PASSWORD}): "
-        + ", ".join(d.email for d in DEMO_ACCOUNTS)
+        + ", ".join(ALL_DEMO_EMAILS)
         + "\nPress Ctrl-C to stop.\n",
         flush=True,
     )

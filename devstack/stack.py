@@ -89,6 +89,9 @@ class LocalStripe:
 
         resources.store.dump_to_disk = lambda: None
         _merge_payment_method_updates(resources)
+        from devstack.stripe_js import install
+
+        install()
         ready = threading.Event()
 
         def serve() -> None:

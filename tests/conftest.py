@@ -82,9 +82,17 @@ def chalice_app() -> Any:
 
 
 @pytest.fixture
-def client(box: Container, chalice_app: Any) -> Iterator[Any]:
+def client(box: Container, chalice_app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Chalice's test client.  Each test signs in from its own source address (chalice's local
+    gateway says 127.0.0.1 for everyone), so the per-address sign-in throttle of one test
+    never answers another test's requests."""
+    import random
+
+    from chalice.local import LambdaEventConverter
     from chalice.test import Client
 
+    address = ".".join(str(random.randint(1, 254)) for _ in range(3))
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", f"10.{address}")
     with Client(chalice_app) as test_client:
         yield test_client
 

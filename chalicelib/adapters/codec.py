@@ -12,6 +12,7 @@ from typing import Any
 
 from chalicelib.domain.billing import (
     Address,
+    Attempt,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
@@ -100,3 +101,14 @@ def invoice_from_json(raw: str, status: str, transactions: str, version: int) ->
         transactions=transactions_from_json(transactions),
         version=version,
     )
+
+
+def attempt_to_json(attempt: Attempt | None) -> str | None:
+    return dumps(asdict(attempt)) if attempt else None
+
+
+def attempt_from_json(raw: str | None) -> Attempt | None:
+    if not raw:
+        return None
+    data = json.loads(raw)
+    return Attempt(**{**data, "charge_ids": tuple(data["charge_ids"])})

@@ -17,12 +17,19 @@ from chalicelib.domain.account import (
     AccountChange,
     AuditEvent,
     MailStatus,
+    Marker,
     OutboxMail,
     Session,
     WorkItem,
 )
 from chalicelib.domain.billing import Charge, ChargeState, Invoice
-from chalicelib.domain.errors import ConcurrentUpdate, CounterMoved, EmailAlreadyUsed
+from chalicelib.domain.errors import (
+    ConcurrentUpdate,
+    CounterMoved,
+    EmailAlreadyUsed,
+    MarkerExists,
+)
+from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.services.ports import MailDeliveryError
 
 
@@ -41,6 +48,8 @@ class InMemoryRepository:
         self.charges: dict[tuple[str, str], Charge] = {}
         self.counters: dict[str, int] = {}
         self.work: dict[tuple[str, str], WorkItem] = {}
+        self.markers: dict[tuple[str, str], str] = {}
+        self.reactivations: dict[tuple[str, str], ReactivationRequest] = {}
         self.requests = 0  # calls made, to compare with the DynamoDB request budget
 
     def commit(self, change: AccountChange) -> None:
@@ -67,6 +76,9 @@ class InMemoryRepository:
                 name, expected = change.counter
                 if self.counters.get(name, 0) != expected:
                     raise CounterMoved()
+            for marker in change.markers:
+                if marker.unique and (marker.kind, self._marker_key(marker)) in self.markers:
+                    raise MarkerExists()
             for invoice, version in change.invoices:
                 stored_invoice = self.invoices.get((invoice.account_id, invoice.id))
                 if (stored_invoice is None) != (version is None) or (
@@ -79,6 +91,12 @@ class InMemoryRepository:
                     stored_charge is not None and stored_charge.version != version
                 ):
                     raise ConcurrentUpdate()
+            for request, version in change.requests:
+                stored_request = self.reactivations.get((request.account_id, request.id))
+                if (stored_request is None) != (version is None) or (
+                    stored_request is not None and stored_request.version != version
+                ):
+                    raise ConcurrentUpdate()
             # every condition holds: apply
             if change.counter is not None:
                 self.counters[change.counter[0]] = change.counter[1] + 1
@@ -86,6 +104,10 @@ class InMemoryRepository:
                 self.invoices[(invoice.account_id, invoice.id)] = invoice
             for charge, _ in change.charges:
                 self.charges[(charge.account_id, charge.id)] = charge
+            for marker in change.markers:
+                self.markers[(marker.kind, self._marker_key(marker))] = marker.value
+            for request, _ in change.requests:
+                self.reactivations[(request.account_id, request.id)] = request
             for work in change.work:
                 if work.due_at is None:
                     self.work.pop((work.account_id, work.queue), None)
@@ -193,6 +215,59 @@ class InMemoryRepository:
             self.requests += 1
             return self.charges.get((account_id, charge_id))
 
+    def charge_context(
+        self, account_id: str, charge_id: str
+    ) -> tuple[Account | None, Charge | None, Invoice | None]:
+        with self._lock:
+            self.requests += 1
+            return (
+                self.accounts.get(account_id),
+                self.charges.get((account_id, charge_id)),
+                self.invoices.get((account_id, charge_id)),
+            )
+
+    def invoices_by_id(self, account_id: str, invoice_ids: list[str]) -> list[Invoice]:
+        with self._lock:
+            self.requests += 1
+            return [
+                self.invoices[(account_id, i)]
+                for i in invoice_ids
+                if (account_id, i) in self.invoices
+            ]
+
+    def due_charges(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        with self._lock:
+            self.requests += 1
+            due = [(c.queue_due_at(), a, i) for (a, i), c in self.charges.items()]
+            ready = sorted((d, a, i) for d, a, i in due if d is not None and d <= now)
+            return [(a, i) for _, a, i in ready[:limit]]
+
+    @staticmethod
+    def _marker_key(marker: Marker) -> str:
+        return f"{marker.account_id}/{marker.key}" if marker.account_id else marker.key
+
+    def payable(
+        self, account_id: str, answer_key: str | None
+    ) -> tuple[list[Charge], list[Invoice], str | None]:
+        with self._lock:
+            charges = self.open_charges(account_id)
+            invoices = [
+                i
+                for (a, _), i in self.invoices.items()
+                if a == account_id and i.status.value == "open"
+            ]
+            answer = (
+                self.markers.get(("IDEMPOTENCY", f"{account_id}/{answer_key}"))
+                if answer_key
+                else None
+            )
+            return charges, invoices, answer
+
+    def get_marker(self, kind: str, key: str) -> str | None:
+        with self._lock:
+            self.requests += 1
+            return self.markers.get((kind, key))
+
     def due_work(self, queue: str, now: datetime, limit: int) -> list[WorkItem]:
         with self._lock:
             self.requests += 1
@@ -216,6 +291,26 @@ class InMemoryRepository:
                 and a.next_renewal_at <= now
             ]
             return sorted(due, key=lambda a: (a.next_renewal_at or now, a.id))[:limit]
+
+    # --- reactivation requests ------------------------------------------------------------
+    def get_reactivation_request(
+        self, account_id: str, request_id: str
+    ) -> ReactivationRequest | None:
+        with self._lock:
+            self.requests += 1
+            return self.reactivations.get((account_id, request_id))
+
+    def reactivation_requests(self, account_id: str, limit: int = 10) -> list[ReactivationRequest]:
+        with self._lock:
+            self.requests += 1
+            mine = [r for (a, _), r in self.reactivations.items() if a == account_id]
+            return sorted(mine, key=lambda r: r.id, reverse=True)[:limit]
+
+    def open_reactivation_requests(self, limit: int) -> list[ReactivationRequest]:
+        with self._lock:
+            self.requests += 1
+            found = [r for r in self.reactivations.values() if r.is_open]
+            return sorted(found, key=lambda r: (r.requested_at, r.id))[:limit]
 
     # --- outbox ---------------------------------------------------------------------------
     def due_mail(self, now: datetime, limit: int) -> list[OutboxMail]:

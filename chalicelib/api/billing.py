@@ -23,13 +23,16 @@ _INVOICE_ID = re.compile(r"^in_[0-9a-f]{25}$")
 DEFAULT_CURRENCY = "EUR"
 
 
-def _billing(ctx: RequestContext, account: Any, vat_notice: str | None = None) -> dict[str, Any]:
+def _billing(
+    ctx: RequestContext, account: Any, vat_notice: str | None = None, pending: Any = None
+) -> dict[str, Any]:
+    """The billing page; ``pending`` is the open charges when the caller already knows them
+    (after paying them all, or subscribing from a trial: none), else they are read."""
     box = container()
     plan = box.settings.plan(account.plan or "")
     currency = plan.currency if plan else DEFAULT_CURRENCY
-    return billing_view(
-        account, box.billing.pending_charges(account.id), ctx.locale, currency, vat_notice
-    )
+    charges = box.billing.pending_charges(account.id) if pending is None else pending
+    return billing_view(account, charges, ctx.locale, currency, vat_notice)
 
 
 @endpoint(
@@ -88,9 +91,62 @@ def put_address(ctx: RequestContext, body: Any) -> dict[str, Any]:
     errors=(402, 409, 503),
 )
 def put_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
-    account = container().billing.set_card(ctx.caller, body.payment_method_id)
+    from chalicelib.api.views import pending_view
+    from chalicelib.services.auth import Caller
+
+    box = container()
+    account = box.billing.set_card(ctx.caller, body.payment_method_id)
     assert account.card is not None
-    return account.card.as_dict()
+    answer = account.card.as_dict()
+    if account.status.value in ("past_due", "suspended"):  # retried at once with the new card
+        result = box.dunning.retry_now(Caller(account, ctx.caller.session, ctx.caller.ip))
+        if result is None:
+            charges = box.billing.pending_charges(account.id)
+        else:
+            charges = list(result.pending)
+        answer["pending_payment"] = pending_view(charges, ctx.locale)
+    return answer
+
+
+@endpoint(
+    bp,
+    "/billing/pending",
+    "GET",
+    tag="billing",
+    summary="Pending charges",
+    response="PendingPaymentOut",
+    allow_suspended=True,
+)
+def get_pending(ctx: RequestContext) -> dict[str, Any]:
+    from chalicelib.api.views import pending_view
+
+    box = container()
+    account = ctx.caller.account
+    view = pending_view(box.billing.pending_charges(account.id), ctx.locale)
+    plan = box.settings.plan(account.plan or "")
+    currency = plan.currency if plan else DEFAULT_CURRENCY
+    return view or {"items": [], "total": {"amount": 0, "currency": currency}}
+
+
+@endpoint(
+    bp,
+    "/billing/pending/pay",
+    "POST",
+    tag="billing",
+    summary="Apply pending charges (charges their total once with the card on file)",
+    response="PayResponse",
+    allow_suspended=True,
+    errors=(402, 409, 503),
+)
+def pay_pending(ctx: RequestContext) -> dict[str, Any]:
+    key = ctx.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise InvalidInput(fields={"Idempotency-Key": "field_invalid"})
+    result = container().dunning.pay_pending(ctx.caller, key)
+    if result.client_secret:
+        return {"requires_action": {"client_secret": result.client_secret}}
+    account = result.account or ctx.caller.account
+    return {"paid": list(result.paid), "billing": _billing(ctx, account, pending=[])}
 
 
 @endpoint(
@@ -127,7 +183,8 @@ def patch_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
     errors=(402, 409, 503),
 )
 def subscribe(ctx: RequestContext, body: Any) -> dict[str, Any]:
-    return _billing(ctx, container().billing.subscribe(ctx.caller, body.plan))
+    # a trial has no open charges, and the first period was just paid
+    return _billing(ctx, container().billing.subscribe(ctx.caller, body.plan), pending=[])
 
 
 def _decode_cursor(cursor: str | None) -> str | None:

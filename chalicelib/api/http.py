@@ -9,6 +9,7 @@ also records each route in :data:`ROUTES`, from which ``/openapi.json`` is gener
 
 from __future__ import annotations
 
+import hmac
 import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -24,7 +25,7 @@ from chalicelib.domain.errors import (
     UnsupportedMediaType,
 )
 from chalicelib.i18n import pick_locale, translate
-from chalicelib.logs import log_error
+from chalicelib.logs import bind, log_error, request_scope
 
 MAX_BODY_BYTES = 64 * 1024
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -55,6 +56,7 @@ class RouteSpec:
     query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
     content_type: str = "application/json"
     support_key: bool = False
+    other_responses: tuple[tuple[int, str], ...] = ()  # (status, response model) besides status
 
 
 ROUTES: list[RouteSpec] = []
@@ -150,9 +152,12 @@ def parse_json_body(raw: bytes | None, headers: dict[str, str]) -> Any:
     if "json" not in content_type:
         raise UnsupportedMediaType()
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("invalid_json") from None
+    if value is None:  # a literal ``null`` body is a body, and not an object (fuzz finding)
+        raise InvalidInput("invalid_json")
+    return value
 
 
 def validate_body(model_name: str, data: Any) -> Any:
@@ -174,6 +179,39 @@ def _bearer(headers: dict[str, str]) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token else None
 
 
+def _check_support_key(headers: dict[str, str], ip: str) -> None:
+    """Support routes: ``X-Support-Key`` must equal the configured key (constant time).
+
+    Fails closed: no key, or the local placeholder outside the local stage, lets nobody in."""
+    from chalicelib.config import Settings
+    from chalicelib.domain.errors import NotAuthenticated
+    from chalicelib.logs import log_event
+    from chalicelib.wiring import container
+
+    settings = container().settings
+    expected = settings.support_key.encode()
+    placeholder = settings.stage != "local" and settings.support_key == Settings.support_key
+    given = headers.get("x-support-key", "").encode()
+    if not expected or placeholder or not hmac.compare_digest(given, expected):
+        log_event("support.rejected", ip=ip, key_given=bool(given))
+        raise NotAuthenticated("invalid_support_key")
+
+
+def _in_request_scope(bp: Blueprint, view: Callable[..., Response]) -> Callable[..., Response]:
+    """``view`` with every log line it writes tagged with the request id (see ``logs``)."""
+
+    def scoped(**path_params: str) -> Response:
+        request = bp.current_request
+        request_id = (request.context or {}).get("requestId") or getattr(
+            request.lambda_context, "aws_request_id", None
+        )
+        with request_scope(str(request_id or "")):
+            return view(**path_params)
+
+    scoped.__name__ = view.__name__
+    return scoped
+
+
 Handler = Callable[..., Any]
 
 
@@ -188,17 +226,20 @@ def endpoint(
     response: str | None = None,
     status: int = 200,
     auth: bool = True,
+    support_key: bool = False,
+    other_responses: tuple[tuple[int, str], ...] = (),
     allow_suspended: bool = False,
     errors: tuple[int, ...] = (),
     query: tuple[tuple[str, str, str], ...] = (),
     content_type: str = "application/json",
+    raw_body: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler(ctx, [body,] **path_params)`` as ``method path`` on ``bp``.
 
     The handler returns a JSON-able value (sent with ``status``), ``None`` (204 when
     ``status`` is 204) or a ready :class:`Response`.
     """
-    all_errors = tuple(sorted({400, 413, 429, *errors, *((401,) if auth else ())}))
+    all_errors = tuple(sorted({400, 413, 429, *errors, *((401,) if auth or support_key else ())}))
     ROUTES.append(
         RouteSpec(
             path,
@@ -212,6 +253,8 @@ def endpoint(
             all_errors,
             query,
             content_type,
+            support_key=support_key,
+            other_responses=other_responses,
         )
     )
 
@@ -228,12 +271,20 @@ def endpoint(
                     headers=headers,
                     query=dict(request.query_params or {}),
                 )
+                if support_key:
+                    _check_support_key(headers, ctx.ip)
                 raw = request.raw_body
-                data = parse_json_body(raw.encode() if isinstance(raw, str) else raw, headers)
+                raw_bytes = raw.encode() if isinstance(raw, str) else (raw or b"")
+                if raw_body:  # the handler verifies and parses the bytes itself (webhooks)
+                    if len(raw_bytes) > MAX_BODY_BYTES:
+                        raise PayloadTooLarge()
+                    ctx.extra["raw_body"] = raw_bytes
+                data = None if raw_body else parse_json_body(raw_bytes, headers)
                 if auth:
                     from chalicelib.wiring import container
 
                     ctx.caller = container().auth.authenticate(_bearer(headers), ctx.ip)
+                    bind(account_id=ctx.caller.account.id)  # on every log line
                     locale = ctx.locale = pick_locale(
                         headers.get("accept-language"), ctx.caller.account.locale
                     )
@@ -257,7 +308,7 @@ def endpoint(
             return json_response(None if status == 204 else result, status)
 
         view.__name__ = f"{method.lower()}_{handler.__name__}"
-        bp.route(path, methods=[method], content_types=["*/*"])(view)
+        bp.route(path, methods=[method], content_types=["*/*"])(_in_request_scope(bp, view))
         return handler
 
     return decorate

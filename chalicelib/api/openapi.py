@@ -28,6 +28,14 @@ _STATUS_TEXT = {
 }
 
 
+def _body_required(model_name: str) -> bool:
+    """A body is required when its model has a required field (else none means ``{}``)."""
+    from chalicelib.api import schemas
+
+    model = getattr(schemas, model_name)
+    return any(field.is_required() for field in model.model_fields.values())
+
+
 def _operation_id(spec: RouteSpec) -> str:
     slug = re.sub(r"[^a-z0-9]+", "_", spec.path.lower()).strip("_") or "root"
     return f"{spec.method.lower()}_{slug}"
@@ -67,7 +75,7 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         operation["security"] = []
     if spec.body:
         operation["requestBody"] = {
-            "required": True,
+            "required": _body_required(spec.body),
             "content": {
                 "application/json": {"schema": {"$ref": f"#/components/schemas/{spec.body}"}}
             },
@@ -82,6 +90,11 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
             schema = {"type": "string"}
         success["content"] = {spec.content_type: {"schema": schema}}
     operation["responses"][str(spec.status)] = success
+    for other_status, model in spec.other_responses:
+        operation["responses"][str(other_status)] = {
+            "description": _STATUS_TEXT.get(other_status, "OK"),
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}},
+        }
     for status in spec.errors:
         operation["responses"][str(status)] = {
             "description": _STATUS_TEXT.get(status, "Error"),
@@ -99,7 +112,11 @@ def openapi_document() -> dict[str, Any]:
     from chalicelib.api import schemas
 
     requests = sorted({s.body for s in ROUTES if s.body})
-    responses = sorted({s.response for s in ROUTES if s.response} | {"ErrorResponse"})
+    responses = sorted(
+        {s.response for s in ROUTES if s.response}
+        | {model for s in ROUTES for _, model in s.other_responses}
+        | {"ErrorResponse"}
+    )
     pairs: list[Any] = [(getattr(schemas, n), "validation") for n in requests]
     pairs += [(getattr(schemas, n), "serialization") for n in responses if n not in requests]
     _, definitions = models_json_schema(pairs, ref_template="#/components/schemas/{model}")

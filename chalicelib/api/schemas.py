@@ -190,6 +190,7 @@ class CardOut(ResponseModel):
     name: str | None
     postal_code: str | None
     country: str | None
+    pending_payment: PendingPaymentOut | None = None
 
 
 class AddressOut(ResponseModel):
@@ -242,6 +243,16 @@ class BillingResponse(ResponseModel):
     billing_address: AddressOut | None
     vat: VatOut
     pending_payment: PendingPaymentOut | None
+
+
+class RequiresActionOut(ResponseModel):
+    client_secret: str | None
+
+
+class PayResponse(ResponseModel):
+    paid: list[str] | None = None
+    billing: BillingResponse | None = None
+    requires_action: RequiresActionOut | None = None
 
 
 class InvoiceSummaryOut(ResponseModel):
@@ -309,4 +320,51 @@ class InvoiceResponse(ResponseModel):
     transactions: list[TransactionOut]
 
 
+# --- cancel, reactivate, support ------------------------------------------------------------
+CancelReason = Literal[  # domain.lifecycle.CANCEL_REASONS
+    "too_expensive", "not_using", "missing_features", "switching", "technical_issues", "other"
+]
+Comment = Annotated[  # free text: line breaks allowed, other control characters not
+    str, StringConstraints(max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+]
+
+
+class CancelRequest(RequestModel):
+    password: Password
+    reason: CancelReason | None = None
+    comment: Comment | None = None
+
+
+class ReactivateRequest(RequestModel):
+    email: Annotated[str, StringConstraints(max_length=254)]
+    password: Password
+
+
+class ReactivationRequestedResponse(ResponseModel):
+    status: Literal["reactivation_requested"]
+    request_id: str
+
+
+class ReactivationRequestOut(ResponseModel):
+    id: str
+    account_id: str
+    email: str
+    requested_at: Timestamp
+    status: Literal["open", "approved", "rejected"]
+
+
+class ReactivationRequestList(ResponseModel):
+    items: list[ReactivationRequestOut]
+
+
+class SupportDecisionRequest(RequestModel):
+    note: Comment | None = Field(default=None, description="why, kept in the audit trail")
+
+
+class SupportDecisionResponse(ResponseModel):
+    request: ReactivationRequestOut
+    account: AccountOut
+
+
 LoginResponse.model_rebuild()
+CardOut.model_rebuild()

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.billing import Address, Charge, Invoice
+from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.payments import CardSummary
 
 
@@ -136,6 +137,20 @@ class WorkItem:
 
 
 @dataclass(frozen=True)
+class Marker:
+    """A small keyed record: a lookup (Stripe customer -> account), a processed webhook event,
+    or a stored answer for an ``Idempotency-Key``.  ``unique`` makes the write fail with
+    ``MarkerExists`` when the key is already taken; ``expires_at`` lets TTL clean it up."""
+
+    kind: str
+    key: str
+    value: str
+    unique: bool = True
+    expires_at: datetime | None = None
+    account_id: str | None = None  # kept under the account (read with its other items)
+
+
+@dataclass(frozen=True)
 class AccountChange:
     """Everything one use case writes, committed atomically by the repository.
 
@@ -158,3 +173,5 @@ class AccountChange:
     charges: tuple[tuple[Charge, int | None], ...] = ()
     counter: tuple[str, int] | None = None
     work: tuple[WorkItem, ...] = ()
+    markers: tuple[Marker, ...] = ()
+    requests: tuple[tuple[ReactivationRequest, int | None], ...] = ()  # as invoices

@@ -134,6 +134,22 @@ class Invoice:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One call to the gateway in flight, stored on every charge it pays before it is made.
+
+    A lost answer or a crashed worker is recovered by replaying exactly this call (same key,
+    same amount, same card, same session mode): Stripe answers with the first result.
+    """
+
+    key: str
+    charge_ids: tuple[str, ...]
+    amount: int
+    currency: str
+    payment_method_id: str
+    on_session: bool
+
+
+@dataclass(frozen=True)
 class Charge:
     id: str
     account_id: str
@@ -150,10 +166,24 @@ class Charge:
     last_failure: DeclineInfo | None = None
     last_failure_key: str | None = None
     payment_intent_id: str | None = None
+    attempt: Attempt | None = None
     version: int = 0
 
     def evolve(self, **changes: Any) -> Charge:
         return replace(self, version=self.version + 1, **changes)
+
+    def queue_due_at(self) -> datetime | None:
+        """When the retry job must look at this charge again, or None.
+
+        Pending charges are due at their next retry (unless retries stopped after a hard
+        decline); claimed or unknown ones when their lease expires (a crashed worker's claim
+        is taken over; an unknown outcome is reconciled with the same key).
+        """
+        if self.state is ChargeState.PENDING:
+            return None if self.retries_stopped else self.next_retry_at
+        if self.state in (ChargeState.PROCESSING, ChargeState.UNKNOWN):
+            return self.lease_until
+        return None
 
     def idempotency_key(self) -> str:
         """The key of the current attempt: the same for every retry of that attempt."""

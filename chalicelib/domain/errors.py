@@ -104,6 +104,10 @@ class CounterMoved(ConcurrentUpdate):
     """Another writer took the next number of a counter first (re-read it and retry)."""
 
 
+class MarkerExists(ConcurrentUpdate):
+    """A unique marker (webhook event id, idempotency key) was already written."""
+
+
 class EmailAlreadyUsed(Exception):
     """The email marker already exists (internal; services raise ``email_taken``)."""
 

@@ -253,3 +253,7 @@ MESSAGES.update(DECLINE_MESSAGES)
 from chalicelib.i18n.vat import VAT_MESSAGES  # noqa: E402
 
 MESSAGES.update(VAT_MESSAGES)
+
+from chalicelib.i18n.lifecycle import LIFECYCLE_MESSAGES  # noqa: E402
+
+MESSAGES.update(LIFECYCLE_MESSAGES)

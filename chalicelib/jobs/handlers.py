@@ -21,3 +21,17 @@ def renewals(event: Any) -> dict[str, int]:
     from chalicelib.jobs.run import run_job
 
     return run_job("renewals")
+
+
+def retry_pending(event: Any) -> dict[str, int]:
+    from chalicelib.jobs.run import run_job
+
+    return run_job("retry-pending")
+
+
+def retry_consumer(event: Any) -> dict[str, list[dict[str, str]]]:
+    """SQS batch: report partial batch failures (``batchItemFailures``)."""
+    from chalicelib.jobs.run import consume_retry_messages
+
+    failed = consume_retry_messages([(str(r.to_dict().get("messageId")), r.body) for r in event])
+    return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}

@@ -8,7 +8,7 @@ from datetime import datetime
 from chalicelib.logs import log_event
 from chalicelib.wiring import Container, container
 
-JOBS = ("outbox", "renewals", "vat-recheck")
+JOBS = ("outbox", "renewals", "retry-pending", "vat-recheck")
 
 
 def run_job(name: str, now: datetime | None = None, box: Container | None = None) -> dict[str, int]:
@@ -29,6 +29,8 @@ def run_job(name: str, now: datetime | None = None, box: Container | None = None
         )
     if name == "outbox":
         report = asdict(box.outbox_relay.run())
+    elif name == "retry-pending":
+        report = retry_pending(box)
     elif name == "vat-recheck":
         report = asdict(box.vat.run_rechecks())
     elif name == "renewals":
@@ -38,3 +40,39 @@ def run_job(name: str, now: datetime | None = None, box: Container | None = None
         raise ValueError(f"unknown job {name!r}; jobs: {', '.join(JOBS)}")
     log_event("job.done", job=name, **report)
     return report
+
+
+def retry_pending(box: Container) -> dict[str, int]:
+    """Fan the due charges out: to SQS in AWS, to an in-process worker pool locally."""
+    if box.settings.stage == "local":
+        from chalicelib.services.dunning import InProcessDispatcher
+
+        dispatcher = InProcessDispatcher(box.dunning, box.settings.retry_consumer_concurrency)
+        box.dunning.enqueue_due(dispatcher)
+        return asdict(dispatcher.report)
+    from chalicelib.adapters.sqs import SqsChargeQueue
+
+    return {"due": box.dunning.enqueue_due(SqsChargeQueue(box.settings))}
+
+
+def consume_retry_messages(
+    bodies: list[tuple[str, str]], box: Container | None = None
+) -> list[str]:
+    """The SQS consumer: process each ``(message id, body)``; the ids to report as failed."""
+    import json
+
+    box = box or container()
+    failed = []
+    for message_id, body in bodies:
+        try:
+            message = json.loads(body)
+            outcome = box.dunning.process(message["account_id"], message["charge_id"])
+        except Exception:  # a poison message goes to the dead-letter queue after retries
+            from chalicelib.logs import log_error
+
+            log_error("retry.message_failed", message_id=message_id)
+            failed.append(message_id)
+            continue
+        if outcome == "unavailable":
+            failed.append(message_id)  # redelivered after the visibility timeout
+    return failed

@@ -29,6 +29,7 @@ from chalicelib.domain.account import (
     AccountChange,
     AccountStatus,
     AuditEvent,
+    Marker,
     OutboxMail,
 )
 from chalicelib.domain.billing import (
@@ -131,13 +132,21 @@ class BillingService:
         return invoice
 
     # --- address and card --------------------------------------------------------------------
-    def _commit_account(self, account: Account, updated: Account, event: str, ip: str) -> Account:
+    def _commit_account(
+        self,
+        account: Account,
+        updated: Account,
+        event: str,
+        ip: str,
+        markers: tuple[Marker, ...] = (),
+    ) -> Account:
         try:
             self._repo.commit(
                 AccountChange(
                     account=updated,
                     expected_version=account.version,
                     audit=(AuditEvent(account.id, self._clock.now(), event, ip=ip),),
+                    markers=markers,
                 )
             )
         except ConcurrentUpdate:
@@ -172,7 +181,13 @@ class BillingService:
         updated = account.evolve(
             customer_id=customer_id, payment_method_id=payment_method_id, card=card
         )
-        return self._commit_account(account, updated, "card_replaced", caller.ip)
+        # the webhook learns the account of a Stripe customer from this marker
+        marker = (
+            ()
+            if account.customer_id
+            else (Marker("CUSTOMER", customer_id, account.id, unique=False),)
+        )
+        return self._commit_account(account, updated, "card_replaced", caller.ip, marker)
 
     def edit_card(self, caller: Caller, changes: CardChanges) -> Account:
         """Edit the expiry and billing details of the card on file."""
@@ -304,7 +319,7 @@ class BillingService:
             charge.currency,
             idempotency_key=charge.idempotency_key(),
             description=f"HelpDesk invoice {invoice.number}",
-            metadata={"account_id": account.id, "invoice_id": invoice.id, "charge_id": charge.id},
+            metadata={"account_id": account.id, "invoice_id": invoice.id, "charge_ids": charge.id},
             off_session=off_session,
         )
 
@@ -382,26 +397,39 @@ class BillingService:
             raise
         if outcome.status == "succeeded":
             invoice_write, charge_write = self._paid(invoice, charge, outcome, account.card)
-            active = issued_account.evolve(
-                status=AccountStatus.ACTIVE,
-                plan=plan.id,
-                next_renewal_at=invoice.period_end,
-                trial_ends_at=None,
-            )
-            self._repo.commit(
-                AccountChange(
-                    account=active,
-                    expected_version=issued_account.version,
-                    invoices=(invoice_write,),
-                    charges=(charge_write,),
-                    mails=(self._receipt(active, invoice),),
-                    audit=(
-                        AuditEvent(
-                            account.id, now, "subscribed", ip=caller.ip, details={"plan": plan.id}
-                        ),
-                    ),
+            current = issued_account
+            for _ in range(5):  # the money moved: record it even if the profile changed meanwhile
+                active = current.evolve(
+                    status=AccountStatus.ACTIVE,
+                    plan=plan.id,
+                    next_renewal_at=invoice.period_end,
+                    trial_ends_at=None,
                 )
-            )
+                try:
+                    self._repo.commit(
+                        AccountChange(
+                            account=active,
+                            expected_version=current.version,
+                            invoices=(invoice_write,),
+                            charges=(charge_write,),
+                            mails=(self._receipt(active, invoice),),
+                            audit=(
+                                AuditEvent(
+                                    account.id,
+                                    now,
+                                    "subscribed",
+                                    ip=caller.ip,
+                                    details={"plan": plan.id},
+                                ),
+                            ),
+                        )
+                    )
+                    break
+                except ConcurrentUpdate:
+                    fresh = self._repo.get_account(account.id)
+                    if fresh is None or fresh.version == current.version:
+                        raise
+                    current = fresh
             log_event(
                 "charge.succeeded",
                 account_id=account.id,

@@ -47,7 +47,13 @@ class OutboxRelay:
             if mail is None:
                 report.skipped += 1
                 continue
-            subject, body = render_mail(mail)
+            try:
+                subject, body = render_mail(mail)
+            except (KeyError, IndexError, ValueError) as error:  # a bad mail must not block others
+                self._outbox.mark_mail_failed(mail, f"render: {type(error).__name__}")
+                log_event("mail.failed", mail_id=mail.id, template=mail.template, reason="render")
+                report.failed += 1
+                continue
             try:
                 provider_id = self._mailer.send(mail.to, subject, body)
             except MailDeliveryError as error:

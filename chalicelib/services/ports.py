@@ -12,6 +12,7 @@ from typing import Protocol, Sequence
 
 from chalicelib.domain.account import Account, AccountChange, OutboxMail, Session, WorkItem
 from chalicelib.domain.billing import Charge, Invoice
+from chalicelib.domain.lifecycle import ReactivationRequest
 
 
 class Clock(Protocol):
@@ -125,4 +126,40 @@ class BillingRepository(AccountRepository, Protocol):
 
     def due_work(self, queue: str, now: datetime, limit: int) -> list[WorkItem]:
         """Scheduled work of ``queue`` that is due (from the sparse index: re-read first)."""
+        ...
+
+    def charge_context(
+        self, account_id: str, charge_id: str
+    ) -> tuple[Account | None, Charge | None, Invoice | None]:
+        """The account, a charge and its invoice, in one request."""
+        ...
+
+    def invoices_by_id(self, account_id: str, invoice_ids: list[str]) -> list[Invoice]: ...
+
+    def due_charges(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """``(account id, charge id)`` pairs due for the retry job (re-read before acting)."""
+        ...
+
+    def get_marker(self, kind: str, key: str) -> str | None: ...
+
+    def payable(
+        self, account_id: str, answer_key: str | None
+    ) -> tuple[list[Charge], list[Invoice], str | None]:
+        """Open charges, open invoices and the stored answer of an Idempotency-Key (1 request)."""
+        ...
+
+
+class LifecycleRepository(BillingRepository, Protocol):
+    """Reactivation requests (stored with ``AccountChange.requests``), on top of billing."""
+
+    def get_reactivation_request(
+        self, account_id: str, request_id: str
+    ) -> ReactivationRequest | None: ...
+
+    def reactivation_requests(self, account_id: str, limit: int = 10) -> list[ReactivationRequest]:
+        """The account's requests, newest first (one Query)."""
+        ...
+
+    def open_reactivation_requests(self, limit: int) -> list[ReactivationRequest]:
+        """Open requests, oldest first (from the sparse index: re-read before acting)."""
         ...

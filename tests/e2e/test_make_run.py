@@ -97,6 +97,20 @@ def test_a_person_can_use_the_foundation_with_plain_http(running: Any) -> None:
     )
     assert status == 403 and body["error"]["code"] == "account_cancelled"
 
+    demo = {"password": "HelpDesk-demo-2026"}
+    status, body = http("POST", "/login", {"email": "paid@example.com", **demo})
+    assert status == 200 and body["account"]["status"] == "active", body
+    invoices = http("GET", "/billing/invoices", token=body["token"])[1]["items"]
+    assert len(invoices) == 3 and {i["status"] for i in invoices} == {"paid"}
+    status, body = http("POST", "/login", {"email": "pastdue@example.com", **demo})
+    assert status == 200 and body["account"]["status"] == "past_due", body
+    assert len(body["pending_payment"]["items"]) == 1
+    status, body = http("POST", "/login", {"email": "eu-business@example.com", **demo})
+    billing = http("GET", "/billing", token=body["token"])[1]
+    assert billing["vat"] == {"applicable": True, "vat_id": "FR40303265045", "status": "valid"}
+    status, body = http("POST", "/login", {"email": "cancelled-paid@example.com", **demo})
+    assert status == 403 and body["error"]["code"] == "account_cancelled"
+
     email = f"e2e-{free_port()}@example.com"
     status, body = http(
         "POST",

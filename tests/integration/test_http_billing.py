@@ -181,11 +181,11 @@ def test_invoices_are_private_paginated_printable_and_downloadable(
         headers={"Accept": "application/pdf"},
     )
     assert pdf.status == 200 and pdf.raw.startswith(b"%PDF")
-    if shutil.which("pdftotext"):  # installed by the Makefile
-        words = subprocess.run(
-            ["pdftotext", "-", "-"], input=pdf.raw, capture_output=True, check=True
-        ).stdout.decode()
-        assert page1["items"][0]["number"] in words and "18.00" in words
+    assert shutil.which("pdftotext"), "make test installs poppler-utils (make system-deps)"
+    words = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf.raw, capture_output=True, check=True
+    ).stdout.decode()
+    assert page1["items"][0]["number"] in words and "18.00" in words
 
     other, _ = api.signup()
     for suffix in ("", "/print", "/pdf"):

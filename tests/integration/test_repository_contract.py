@@ -199,3 +199,86 @@ def test_a_status_survives_the_round_trip(repo: Any) -> None:
     )
     repo.commit(AccountChange(account=cancelled, expected_version=account.version))
     assert repo.get_account(account.id) == cancelled
+
+
+def test_reactivation_requests_are_stored_queued_and_closed(repo: Any) -> None:
+    from chalicelib.domain.lifecycle import ReactivationRequest, RequestStatus, new_request_id
+
+    account = make_account()
+    repo.commit(AccountChange(account=account, create=True))
+    request = ReactivationRequest(
+        id=new_request_id(account.id, NOW),
+        account_id=account.id,
+        email=account.email,
+        requested_at=NOW,
+        plan="pro-monthly",
+    )
+    mail = new_mail(to="support@example.com", template="x", locale="en", now=NOW, params={})
+    asked = account.evolve(status=AccountStatus.REACTIVATION_REQUESTED)
+    repo.commit(
+        AccountChange(
+            account=asked,
+            expected_version=account.version,
+            requests=((request, None),),
+            mails=(mail,),
+        )
+    )
+    assert repo.get_reactivation_request(account.id, request.id) == request
+    assert repo.get_reactivation_request(account.id, f"{account.id}.00") is None
+    assert repo.get_reactivation_request(uuid.uuid4().hex, request.id) is None
+    assert request.id in {r.id for r in repo.open_reactivation_requests(1000)}
+
+    # creating it again fails, and nothing else of that change is written
+    other_mail = new_mail(to="support@example.com", template="x", locale="en", now=NOW, params={})
+    with pytest.raises(ConcurrentUpdate):
+        repo.commit(AccountChange(requests=((request, None),), mails=(other_mail,)))
+    assert repo.get_mail(other_mail.id) is None
+
+    # closing it is conditional on its version, and takes it out of the open queue
+    later = NOW + timedelta(hours=1)
+    approved = request.evolve(status=RequestStatus.APPROVED, decided_at=later, decided_by="support")
+    active = asked.evolve(status=AccountStatus.ACTIVE, next_renewal_at=later)
+    repo.commit(
+        AccountChange(
+            account=active, expected_version=asked.version, requests=((approved, request.version),)
+        )
+    )
+    with pytest.raises(ConcurrentUpdate):
+        repo.commit(AccountChange(requests=((approved.evolve(note="twice"), request.version),)))
+    assert repo.get_reactivation_request(account.id, request.id) == approved
+    assert request.id not in {r.id for r in repo.open_reactivation_requests(1000)}
+    assert repo.get_account(account.id) == active
+
+    # an account's requests, newest first
+    second = ReactivationRequest(
+        id=new_request_id(account.id, later),
+        account_id=account.id,
+        email=account.email,
+        requested_at=later,
+    )
+    repo.commit(AccountChange(requests=((second, None),)))
+    assert [r.id for r in repo.reactivation_requests(account.id)] == [second.id, request.id]
+    assert [r.id for r in repo.reactivation_requests(account.id, 1)] == [second.id]
+    opened = [r for r in repo.open_reactivation_requests(1000) if r.account_id == account.id]
+    assert opened == [second]
+
+
+def test_open_reactivation_requests_come_oldest_first(repo: Any) -> None:
+    from chalicelib.domain.lifecycle import ReactivationRequest, new_request_id
+
+    made = []
+    for minutes in (30, 10, 20):
+        account = make_account()
+        at = NOW - timedelta(days=3650, minutes=minutes)  # older than any other test's
+        made.append(
+            ReactivationRequest(
+                id=new_request_id(account.id, at),
+                account_id=account.id,
+                email=account.email,
+                requested_at=at,
+            )
+        )
+    repo.commit(AccountChange(requests=tuple((r, None) for r in made)))
+    listed = [r.id for r in repo.open_reactivation_requests(1000) if r in made]
+    assert listed == [made[0].id, made[2].id, made[1].id]
+    assert [r.id for r in repo.open_reactivation_requests(2)][:2] == [made[0].id, made[2].id]

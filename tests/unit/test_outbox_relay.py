@@ -76,3 +76,20 @@ def test_a_leased_mail_is_not_sent_by_a_second_relay(memory_box: Container) -> N
     memory_box.clock.advance(minutes=3)  # type: ignore[attr-defined]
     assert memory_box.outbox_relay.run().sent == 1
     assert len(mailer.sent) == 1
+
+
+def test_a_mail_that_cannot_be_rendered_fails_alone(memory_box: Container) -> None:
+    repo, mailer = parts(memory_box)
+    broken = new_mail(
+        to="x@example.com",
+        template="email_changed",
+        locale="en",
+        now=memory_box.clock.now(),
+        params={"name": "Ada"},  # the template also needs old_email, new_email, ...
+    )
+    memory_box.repo.commit(AccountChange(mails=(broken,)))
+    good = queue_mail(memory_box)
+    report = memory_box.outbox_relay.run()
+    assert (report.sent, report.failed) == (1, 1)
+    assert repo.mail[broken.id].status is MailStatus.FAILED
+    assert repo.mail[good].status is MailStatus.SENT and len(mailer.sent) == 1

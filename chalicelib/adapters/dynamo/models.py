@@ -13,6 +13,10 @@ invoice            ``ACCOUNT#<id>``            ``INVOICE#<time-ordered id>``  ne
 charge             ``ACCOUNT#<id>``            ``CHARGE#<invoice id>``      one per invoice
 counter            ``COUNTER#<name>``          ``COUNTER``                  gapless numbers
 scheduled work     ``ACCOUNT#<id>``            ``WORK#<queue>``             e.g. VAT re-checks
+reactivation req.  ``ACCOUNT#<id>``            ``REACTIVATION#<req. id>``   queued while open
+marker             ``<KIND>#<key>``            ``MARKER``                   customer -> account,
+                                                                            webhook events,
+                                                                            idempotency keys
 email marker       ``EMAIL#<email>``           ``EMAIL``                    uniqueness (txn)
 throttle counter   ``THROTTLE#<key>``          ``W#<window>``               TTL housekeeping
 outbox mail        ``OUTBOX#<id>``             ``OUTBOX``                   queue while pending
@@ -28,7 +32,9 @@ Access patterns:
 * an invoice by id: GetItem under the signed-in account (another account's id is a 404);
 * queues on ``work_queue``: ``outbox#<shard>`` (pending mail), ``renewal#<shard>`` (active
   accounts by next renewal), ``retry#<shard>`` (pending charges by next retry),
-  ``vat#<shard>`` (VAT IDs to check);
+  ``vat#<shard>`` (VAT IDs to check), ``reactivation#0`` (open reactivation requests by
+  request time, one shard as they are rare: support lists them, oldest first, with one Query;
+  a request id names its account, so approving or rejecting one is a GetItem);
 * work queues: the sparse GSI ``work_queue`` (``queue_pk`` = ``<queue>#<shard>``,
   ``queue_sk`` = ``<due time>#<id>``).  Only items that are due carry these attributes, so the
   index holds exactly the work to do; shards spread a burst over partitions.  Readers Query
@@ -157,12 +163,28 @@ class ChargeItem(TableItem, discriminator="charge"):
     last_failure = UnicodeAttribute(null=True)  # JSON DeclineInfo
     last_failure_key = UnicodeAttribute(null=True)
     payment_intent_id = UnicodeAttribute(null=True)
+    attempt = UnicodeAttribute(null=True)  # JSON Attempt in flight
     version = NumberAttribute(default=0)
 
 
 class WorkItemModel(TableItem, discriminator="work"):
     due_at = UTCDateTimeAttribute()
     attempts = NumberAttribute(default=0)
+
+
+class MarkerItem(TableItem, discriminator="marker"):
+    value = UnicodeAttribute()
+
+
+class ReactivationItem(TableItem, discriminator="reactivation"):
+    email = UnicodeAttribute()
+    requested_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()
+    plan = UnicodeAttribute(null=True)
+    decided_at = UTCDateTimeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
 
 
 class CounterItem(TableItem, discriminator="counter"):
@@ -197,6 +219,8 @@ MODELS: tuple[type[TableItem], ...] = (
     ChargeItem,
     CounterItem,
     WorkItemModel,
+    MarkerItem,
+    ReactivationItem,
 )
 
 

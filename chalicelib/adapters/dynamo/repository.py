@@ -26,7 +26,9 @@ from chalicelib.adapters.dynamo.models import (
     CounterItem,
     EmailItem,
     InvoiceItem,
+    MarkerItem,
     OutboxItem,
+    ReactivationItem,
     SessionItem,
     TableItem,
     ThrottleItem,
@@ -50,11 +52,14 @@ from chalicelib.domain.errors import (
     CounterMoved,
     DependencyUnavailable,
     EmailAlreadyUsed,
+    MarkerExists,
 )
 from chalicelib.domain.ids import new_id, shard_of, utc_iso
+from chalicelib.domain.lifecycle import ReactivationRequest, RequestStatus
 from chalicelib.logs import log_error
 
 PROFILE = "PROFILE"
+REACTIVATION_QUEUE = "reactivation#0"  # open reactivation requests (one shard: they are rare)
 
 
 def account_pk(account_id: str) -> str:
@@ -158,11 +163,7 @@ def _invoice_from_item(item: InvoiceItem) -> Invoice:
 
 
 def _charge_to_item(charge: Charge, shards: int) -> ChargeItem:
-    due = (
-        charge.state is ChargeState.PENDING
-        and charge.next_retry_at is not None
-        and not charge.retries_stopped
-    )
+    due_at = charge.queue_due_at()
     return ChargeItem(
         pk=account_pk(charge.account_id),
         sk=f"CHARGE#{charge.id}",
@@ -179,11 +180,10 @@ def _charge_to_item(charge: Charge, shards: int) -> ChargeItem:
         last_failure=codec.decline_to_json(charge.last_failure),
         last_failure_key=charge.last_failure_key,
         payment_intent_id=charge.payment_intent_id,
+        attempt=codec.attempt_to_json(charge.attempt),
         version=charge.version,
-        queue_pk=f"retry#{shard_of(charge.id, shards)}" if due else None,
-        queue_sk=queue_sort_key(charge.next_retry_at, f"{charge.account_id}#{charge.id}")
-        if due and charge.next_retry_at
-        else None,
+        queue_pk=f"retry#{shard_of(charge.id, shards)}" if due_at else None,
+        queue_sk=queue_sort_key(due_at, f"{charge.account_id}#{charge.id}") if due_at else None,
     )
 
 
@@ -204,6 +204,7 @@ def _charge_from_item(item: ChargeItem) -> Charge:
         last_failure=codec.decline_from_json(item.last_failure),
         last_failure_key=item.last_failure_key,
         payment_intent_id=item.payment_intent_id,
+        attempt=codec.attempt_from_json(item.attempt),
         version=int(item.version),
     )
 
@@ -282,6 +283,41 @@ def _mail_from_item(item: OutboxItem) -> OutboxMail:
         sent_at=item.sent_at,
         provider_id=item.provider_id,
         last_error=item.last_error,
+    )
+
+
+def _request_to_item(request: ReactivationRequest) -> ReactivationItem:
+    """An open request carries the ``reactivation#0`` queue keys; a decided one not.  One
+    shard: requests are rare, and support lists them all with one Query."""
+    queued = request.status is RequestStatus.OPEN
+    return ReactivationItem(
+        pk=account_pk(request.account_id),
+        sk=f"REACTIVATION#{request.id}",
+        email=request.email,
+        requested_at=request.requested_at,
+        status=request.status.value,
+        plan=request.plan,
+        decided_at=request.decided_at,
+        decided_by=request.decided_by,
+        note=request.note,
+        version=request.version,
+        queue_pk=REACTIVATION_QUEUE if queued else None,
+        queue_sk=queue_sort_key(request.requested_at, request.id) if queued else None,
+    )
+
+
+def _request_from_item(item: ReactivationItem) -> ReactivationRequest:
+    return ReactivationRequest(
+        id=item.sk.removeprefix("REACTIVATION#"),
+        account_id=item.pk.removeprefix("ACCOUNT#"),
+        email=item.email,
+        requested_at=item.requested_at,
+        status=RequestStatus(item.status),
+        plan=item.plan,
+        decided_at=item.decided_at,
+        decided_by=item.decided_by,
+        note=item.note,
+        version=int(item.version),
     )
 
 
@@ -404,6 +440,34 @@ class DynamoRepository:
                             queue_sk=queue_sort_key(work.due_at, work.account_id),
                         )
                     )
+            for marker in change.markers:
+                if marker.account_id is not None:
+                    put(
+                        MarkerItem(
+                            pk=account_pk(marker.account_id),
+                            sk=f"{marker.kind}#{marker.key}",
+                            value=marker.value,
+                            expires_at=marker.expires_at,
+                        ),
+                        MarkerItem.pk.does_not_exist() if marker.unique else None,
+                    )
+                    continue
+                put(
+                    MarkerItem(
+                        pk=f"{marker.kind}#{marker.key}",
+                        sk="MARKER",
+                        value=marker.value,
+                        expires_at=marker.expires_at,
+                    ),
+                    MarkerItem.pk.does_not_exist() if marker.unique else None,
+                )
+            for request, request_version in change.requests:
+                put(
+                    _request_to_item(request),
+                    ReactivationItem.pk.does_not_exist()
+                    if request_version is None
+                    else ReactivationItem.version == request_version,
+                )
             for mail in change.mails:
                 put(_mail_to_item(mail, shards), OutboxItem.pk.does_not_exist())
             for event in change.audit:
@@ -414,6 +478,13 @@ class DynamoRepository:
             keys = [order[i] for i in failed if i < len(order)]
             if any(k.startswith("COUNTER#") for k in keys):
                 return CounterMoved()
+            marker_keys = {
+                account_pk(m.account_id) if m.account_id else f"{m.kind}#{m.key}"
+                for m in change.markers
+                if m.unique
+            }
+            if marker_keys & set(keys):
+                return MarkerExists()
             swaps_email = change.account is not None and (change.create or change.email_swap)
             if swaps_email and any(k.startswith("EMAIL#") for k in keys):
                 return EmailAlreadyUsed()
@@ -563,6 +634,36 @@ class DynamoRepository:
             )
             return [_charge_from_item(i) for i in items if isinstance(i, ChargeItem)]
 
+    def payable(
+        self, account_id: str, answer_key: str | None
+    ) -> tuple[list[Charge], list[Invoice], str | None]:
+        """For "apply pending charges", in one Query: the open charges, the open invoices and the
+        stored answer of ``answer_key`` (``IDEMPOTENCY#<key>``, which sorts between them)."""
+        from pynamodb.expressions.condition import Condition
+
+        wanted: Condition = (ChargeItem.kind == ChargeItem) & ChargeItem.state.is_in(
+            ChargeState.PENDING.value, ChargeState.PROCESSING.value, ChargeState.UNKNOWN.value
+        ) | ((InvoiceItem.kind == InvoiceItem) & (InvoiceItem.status == "open"))
+        if answer_key is not None:
+            wanted = wanted | (TableItem.sk == f"IDEMPOTENCY#{answer_key}")
+        charges: list[Charge] = []
+        invoices: list[Invoice] = []
+        answer: str | None = None
+        with dynamo_errors():
+            for item in TableItem.query(
+                account_pk(account_id),
+                TableItem.sk.between("CHARGE#", "INVOICE#\uffff"),
+                filter_condition=wanted,
+                consistent_read=True,
+            ):
+                if isinstance(item, ChargeItem):
+                    charges.append(_charge_from_item(item))
+                elif isinstance(item, InvoiceItem):
+                    invoices.append(_invoice_from_item(item))
+                elif isinstance(item, MarkerItem):
+                    answer = str(item.value)
+        return charges, invoices, answer
+
     def get_charge(self, account_id: str, charge_id: str) -> Charge | None:
         with dynamo_errors():
             try:
@@ -587,6 +688,45 @@ class DynamoRepository:
                     break
         return due
 
+    def charge_context(
+        self, account_id: str, charge_id: str
+    ) -> tuple[Account | None, Charge | None, Invoice | None]:
+        """The account, one charge and its invoice (a charge's id is its invoice's): one
+        BatchGet."""
+        pk = account_pk(account_id)
+        account: Account | None = None
+        charge: Charge | None = None
+        invoice: Invoice | None = None
+        keys = [(pk, PROFILE), (pk, f"CHARGE#{charge_id}"), (pk, f"INVOICE#{charge_id}")]
+        for item in self._batch_get(keys):
+            if isinstance(item, AccountItem):
+                account = _account_from_item(item)
+            elif isinstance(item, ChargeItem):
+                charge = _charge_from_item(item)
+            elif isinstance(item, InvoiceItem):
+                invoice = _invoice_from_item(item)
+        return account, charge, invoice
+
+    def invoices_by_id(self, account_id: str, invoice_ids: list[str]) -> list[Invoice]:
+        pk = account_pk(account_id)
+        items = self._batch_get([(pk, f"INVOICE#{i}") for i in invoice_ids]) if invoice_ids else []
+        return [_invoice_from_item(i) for i in items if isinstance(i, InvoiceItem)]
+
+    def due_charges(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """``(account id, charge id)`` of charges the retry job must look at (may be stale)."""
+        due = []
+        for item in self._due("retry", now, limit):
+            if isinstance(item, ChargeItem):
+                due.append((item.pk.removeprefix("ACCOUNT#"), item.sk.removeprefix("CHARGE#")))
+        return due
+
+    def get_marker(self, kind: str, key: str) -> str | None:
+        with dynamo_errors():
+            try:
+                return str(MarkerItem.get(f"{kind}#{key}", "MARKER", consistent_read=True).value)
+            except MarkerItem.DoesNotExist:
+                return None
+
     def due_work(self, queue: str, now: datetime, limit: int) -> list[WorkItem]:
         """Scheduled work of ``queue`` due at ``now`` (from the sparse index: may be stale)."""
         return [
@@ -602,6 +742,37 @@ class DynamoRepository:
             for i in self._due("renewal", now, limit)
             if isinstance(i, AccountItem)
         ]
+
+    # --- reactivation requests ------------------------------------------------------------
+    def get_reactivation_request(
+        self, account_id: str, request_id: str
+    ) -> ReactivationRequest | None:
+        with dynamo_errors():
+            try:
+                item = ReactivationItem.get(
+                    account_pk(account_id), f"REACTIVATION#{request_id}", consistent_read=True
+                )
+            except ReactivationItem.DoesNotExist:
+                return None
+        return _request_from_item(item)
+
+    def reactivation_requests(self, account_id: str, limit: int = 10) -> list[ReactivationRequest]:
+        """The account's requests, newest first (one Query)."""
+        with dynamo_errors():
+            items = ReactivationItem.query(
+                account_pk(account_id),
+                ReactivationItem.sk.startswith("REACTIVATION#"),
+                scan_index_forward=False,
+                limit=limit,
+                consistent_read=True,
+            )
+            return [_request_from_item(i) for i in items if isinstance(i, ReactivationItem)]
+
+    def open_reactivation_requests(self, limit: int) -> list[ReactivationRequest]:
+        """Open requests, oldest first, from the sparse index (may lag a write slightly)."""
+        with dynamo_errors():
+            items = TableItem.work_queue.query(REACTIVATION_QUEUE, limit=limit)
+            return [_request_from_item(i) for i in items if isinstance(i, ReactivationItem)]
 
     # --- outbox ---------------------------------------------------------------------------
     def due_mail(self, now: datetime, limit: int) -> list[OutboxMail]:

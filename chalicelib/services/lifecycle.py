@@ -1,0 +1,415 @@
+"""Cancel and reactivate, and the support hand-off for paid accounts.
+
+Every use case is one conditional commit (:class:`AccountChange`) on the account's version,
+with its mail in the outbox and its audit event (who: ``customer`` or ``support``; when; why):
+
+* **cancel** (password required): status ``cancelled``; the session epoch moves, so every
+  session ends; the account leaves the renewal queue (only active accounts are in it); what is
+  still owed is voided (pending charges become ``void`` with retries stopped, their open
+  invoices ``void``, transactions kept) and the audit event says which and why.  Nothing is
+  deleted.  A charge that may be moving money right now (``processing``, or ``unknown`` until
+  reconciled) is never voided: cancel answers 409 ``payment_in_progress`` and changes nothing.
+* **reactivate** (public, email and password, throttled and enumeration-safe like sign-in):
+  a free trial (never paid: no plan) is ``trial`` again, with what is left of its trial or at
+  least :data:`MIN_TRIAL_DAYS_ON_RETURN` days, and signed in at once.  A paid account becomes
+  ``reactivation_requested``: the request and the mail to support commit in one transaction,
+  so the request is never lost and support is mailed exactly once by the outbox relay, even
+  when SES is down at the time.  Asking again while a request is open answers the same request.
+* **approve / reject** (support): only an open request can be decided; approving makes the
+  account ``active`` with a renewal due now (the renewals job charges it), rejecting leaves
+  it ``cancelled``; the customer is mailed either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.config import Settings
+from chalicelib.domain.account import (
+    Account,
+    AccountChange,
+    AccountStatus,
+    AuditEvent,
+    OutboxMail,
+)
+from chalicelib.domain.billing import Charge, ChargeState, Invoice, InvoiceStatus
+from chalicelib.domain.errors import (
+    ConcurrentUpdate,
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+)
+from chalicelib.domain.ids import utc_iso
+from chalicelib.domain.lifecycle import (
+    CANCEL_REASONS,
+    COMMENT_MAX,
+    MIN_TRIAL_DAYS_ON_RETURN,
+    Actor,
+    PaymentInProgress,
+    ReactivationRequest,
+    RequestStatus,
+    new_request_id,
+    request_account_id,
+)
+from chalicelib.i18n import format_datetime_long
+from chalicelib.logs import log_event
+from chalicelib.services.auth import AuthService, Caller, SignedIn
+from chalicelib.services.mail import new_mail
+from chalicelib.services.ports import Clock, LifecycleRepository, PasswordHasher
+
+CLOSED_STATUSES = (AccountStatus.CANCELLED, AccountStatus.REACTIVATION_REQUESTED)
+SUPPORT_LOCALE = "en"
+
+
+@dataclass(frozen=True)
+class Reactivated:
+    """The outcome of ``reactivate``: a session (free trial) or an open request (paid)."""
+
+    signed_in: SignedIn | None = None
+    request: ReactivationRequest | None = None
+
+
+class LifecycleService:
+    def __init__(
+        self,
+        repo: LifecycleRepository,
+        hasher: PasswordHasher,
+        clock: Clock,
+        settings: Settings,
+        auth: AuthService,
+    ) -> None:
+        self._repo = repo
+        self._hasher = hasher
+        self._clock = clock
+        self._settings = settings
+        self._auth = auth
+
+    # --- cancel -----------------------------------------------------------------------------
+    def cancel(
+        self,
+        caller: Caller,
+        password: str,
+        reason: str | None = None,
+        comment: str | None = None,
+    ) -> Account:
+        """Cancel the caller's account (see the module docstring); the cancelled account."""
+        account = caller.account
+        if reason is not None and reason not in CANCEL_REASONS:
+            raise InvalidInput(fields={"reason": "invalid_cancel_reason"})
+        comment = (comment or "").strip() or None
+        if comment is not None and len(comment) > COMMENT_MAX:
+            raise InvalidInput(fields={"comment": "field_too_long"})
+        if not self._hasher.verify(account.password_hash, password):
+            log_event("lifecycle.cancel_refused", account_id=account.id, ip=caller.ip)
+            raise NotAuthenticated("invalid_password")
+        if account.status in CLOSED_STATUSES:
+            raise Conflict("not_allowed_in_status")
+        owed = self._repo.open_charges(account.id)
+        if any(c.state is not ChargeState.PENDING for c in owed):
+            log_event("lifecycle.cancel_payment_in_progress", account_id=account.id)
+            raise PaymentInProgress()
+        now = self._clock.now()
+        charges, invoices = self._voided(account.id, owed)
+        updated = account.evolve(
+            status=AccountStatus.CANCELLED,
+            session_epoch=account.session_epoch + 1,
+            next_renewal_at=None,
+        )
+        details = {"previous_status": account.status.value}
+        if reason:
+            details["reason"] = reason
+        if comment:
+            details["comment"] = comment
+        if account.plan:
+            details["plan"] = account.plan
+        if invoices:
+            details["voided_invoices"] = ",".join(i.number for i, _ in invoices)
+            details["void_reason"] = "account_cancelled"
+        try:
+            self._repo.commit(
+                AccountChange(
+                    account=updated,
+                    expected_version=account.version,
+                    charges=charges,
+                    invoices=invoices,
+                    mails=(self._cancelled_mail(updated, now),),
+                    audit=(
+                        AuditEvent(
+                            account.id,
+                            now,
+                            "account_cancelled",
+                            actor=Actor.CUSTOMER.value,
+                            ip=caller.ip,
+                            details=details,
+                        ),
+                    ),
+                )
+            )
+        except ConcurrentUpdate:
+            raise Conflict() from None
+        log_event(
+            "lifecycle.cancelled",
+            account_id=account.id,
+            ip=caller.ip,
+            reason=reason,
+            voided=len(charges),
+        )
+        return updated
+
+    def _voided(
+        self, account_id: str, owed: list[Charge]
+    ) -> tuple[tuple[tuple[Charge, int], ...], tuple[tuple[Invoice, int], ...]]:
+        """The pending charges made void (retries stopped) and their open invoices voided."""
+        charges = tuple(
+            (
+                c.evolve(
+                    state=ChargeState.VOID,
+                    retries_stopped=True,
+                    next_retry_at=None,
+                    lease_until=None,
+                ),
+                c.version,
+            )
+            for c in owed
+        )
+        invoices: list[tuple[Invoice, int]] = []
+        for charge in owed:
+            invoice = self._repo.get_invoice(account_id, charge.invoice_id)
+            if invoice is not None and invoice.status is InvoiceStatus.OPEN:
+                invoices.append((invoice.evolve(status=InvoiceStatus.VOID), invoice.version))
+        return charges, tuple(invoices)
+
+    def _cancelled_mail(self, account: Account, now: datetime) -> OutboxMail:
+        s = self._settings
+        return new_mail(
+            to=account.email,
+            template="account_cancelled",
+            locale=account.locale,
+            now=now,
+            account_id=account.id,
+            params={
+                "name": account.name,
+                "at": format_datetime_long(now, account.locale),
+                "reactivate_url": f"{s.console_url}/reactivate",
+                "support_email": s.vendor_support_email,
+            },
+        )
+
+    # --- reactivate -------------------------------------------------------------------------
+    def reactivate(self, email: str, password: str, ip: str) -> Reactivated:
+        """Bring a cancelled account back (trial) or ask support to (paid)."""
+        account = self._auth.check_credentials(email, password, ip)
+        if account.status not in CLOSED_STATUSES:
+            log_event("lifecycle.reactivate_not_cancelled", account_id=account.id, ip=ip)
+            raise Conflict("not_cancelled")
+        if account.plan is None:
+            return Reactivated(signed_in=self._restart_trial(account, password, ip))
+        return Reactivated(request=self._request(account, ip))
+
+    def _restart_trial(self, account: Account, password: str, ip: str) -> SignedIn:
+        now = self._clock.now()
+        floor = now + timedelta(days=MIN_TRIAL_DAYS_ON_RETURN)
+        ends = max(account.trial_ends_at or floor, floor)
+        changes: dict[str, object] = {"status": AccountStatus.TRIAL, "trial_ends_at": ends}
+        if self._hasher.needs_rehash(account.password_hash):
+            changes["password_hash"] = self._hasher.hash(password)
+        updated = account.evolve(**changes)
+        token, session = self._auth.new_session(updated, now, ip)
+        try:
+            self._repo.commit(
+                AccountChange(
+                    account=updated,
+                    expected_version=account.version,
+                    put_sessions=(session,),
+                    audit=(
+                        AuditEvent(
+                            account.id,
+                            now,
+                            "account_reactivated",
+                            actor=Actor.CUSTOMER.value,
+                            ip=ip,
+                            details={"kind": "trial", "trial_ends_at": utc_iso(ends)},
+                        ),
+                    ),
+                )
+            )
+        except ConcurrentUpdate:
+            raise Conflict() from None
+        log_event("lifecycle.reactivated", account_id=account.id, ip=ip, kind="trial")
+        return SignedIn(token, updated)
+
+    def _open_request(self, account_id: str) -> ReactivationRequest | None:
+        return next((r for r in self._repo.reactivation_requests(account_id) if r.is_open), None)
+
+    def _request(self, account: Account, ip: str) -> ReactivationRequest:
+        if account.status is AccountStatus.REACTIVATION_REQUESTED:
+            existing = self._open_request(account.id)
+            if existing is not None:
+                log_event("lifecycle.reactivation_repeated", account_id=account.id, ip=ip)
+                return existing
+        now = self._clock.now()
+        request = ReactivationRequest(
+            id=new_request_id(account.id, now),
+            account_id=account.id,
+            email=account.email,
+            requested_at=now,
+            plan=account.plan,
+        )
+        last_invoices, _ = self._repo.list_invoices(account.id, 1, None)
+        try:
+            self._repo.commit(
+                AccountChange(
+                    account=account.evolve(status=AccountStatus.REACTIVATION_REQUESTED),
+                    expected_version=account.version,
+                    requests=((request, None),),
+                    mails=(self._support_mail(account, request, last_invoices[:1]),),
+                    audit=(
+                        AuditEvent(
+                            account.id,
+                            now,
+                            "reactivation_requested",
+                            actor=Actor.CUSTOMER.value,
+                            ip=ip,
+                            details={"request_id": request.id, "plan": account.plan or ""},
+                        ),
+                    ),
+                )
+            )
+        except ConcurrentUpdate:
+            existing = self._open_request(account.id)  # a concurrent request won: answer it
+            if existing is None:
+                raise Conflict() from None
+            return existing
+        log_event(
+            "lifecycle.reactivation_requested", account_id=account.id, request_id=request.id, ip=ip
+        )
+        return request
+
+    def _support_mail(
+        self, account: Account, request: ReactivationRequest, last: list[Invoice]
+    ) -> OutboxMail:
+        from chalicelib.i18n import format_money, translate
+
+        s = self._settings
+        locale = SUPPORT_LOCALE
+        plan = s.plan(account.plan or "")
+        none = translate("lifecycle.none", locale)
+        if last:
+            invoice = last[0]
+            last_invoice = translate(
+                "lifecycle.last_invoice",
+                locale,
+                number=invoice.number,
+                total=format_money(invoice.total, invoice.currency, locale),
+                status=invoice.status.value,
+                issued=format_datetime_long(invoice.issued_at, locale),
+            )
+        else:
+            last_invoice = none
+        return new_mail(
+            to=s.support_email,
+            template="reactivation_request",
+            locale=locale,
+            now=request.requested_at,
+            account_id=account.id,
+            params={
+                "request_id": request.id,
+                "account_id": account.id,
+                "email": account.email,
+                "name": account.name,
+                "phone": account.phone or none,
+                "country": account.country,
+                "customer_locale": account.locale,
+                "plan": f"{plan.name} ({plan.id})" if plan else (account.plan or none),
+                "last_invoice": last_invoice,
+                "requested_at": format_datetime_long(request.requested_at, locale),
+            },
+        )
+
+    # --- support ----------------------------------------------------------------------------
+    def open_requests(self, limit: int = 100) -> list[ReactivationRequest]:
+        """Open reactivation requests, oldest first."""
+        return self._repo.open_reactivation_requests(limit)
+
+    def approve(
+        self, request_id: str, note: str | None = None, ip: str = ""
+    ) -> tuple[ReactivationRequest, Account]:
+        """The account is ``active`` again with a renewal due now; the customer is mailed."""
+        return self._decide(request_id, RequestStatus.APPROVED, note, ip)
+
+    def reject(
+        self, request_id: str, note: str | None = None, ip: str = ""
+    ) -> tuple[ReactivationRequest, Account]:
+        """The account stays ``cancelled``; the customer is mailed."""
+        return self._decide(request_id, RequestStatus.REJECTED, note, ip)
+
+    def _decide(
+        self, request_id: str, decision: RequestStatus, note: str | None, ip: str
+    ) -> tuple[ReactivationRequest, Account]:
+        account_id = request_account_id(request_id)
+        request = (
+            self._repo.get_reactivation_request(account_id, request_id) if account_id else None
+        )
+        account = self._repo.get_account(account_id) if account_id and request else None
+        if request is None or account is None:
+            raise NotFound("request_not_found")
+        if not request.is_open or account.status is not AccountStatus.REACTIVATION_REQUESTED:
+            raise Conflict("request_closed")
+        now = self._clock.now()
+        note = (note or "").strip() or None
+        decided = request.evolve(
+            status=decision, decided_at=now, decided_by=Actor.SUPPORT.value, note=note
+        )
+        if decision is RequestStatus.APPROVED:
+            updated = account.evolve(status=AccountStatus.ACTIVE, next_renewal_at=now)
+        else:
+            updated = account.evolve(status=AccountStatus.CANCELLED)
+        event = f"reactivation_{decision.value}"
+        details = {"request_id": request.id}
+        if note:
+            details["note"] = note
+        try:
+            self._repo.commit(
+                AccountChange(
+                    account=updated,
+                    expected_version=account.version,
+                    requests=((decided, request.version),),
+                    mails=(self._decision_mail(updated, event, now),),
+                    audit=(
+                        AuditEvent(
+                            account.id,
+                            now,
+                            event,
+                            actor=Actor.SUPPORT.value,
+                            ip=ip,
+                            details=details,
+                        ),
+                    ),
+                )
+            )
+        except ConcurrentUpdate:
+            current = self._repo.get_reactivation_request(account.id, request.id)
+            if current is not None and not current.is_open:
+                raise Conflict("request_closed") from None
+            raise Conflict() from None
+        log_event(f"lifecycle.{event}", account_id=account.id, request_id=request.id, ip=ip)
+        return decided, updated
+
+    def _decision_mail(self, account: Account, template: str, now: datetime) -> OutboxMail:
+        s = self._settings
+        plan = s.plan(account.plan or "")
+        return new_mail(
+            to=account.email,
+            template=template,
+            locale=account.locale,
+            now=now,
+            account_id=account.id,
+            params={
+                "name": account.name,
+                "plan": plan.name if plan else (account.plan or ""),
+                "console_url": s.console_url,
+                "support_email": s.vendor_support_email,
+            },
+        )

@@ -1,0 +1,789 @@
+// "My account" > Billing information: plan, status, next renewal, card, billing address, the
+// VAT ID (only where VAT applies), subscribing during the trial, and the invoices with "View",
+// "Print" (the print view, fetched with the token and printed from a hidden same-origin frame)
+// and the PDF (fetched with the token and saved).  Also the "Edit credit card" dialog (PATCH
+// /billing/card) with "Update new card" (a Stripe Element, then PUT /billing/card) and the
+// billing address dialog.
+
+import { api, fetchBlob, get } from './api.js';
+import {
+  $,
+  announce,
+  busy,
+  checkRequired,
+  clearErrors,
+  el,
+  formValues,
+  setFieldError,
+  setLines,
+  say,
+  setText,
+  show,
+  showError,
+} from './dom.js';
+import { closeDialog, focusFirst, openDialog } from './dialogs.js';
+import { formatDate, formatDateTime, formatMoney, language, t } from './i18n.js';
+import { applyPendingCharges, pendingSummary } from './pending.js';
+import { session } from './session.js';
+import { createPaymentMethod, mountCard, StripeUnavailable } from './stripe.js';
+
+const state = {
+  billing: null,
+  plans: null,
+  vendor: null,
+  countries: {}, // language -> [{code, name, vat_applicable}]
+  invoices: [],
+  nextCursor: null,
+  pendingMode: false,
+  mounted: null,
+};
+
+// --- reference data -------------------------------------------------------------------------------
+async function plans() {
+  if (!state.plans) state.plans = (await get('/plans', { auth: false })).items;
+  return state.plans;
+}
+
+async function vendor() {
+  if (!state.vendor) state.vendor = await get('/vendor', { auth: false });
+  return state.vendor;
+}
+
+async function countries() {
+  const lang = language();
+  if (!state.countries[lang]) state.countries[lang] = (await get('/countries', { auth: false })).items;
+  return state.countries[lang];
+}
+
+function countryName(code) {
+  const list = state.countries[language()] || [];
+  const found = list.find((item) => item.code === code);
+  return found ? found.name : code;
+}
+
+function fillCountrySelect(select, list, selected) {
+  select.replaceChildren(el('option', { value: '' }, t('field.countryChoose')));
+  list.forEach((item) => select.append(el('option', { value: item.code }, item.name)));
+  select.value = selected || '';
+}
+
+// --- the page -------------------------------------------------------------------------------------
+export async function loadBilling() {
+  show('#billing-loading', !state.billing);
+  show('#billing-error', false);
+  try {
+    const [billing] = await Promise.all([get('/billing'), plans(), countries(), vendor()]);
+    state.billing = billing;
+    renderBilling();
+    show('#billing-body', true);
+    await loadInvoices();
+  } catch (error) {
+    if (error.status === 401) return;
+    showError(null, $('#billing-error'), error);
+  } finally {
+    show('#billing-loading', false);
+  }
+}
+
+export function resetBilling() {
+  state.billing = null;
+  setText('#billing-message', '');
+  state.invoices = [];
+  state.nextCursor = null;
+  show('#billing-body', false);
+  $('#invoices-body').replaceChildren();
+}
+
+function planLabel(plan) {
+  const price = formatMoney(plan.amount, plan.currency);
+  return t(plan.interval === 'year' ? 'plan.year' : 'plan.month', { amount: price });
+}
+
+function cardLine(card) {
+  return t('billing.cardLine', {
+    brand: brandName(card.brand),
+    last4: card.last4,
+    month: String(card.exp_month).padStart(2, '0'),
+    year: card.exp_year,
+  });
+}
+
+function brandName(brand) {
+  const names = { visa: 'Visa', mastercard: 'Mastercard', amex: 'American Express', discover: 'Discover' };
+  return names[brand] || (brand ? brand.charAt(0).toUpperCase() + brand.slice(1) : '');
+}
+
+function addressLines(address) {
+  if (!address) return [];
+  return [
+    address.name,
+    address.line1,
+    address.line2,
+    [address.postal_code, address.city].filter(Boolean).join(' '),
+    address.state,
+    countryName(address.country),
+  ];
+}
+
+function renderBilling() {
+  const billing = state.billing;
+  const account = session.account() || {};
+  const plan = (state.plans || []).find((item) => item.id === billing.plan);
+  setText('#billing-plan', plan ? `${plan.name} – ${planLabel(plan)}` : t('billing.freeTrial'));
+  setText('#billing-status', t(`status.${billing.status}`));
+  const trial = billing.status === 'trial';
+  say('#billing-renewal-label', trial ? 'billing.trialEnds' : 'billing.nextRenewal');
+  setText('#billing-renewal', formatDate(trial ? account.trial_ends_at : billing.next_renewal_at));
+  setText('#billing-card', billing.card ? cardLine(billing.card) : t('billing.noCard'));
+  say('#open-card', billing.card ? 'card.open' : 'card.add');
+  if (billing.billing_address) setLines('#billing-address', addressLines(billing.billing_address));
+  else setText('#billing-address', t('billing.noAddress'));
+
+  const pending = billing.pending_payment;
+  show('#billing-pending', Boolean(pending));
+  if (pending) setText('#billing-pending-text', pendingSummary(pending));
+  show('#account-suspended', billing.status === 'suspended');
+
+  renderVat();
+  renderSubscribe(account);
+}
+
+// --- VAT ------------------------------------------------------------------------------------------
+function renderVat() {
+  const vat = state.billing.vat || { applicable: false };
+  const form = $('#vat-form');
+  show(form, Boolean(vat.applicable));
+  const vendorNote = $('#vendor-vat');
+  show(vendorNote, Boolean(vat.applicable) && Boolean(state.vendor));
+  if (!vat.applicable) return;
+  clearErrors(form, $('#vat-error'));
+  $('#vat-id').value = vat.vat_id || '';
+  setText('#vat-state', vat.vat_id && vat.status ? t(`vat.state.${vat.status}`) : '');
+  show('#vat-remove', Boolean(vat.vat_id));
+  if (state.vendor) {
+    setText(
+      vendorNote,
+      state.vendor.vat_number
+        ? t('vat.vendorNumber', { number: state.vendor.vat_number })
+        : t('vat.vendorContact', { email: state.vendor.vat_contact_email }),
+    );
+  }
+}
+
+function setupVat() {
+  const form = $('#vat-form');
+  const status = $('#vat-status');
+  const save = async (remove) => {
+    clearErrors(form, $('#vat-error'));
+    setText(status, '');
+    const value = $('#vat-id').value.replace(/\s+/g, '').toUpperCase();
+    const deleting = remove || !value;
+    if (deleting && !(state.billing.vat && state.billing.vat.vat_id)) {
+      setFieldError($('#vat-id'), { key: 'error.required' });
+      $('#vat-id').focus();
+      return;
+    }
+    await busy(form, async () => {
+      try {
+        if (deleting) {
+          await api('DELETE', '/billing/vat');
+          state.billing.vat = { ...state.billing.vat, vat_id: null, status: null };
+        } else {
+          const { data } = await api('PUT', '/billing/vat', { body: { vat_id: value } });
+          state.billing.vat = { ...state.billing.vat, ...data };
+        }
+        renderVat();
+        say(status, deleting ? 'vat.removed' : 'vat.saved');
+      } catch (error) {
+        if (error.status === 401) return;
+        if (error.code === 'invalid_vat_id' || error.code === 'vat_not_applicable') {
+          setFieldError($('#vat-id'), (error.fields && error.fields.vat_id) || error.message);
+          $('#vat-id').focus();
+        } else {
+          showError(form, $('#vat-error'), error);
+        }
+      }
+    });
+  };
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    save(false);
+  });
+  $('#vat-remove').addEventListener('click', () => save(true));
+}
+
+// --- subscribe ------------------------------------------------------------------------------------
+function renderSubscribe(account) {
+  const billing = state.billing;
+  const panel = $('#subscribe-panel');
+  const trial = billing.status === 'trial';
+  show(panel, trial);
+  if (!trial) return;
+  const hint = billing.card
+    ? t('subscribe.trial', { date: formatDate(account.trial_ends_at) })
+    : t('subscribe.needCard');
+  setText('#subscribe-trial', hint);
+  const list = $('#plan-list');
+  const chosen = (list.querySelector('input:checked') || {}).value;
+  list.replaceChildren(
+    ...(state.plans || []).map((plan, index) =>
+      el(
+        'label',
+        { class: 'plan' },
+        el('input', {
+          type: 'radio',
+          name: 'plan',
+          value: plan.id,
+          checked: chosen ? chosen === plan.id : index === 0,
+        }),
+        el('span', { class: 'plan-name' }, plan.name),
+        el('span', { class: 'plan-price' }, planLabel(plan)),
+      ),
+    ),
+  );
+}
+
+function setupSubscribe() {
+  const form = $('#subscribe-form');
+  const alertBox = $('#subscribe-error');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form, alertBox);
+    const chosen = form.querySelector('input[name=plan]:checked');
+    if (!chosen) return;
+    await busy(form, async () => {
+      try {
+        const { data } = await api('POST', '/billing/subscribe', { body: { plan: chosen.value } });
+        state.billing = data;
+        const account = await get('/account');
+        session.setAccount(account);
+        renderBilling();
+        await loadInvoices();
+        say('#billing-message', 'subscribe.done');
+        $('#billing-title').scrollIntoView({ block: 'start' });
+      } catch (error) {
+        if (error.status === 401) return;
+        showError(form, alertBox, error);
+      }
+    });
+  });
+}
+
+// --- invoices -------------------------------------------------------------------------------------
+async function loadInvoices(more = false) {
+  const errorBox = $('#invoices-error');
+  show(errorBox, false);
+  try {
+    const query = more && state.nextCursor ? `?cursor=${encodeURIComponent(state.nextCursor)}` : '';
+    const page = await get(`/billing/invoices${query}`);
+    state.invoices = more ? [...state.invoices, ...page.items] : page.items;
+    state.nextCursor = page.next_cursor;
+    renderInvoices();
+  } catch (error) {
+    if (error.status === 401) return;
+    showError(null, errorBox, error);
+  }
+}
+
+function renderInvoices() {
+  const body = $('#invoices-body');
+  body.replaceChildren(
+    ...state.invoices.map((invoice) => {
+      const number = invoice.number;
+      const hidden = (text) => el('span', { class: 'visually-hidden' }, text);
+      const action = (label, kind, cls) =>
+        el(
+          'button',
+          { type: 'button', class: `${cls} small`, dataset: { action: kind, id: invoice.id } },
+          label,
+          hidden(` ${number}`),
+        );
+      return el(
+        'tr',
+        {},
+        el('th', { scope: 'row', 'data-label': t('invoices.number') }, number),
+        el('td', { 'data-label': t('invoices.date') }, formatDate(invoice.issued_at)),
+        el(
+          'td',
+          { class: 'num', 'data-label': t('invoices.total') },
+          formatMoney(invoice.total, invoice.currency),
+        ),
+        el(
+          'td',
+          { 'data-label': t('invoices.status') },
+          el('span', { class: `badge ${invoice.status}` }, t(`invoice.status.${invoice.status}`)),
+        ),
+        el(
+          'td',
+          { class: 'row-actions' },
+          action(t('invoices.view'), 'view', 'secondary'),
+          action(t('invoices.print'), 'print', 'secondary'),
+          action(t('invoices.pdfShort'), 'pdf', 'link'),
+        ),
+      );
+    }),
+  );
+  const any = state.invoices.length > 0;
+  show('#invoices-table', any);
+  show('#invoices-empty', !any);
+  show('#invoices-more', Boolean(state.nextCursor));
+}
+
+function invoiceById(id) {
+  return state.invoices.find((invoice) => invoice.id === id) || { id, number: id };
+}
+
+let printUrl = null;
+
+async function printInvoice(invoice) {
+  const opener = document.activeElement;
+  const blob = await fetchBlob(`/billing/invoices/${encodeURIComponent(invoice.id)}/print`, 'text/html');
+  if (printUrl) URL.revokeObjectURL(printUrl);
+  printUrl = URL.createObjectURL(new Blob([blob], { type: 'text/html' }));
+  let frame = $('#print-frame');
+  if (frame) frame.remove();
+  // Same origin (blob:) so that we may call print(); sandboxed without scripts.
+  frame = el('iframe', {
+    id: 'print-frame',
+    class: 'print-frame',
+    title: t('invoice.title', { number: invoice.number }),
+    sandbox: 'allow-same-origin allow-modals',
+    tabindex: '-1',
+    'aria-hidden': 'true',
+    dataset: { invoice: invoice.number },
+  });
+  frame.addEventListener(
+    'load',
+    () => {
+      frame.dataset.loaded = 'true';
+      announce(t('invoices.printing', { number: invoice.number }));
+      try {
+        frame.contentWindow.print();
+      } catch {
+        window.open(printUrl, '_blank', 'noopener');
+      }
+      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+    },
+    { once: true },
+  );
+  frame.src = printUrl;
+  document.body.append(frame);
+}
+
+let pdfUrl = null;
+
+async function downloadPdf(invoice) {
+  const blob = await fetchBlob(`/billing/invoices/${encodeURIComponent(invoice.id)}/pdf`, 'application/pdf');
+  if (pdfUrl) URL.revokeObjectURL(pdfUrl);
+  pdfUrl = URL.createObjectURL(new Blob([blob], { type: 'application/pdf' }));
+  const link = el('a', { href: pdfUrl, download: `${invoice.number}.pdf`, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  announce(t('invoices.downloaded', { number: invoice.number }));
+}
+
+async function documentAction(kind, invoice, errorBox) {
+  show(errorBox, false);
+  try {
+    if (kind === 'print') await printInvoice(invoice);
+    else await downloadPdf(invoice);
+  } catch (error) {
+    if (error.status === 401) return;
+    showError(null, errorBox, error);
+  }
+}
+
+async function viewInvoice(id, opener) {
+  const dialog = $('#invoice-dialog');
+  const summary = invoiceById(id);
+  dialog.dataset.id = id;
+  setText('#invoice-title', t('invoice.title', { number: summary.number }));
+  show('#invoice-body', false);
+  show('#invoice-error', false);
+  show('#invoice-loading', true);
+  openDialog(dialog, opener);
+  try {
+    const invoice = await get(`/billing/invoices/${encodeURIComponent(id)}`);
+    renderInvoice(invoice);
+    show('#invoice-body', true);
+  } catch (error) {
+    if (error.status === 401) return;
+    showError(null, $('#invoice-error'), error);
+  } finally {
+    show('#invoice-loading', false);
+  }
+}
+
+function partyLines(party) {
+  if (!party) return [];
+  const lines = party.address ? addressLines(party.address) : [party.name];
+  if (party.vat_id) lines.push(t('invoice.vatId', { id: party.vat_id }));
+  return lines;
+}
+
+function renderInvoice(invoice) {
+  const money = (amount) => formatMoney(amount, invoice.currency);
+  setText('#invoice-title', t('invoice.title', { number: invoice.number }));
+  setText('#invoice-issued', formatDate(invoice.issued_at));
+  setText('#invoice-period', `${formatDate(invoice.period_start)} – ${formatDate(invoice.period_end)}`);
+  setText('#invoice-status', t(`invoice.status.${invoice.status}`));
+  setLines('#invoice-seller', partyLines(invoice.seller));
+  setLines('#invoice-customer', partyLines(invoice.customer));
+  $('#invoice-lines').replaceChildren(
+    ...invoice.lines.map((line) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, line.description),
+        el('td', { class: 'num' }, String(line.quantity)),
+        el('td', { class: 'num' }, money(line.unit_amount)),
+        el('td', { class: 'num' }, money(line.amount)),
+      ),
+    ),
+  );
+  const total = (label, amount, cls) =>
+    el(
+      'tr',
+      { class: cls || null },
+      el('th', { scope: 'row', colspan: '3', class: 'num' }, label),
+      el('td', { class: 'num' }, money(amount)),
+    );
+  const tax = invoice.tax || { rate: 0, amount: 0 };
+  $('#invoice-totals').replaceChildren(
+    total(t('invoice.subtotal'), invoice.subtotal),
+    total(t('invoice.tax', { rate: tax.rate }), tax.amount),
+    total(t('invoice.total'), invoice.total, 'grand'),
+  );
+  setText('#invoice-mention', tax.mention || '');
+  show('#invoice-mention', Boolean(tax.mention));
+  const transactions = invoice.transactions || [];
+  $('#invoice-transactions').replaceChildren(
+    ...(transactions.length
+      ? transactions.map((tx) =>
+          el(
+            'li',
+            { class: `tx ${tx.status}` },
+            el('span', { class: 'tx-date' }, formatDateTime(tx.at)),
+            el(
+              'span',
+              { class: 'tx-card' },
+              tx.card && tx.card.last4
+                ? t('invoice.tx.card', { brand: brandName(tx.card.brand), last4: tx.card.last4 })
+                : '',
+            ),
+            el('span', { class: 'tx-amount' }, money(tx.amount)),
+            el('span', { class: `badge ${tx.status}` }, t(`invoice.tx.${tx.status}`)),
+            tx.failure ? el('span', { class: 'tx-failure' }, tx.failure.message) : null,
+          ),
+        )
+      : [el('li', {}, t('invoice.noTransactions'))]),
+  );
+}
+
+function setupInvoices() {
+  $('#invoices-body').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-action]');
+    if (!button) return;
+    const { action, id } = button.dataset;
+    if (action === 'view') viewInvoice(id, button);
+    else documentAction(action, invoiceById(id), $('#invoices-error'));
+  });
+  $('#invoices-more').addEventListener('click', () => loadInvoices(true));
+  $('#invoice-print').addEventListener('click', () =>
+    documentAction('print', invoiceById($('#invoice-dialog').dataset.id), $('#invoice-error')),
+  );
+  $('#invoice-pdf').addEventListener('click', () =>
+    documentAction('pdf', invoiceById($('#invoice-dialog').dataset.id), $('#invoice-error')),
+  );
+}
+
+// --- the card dialog ------------------------------------------------------------------------------
+function fillExpirySelects(card) {
+  const month = $('#card-exp-month');
+  month.replaceChildren(
+    ...Array.from({ length: 12 }, (_, index) => {
+      const value = String(index + 1);
+      return el('option', { value }, value.padStart(2, '0'));
+    }),
+  );
+  const year = $('#card-exp-year');
+  const first = new Date().getUTCFullYear();
+  const years = Array.from({ length: 21 }, (_, index) => first + index);
+  if (card && !years.includes(card.exp_year)) years.unshift(card.exp_year);
+  year.replaceChildren(...years.map((value) => el('option', { value: String(value) }, String(value))));
+  if (card) {
+    month.value = String(card.exp_month);
+    year.value = String(card.exp_year);
+  }
+}
+
+/** Open "Edit credit card details"; ``pending``: with "Apply pending charges". */
+export async function openCardDialog(opener, { pending = false } = {}) {
+  const dialog = $('#card-dialog');
+  state.pendingMode = pending;
+  if (!state.billing) {
+    try {
+      state.billing = await get('/billing');
+    } catch {
+      return;
+    }
+  }
+  const card = state.billing.card;
+  clearErrors($('#card-edit-form'), $('#card-error'));
+  setText('#card-status', '');
+  show('#card-apply-pending', pending);
+  // Settling is what the pending pop-up is for: "Apply pending charges" leads, "Save" follows.
+  $('#card-apply-pending').className = pending ? 'primary' : 'secondary';
+  $('#card-edit-save').className = pending ? 'secondary' : 'primary';
+  await countries().catch(() => []);
+  fillCountrySelect($('#card-country'), state.countries[language()] || [], card && card.country);
+  if (card) {
+    say('#card-current', 'card.current', { brand: brandName(card.brand), last4: card.last4 });
+    fillExpirySelects(card);
+    $('#card-name').value = card.name || '';
+    $('#card-postal-code').value = card.postal_code || '';
+    $('#card-line1').value = '';
+    $('#card-city').value = '';
+  }
+  showCardPanel(card ? 'edit' : 'new');
+  openDialog(dialog, opener);
+  if (!card) startNewCard();
+}
+
+function showCardPanel(panel) {
+  show('#card-edit-form', panel === 'edit');
+  show('#card-new-form', panel === 'new');
+  const hasCard = Boolean(state.billing && state.billing.card);
+  show('#card-new-back', hasCard);
+}
+
+async function startNewCard() {
+  const form = $('#card-new-form');
+  clearErrors(form, $('#card-error'));
+  showCardPanel('new');
+  const account = session.account() || {};
+  const card = state.billing && state.billing.card;
+  $('#card-new-name').value = (card && card.name) || account.name || '';
+  show('#card-element-loading', true);
+  $('#card-new-save').disabled = true;
+  stopNewCard();
+  try {
+    state.mounted = await mountCard($('#card-element'));
+    $('#card-new-save').disabled = false;
+    focusFirst($('#card-element'));
+  } catch {
+    showError(null, $('#card-error'), { message: t('card.stripeUnavailable') });
+  } finally {
+    show('#card-element-loading', false);
+  }
+}
+
+function stopNewCard() {
+  if (state.mounted) {
+    state.mounted.destroy();
+    state.mounted = null;
+  }
+}
+
+function cardChanges(card) {
+  const values = formValues($('#card-edit-form'));
+  const changes = {};
+  const month = Number(values.exp_month);
+  const year = Number(values.exp_year);
+  if (month !== card.exp_month) changes.exp_month = month;
+  if (year !== card.exp_year) changes.exp_year = year;
+  if (values.name && values.name !== (card.name || '')) changes.name = values.name;
+  if (values.postal_code && values.postal_code !== (card.postal_code || ''))
+    changes.postal_code = values.postal_code;
+  if (values.country && values.country !== (card.country || '')) changes.country = values.country;
+  if (values.line1) changes.line1 = values.line1;
+  if (values.city) changes.city = values.city;
+  return changes;
+}
+
+function afterCardSaved(card) {
+  state.billing.card = card;
+  renderBilling();
+  say('#card-current', 'card.current', { brand: brandName(card.brand), last4: card.last4 });
+}
+
+function setupCardDialog({ onPendingSettled }) {
+  const dialog = $('#card-dialog');
+  const editForm = $('#card-edit-form');
+  const newForm = $('#card-new-form');
+  const alertBox = $('#card-error');
+  const status = $('#card-status');
+
+  $('#open-card').addEventListener('click', (event) => openCardDialog(event.currentTarget));
+  $('#billing-pending-card').addEventListener('click', (event) =>
+    openCardDialog(event.currentTarget, { pending: true }),
+  );
+  $('#card-new-open').addEventListener('click', () => {
+    setText(status, '');
+    startNewCard();
+  });
+  $('#card-new-back').addEventListener('click', () => {
+    stopNewCard();
+    clearErrors(newForm, alertBox);
+    showCardPanel('edit');
+    $('#card-new-open').focus();
+  });
+  dialog.addEventListener('close', stopNewCard);
+
+  editForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(editForm, alertBox);
+    setText(status, '');
+    const changes = cardChanges(state.billing.card);
+    if (!Object.keys(changes).length) {
+      say(status, 'card.nothing');
+      return;
+    }
+    await busy(editForm, async () => {
+      try {
+        const { data } = await api('PATCH', '/billing/card', { body: changes });
+        afterCardSaved(data);
+        fillExpirySelects(data);
+        $('#card-line1').value = '';
+        $('#card-city').value = '';
+        say(status, 'card.saved');
+      } catch (error) {
+        if (error.status === 401) return;
+        showError(editForm, alertBox, error);
+      }
+    });
+  });
+
+  newForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(newForm, alertBox);
+    setText(status, '');
+    if (!state.mounted) return;
+    await busy(newForm, async () => {
+      let paymentMethodId;
+      try {
+        const name = $('#card-new-name').value.trim();
+        paymentMethodId = await createPaymentMethod(state.mounted, name ? { name } : {});
+      } catch (error) {
+        const message = error instanceof StripeUnavailable ? t('card.stripeUnavailable') : error.message;
+        showError(null, alertBox, { message });
+        return;
+      }
+      try {
+        const { data } = await api('PUT', '/billing/card', { body: { payment_method_id: paymentMethodId } });
+        const { pending_payment: pendingAfter, ...card } = data;
+        afterCardSaved(card);
+        stopNewCard();
+        fillExpirySelects(card);
+        $('#card-name').value = card.name || '';
+        $('#card-postal-code').value = card.postal_code || '';
+        showCardPanel('edit');
+        let message = 'card.newSaved';
+        if ('pending_payment' in data) {
+          if (pendingAfter) message = 'pending.stillDue';
+          else if (state.pendingMode || state.billing.pending_payment) {
+            message = 'pending.paid';
+            onPendingSettled();
+          }
+        }
+        say(status, message);
+        $('#card-new-open').focus();
+        loadBilling();
+      } catch (error) {
+        if (error.status === 401) return;
+        showError(newForm, alertBox, error);
+      }
+    });
+  });
+
+  $('#card-apply-pending').addEventListener('click', async () => {
+    clearErrors(editForm, alertBox);
+    setText(status, '');
+    await busy(editForm, () => applyPendingCharges({ alertBox, status }));
+  });
+}
+
+// --- the billing address dialog -------------------------------------------------------------------
+function setupAddressDialog() {
+  const dialog = $('#address-dialog');
+  const form = $('#address-form');
+  const alertBox = $('#address-error');
+  $('#open-address').addEventListener('click', async (event) => {
+    const opener = event.currentTarget;
+    form.reset();
+    clearErrors(form, alertBox);
+    const list = await countries().catch(() => []);
+    const account = session.account() || {};
+    const address = (state.billing && state.billing.billing_address) || {};
+    fillCountrySelect($('#address-country'), list, address.country || account.country);
+    $('#address-name').value = address.name || account.name || '';
+    $('#address-line1').value = address.line1 || '';
+    $('#address-line2').value = address.line2 || '';
+    $('#address-city').value = address.city || '';
+    $('#address-postal-code').value = address.postal_code || '';
+    $('#address-state').value = address.state || '';
+    openDialog(dialog, opener);
+  });
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form, alertBox);
+    if (!checkRequired(form)) return;
+    const values = formValues(form);
+    const body = {
+      name: values.name,
+      line1: values.line1,
+      city: values.city,
+      postal_code: values.postal_code,
+      country: values.country,
+    };
+    if (values.line2) body.line2 = values.line2;
+    if (values.state) body.state = values.state;
+    await busy(form, async () => {
+      try {
+        const { data } = await api('PUT', '/billing/address', { body });
+        state.billing = { ...state.billing, ...data };
+        renderBilling();
+        closeDialog(dialog);
+        say('#billing-message', 'address.saved');
+      } catch (error) {
+        if (error.status === 401) return;
+        showError(form, alertBox, error);
+      }
+    });
+  });
+}
+
+export function setupBilling({ onPendingSettled }) {
+  setupVat();
+  setupSubscribe();
+  setupInvoices();
+  setupCardDialog({ onPendingSettled });
+  setupAddressDialog();
+  $('#billing-pending-pay').addEventListener('click', async (event) => {
+    const button = event.currentTarget;
+    button.disabled = true;
+    try {
+      await applyPendingCharges({ alertBox: $('#billing-error'), status: null });
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+/** After a language change: open dialogs show their data in the new language. */
+export async function relabelBillingDialogs() {
+  const invoiceDialog = $('#invoice-dialog');
+  if (invoiceDialog.open && invoiceDialog.dataset.id) {
+    try {
+      renderInvoice(await get(`/billing/invoices/${encodeURIComponent(invoiceDialog.dataset.id)}`));
+    } catch {
+      // the dialog keeps the previous language
+    }
+  }
+  const selects = ['#card-country', '#address-country'].filter((id) => $(id).closest('dialog').open);
+  if (selects.length) {
+    const list = await countries().catch(() => []);
+    selects.forEach((id) => fillCountrySelect($(id), list, $(id).value));
+  }
+}

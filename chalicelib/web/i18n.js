@@ -1,0 +1,558 @@
+// The console's one catalogue: every interface string in English and French, the language
+// choice (remembered in localStorage: the only thing the console keeps there), and the Intl
+// formatters for money (integer minor units + ISO 4217 code) and dates (ISO 8601 UTC).
+//
+// Static markup carries data-i18n="key" (text) and data-i18n-aria-label="key" (attribute);
+// applyTranslations() fills them.  Scripts call t(key, {param}) and set textContent, or
+// say(node, key, params) (dom.js) for a message that must follow a later language change.
+// French labels follow the customer help page word for word where it names them.
+
+const STORAGE_KEY = 'helpdesk.lang';
+export const LANGUAGES = ['en', 'fr'];
+
+export const CATALOGUE = {
+  en: {
+    'app.title': 'HelpDesk – My account',
+    'app.skip': 'Skip to content',
+    'app.footer': 'HelpDesk account and billing self-service',
+    'lang.label': 'Language',
+    'lang.en': 'English',
+    'lang.fr': 'Français',
+
+    'menu.user': 'User menu',
+    'menu.account': 'My account',
+    'menu.signout': 'Sign out',
+
+    'common.save': 'Save',
+    'common.cancel': 'Cancel',
+    'common.close': 'Close',
+    'common.back': 'Back',
+    'common.loading': 'Loading…',
+    'common.none': '—',
+
+    'field.email': 'Email address',
+    'field.password': 'Password',
+    'field.name': 'Name',
+    'field.phone': 'Phone number',
+    'field.line1': 'Address',
+    'field.line2': 'Address line 2 (optional)',
+    'field.city': 'City',
+    'field.postalCode': 'Postal code',
+    'field.state': 'State or region (optional)',
+    'field.country': 'Country',
+    'field.countryChoose': 'Choose a country',
+
+    'error.required': 'This field is required.',
+    'error.email': 'Enter a valid email address.',
+    'error.network': 'The service cannot be reached. Check your connection and try again.',
+    'error.generic': 'Something went wrong. Please try again.',
+    'error.fields': 'Please correct the fields marked below.',
+
+    'signin.title': 'Sign in to HelpDesk',
+    'signin.submit': 'Sign in',
+    'signin.reactivateLink': 'Reactivate my account',
+    'signin.cancelledNotice': 'This account has been cancelled. You can reactivate it.',
+    'signin.signedOut': 'You have been signed out.',
+    'signin.expired': 'Your session has ended. Please sign in again.',
+    'signin.cancelled':
+      'Your account has been cancelled. You can reactivate it at any time from the sign-in page.',
+
+    'home.welcome': 'Welcome, {name}',
+    'home.intro':
+      'Open "My account" from the user icon in the top right corner to see your profile, your billing information and your invoices.',
+    'home.trial': 'Your free trial ends on {date}.',
+    'home.active': 'Your subscription is active.',
+    'home.pastDue': 'A payment is pending on your account.',
+    'home.reactivated': 'Welcome back! Your account has been reactivated.',
+
+    'account.title': 'My account',
+    'account.suspended':
+      'Your account is suspended until the pending payments are settled. Only billing is available.',
+
+    'profile.title': 'Profile',
+    'profile.personal': 'Personal information',
+    'profile.currentPassword': 'Current password (needed to change your email address)',
+    'profile.phoneHint': 'International format, for example +33 6 12 34 56 78. Leave empty to remove it.',
+    'profile.saved': 'Your profile has been saved.',
+    'profile.nothing': 'Nothing to save: change a field first.',
+
+    'password.open': 'Change password?',
+    'password.title': 'Change password',
+    'password.current': 'Current password',
+    'password.new': 'New password',
+    'password.confirm': 'Confirm new password',
+    'password.hint': '8 to 128 characters; avoid common passwords.',
+    'password.mismatch': 'The new password and its confirmation do not match.',
+    'password.changed': 'Your password has been changed. Your other sessions have been signed out.',
+
+    'cancel.open': 'Cancel my account',
+    'cancel.title': 'Cancel my account',
+    'cancel.text':
+      'Your subscription stops and you are signed out everywhere. Your invoices are kept; you can reactivate the account later.',
+    'cancel.reason': 'Reason',
+    'cancel.reason.none': 'Choose a reason (optional)',
+    'cancel.reason.too_expensive': 'It is too expensive',
+    'cancel.reason.not_using': 'I do not use it enough',
+    'cancel.reason.missing_features': 'Features I need are missing',
+    'cancel.reason.switching': 'I am moving to another product',
+    'cancel.reason.technical_issues': 'Technical problems',
+    'cancel.reason.other': 'Another reason',
+    'cancel.comment': 'Comment (optional)',
+    'cancel.submit': 'Cancel my account',
+    'cancel.keep': 'Keep my account',
+
+    'billing.title': 'Billing information',
+    'billing.plan': 'Plan',
+    'billing.status': 'Status',
+    'billing.nextRenewal': 'Next renewal',
+    'billing.trialEnds': 'Free trial ends',
+    'billing.card': 'Credit card',
+    'billing.address': 'Billing address',
+    'billing.freeTrial': 'Free trial',
+    'billing.noCard': 'No card on file',
+    'billing.cardLine': '{brand} ending in {last4}, expires {month}/{year}',
+    'billing.noAddress': 'No billing address yet',
+    'billing.pendingText': '{total} is due on your account.',
+
+    'status.trial': 'Trial period',
+    'status.active': 'Active',
+    'status.past_due': 'Payment pending',
+    'status.suspended': 'Suspended',
+    'status.cancelled': 'Cancelled',
+    'status.reactivation_requested': 'Reactivation requested',
+
+    'card.open': 'Edit credit card',
+    'card.add': 'Add a credit card',
+    'card.title': 'Edit credit card details',
+    'card.current': 'Card on file: {brand} ending in {last4}',
+    'card.expMonth': 'Expiry month',
+    'card.expYear': 'Expiry year',
+    'card.name': 'Name on card',
+    'card.newOpen': 'Update new card',
+    'card.newTitle': 'New card',
+    'card.details': 'Card number, expiry date and security code',
+    'card.loadingStripe': 'Loading the secure card form…',
+    'card.stripeNote':
+      'Your card number goes straight to our payment provider, Stripe; HelpDesk never sees it.',
+    'card.stripeUnavailable': 'The secure card form could not be loaded. Please try again later.',
+    'card.saved': 'Your card details have been saved.',
+    'card.newSaved': 'Your new card has been saved. It will be charged from now on.',
+    'card.nothing': 'Nothing to save: change a field first.',
+    'card.field.number': 'Card number',
+    'card.field.exp_month': 'Expiry month (MM)',
+    'card.field.exp_year': 'Expiry year (YY)',
+    'card.field.cvc': 'Security code (CVC)',
+    'card.field.postal_code': 'Postal code',
+
+    'address.open': 'Edit billing address',
+    'address.title': 'Billing address',
+    'address.name': 'Name or company',
+    'address.saved': 'Your billing address has been saved.',
+
+    'vat.label': 'VAT ID',
+    'vat.update': 'Update',
+    'vat.remove': 'Remove',
+    'vat.hint': 'Your VAT ID will be validated by HelpDesk.',
+    'vat.state.pending': 'Validation in progress.',
+    'vat.state.valid': 'Validated.',
+    'vat.state.invalid': 'Not valid: check the number and its country prefix.',
+    'vat.saved': 'Your VAT ID has been saved.',
+    'vat.removed': 'Your VAT ID has been removed.',
+    'vat.vendorNumber': 'HelpDesk\u2019s VAT number: {number}',
+    'vat.vendorContact': 'For HelpDesk\u2019s VAT number, write to {email}.',
+
+    'subscribe.title': 'Choose a plan',
+    'subscribe.legend': 'Plans',
+    'subscribe.submit': 'Subscribe',
+    'subscribe.trial': 'Your free trial ends on {date}. Subscribe to keep using HelpDesk.',
+    'subscribe.needCard': 'Add a credit card first, then choose a plan.',
+    'subscribe.done': 'Thank you! Your subscription is active.',
+    'plan.month': '{amount} per month',
+    'plan.year': '{amount} per year',
+
+    'invoices.title': 'Invoices',
+    'invoices.empty': 'No invoices yet.',
+    'invoices.number': 'Invoice',
+    'invoices.date': 'Date',
+    'invoices.total': 'Total',
+    'invoices.status': 'Status',
+    'invoices.actions': 'Actions',
+    'invoices.view': 'View',
+    'invoices.print': 'Print',
+    'invoices.pdf': 'Download PDF',
+    'invoices.pdfShort': 'PDF',
+    'invoices.more': 'Show older invoices',
+    'invoices.printing': 'The print view of invoice {number} is open in the print dialog.',
+    'invoices.downloaded': 'Invoice {number} has been downloaded as a PDF.',
+    'invoice.status.paid': 'Paid',
+    'invoice.status.open': 'Awaiting payment',
+    'invoice.status.void': 'Void',
+
+    'invoice.title': 'Invoice {number}',
+    'invoice.issued': 'Issued',
+    'invoice.period': 'Period',
+    'invoice.seller': 'Seller',
+    'invoice.customer': 'Customer',
+    'invoice.vatId': 'VAT ID {id}',
+    'invoice.description': 'Description',
+    'invoice.quantity': 'Qty',
+    'invoice.unitAmount': 'Unit price',
+    'invoice.amount': 'Amount',
+    'invoice.subtotal': 'Subtotal',
+    'invoice.tax': 'VAT ({rate} %)',
+    'invoice.total': 'Total',
+    'invoice.transactions': 'Transaction summary',
+    'invoice.noTransactions': 'No payment attempt yet.',
+    'invoice.tx.succeeded': 'Paid',
+    'invoice.tx.failed': 'Declined',
+    'invoice.tx.requires_action': 'Authentication required',
+    'invoice.tx.unknown': 'Being checked',
+    'invoice.tx.card': '{brand} ending in {last4}',
+
+    'pending.title': 'Payment pending',
+    'pending.text':
+      'We could not collect a payment for your HelpDesk account. Check your card or use another one, then apply the pending charges.',
+    'pending.item': '{amount} due since {date}',
+    'pending.attempts': 'Attempts so far: {count}.',
+    'pending.nextRetry': 'Next automatic attempt: {date}.',
+    'pending.total': 'Total due',
+    'pending.updateCard': 'Update card information',
+    'pending.apply': 'Apply pending charges',
+    'pending.later': 'Later',
+    'pending.paid': 'Thank you! The pending charges have been paid.',
+    'pending.authenticated': 'Your bank confirmed the payment. It will show on your account in a moment.',
+    'pending.authFailed': 'The payment was not authenticated. Try again or use another card.',
+    'pending.stillDue': 'Your new card is saved, but the pending charges could not be collected with it yet.',
+
+    'reactivate.title': 'Reactivate your account',
+    'reactivate.intro': 'Your HelpDesk account has been cancelled. Enter your password to bring it back.',
+    'reactivate.kind': 'Your account was',
+    'reactivate.kindTrial': 'a free trial',
+    'reactivate.kindPaid': 'a paid subscription',
+    'reactivate.submitTrial': 'Reactivate and sign in',
+    'reactivate.submitPaid': 'Send request',
+    'reactivate.hintTrial': 'Your account is reactivated and you are signed in at once.',
+    'reactivate.hintPaid':
+      'Our support team receives your request and contacts you to reactivate your account.',
+    'reactivate.doneTitle': 'Request sent',
+    'reactivate.doneText': 'Thank you. Our support team will contact you about reactivating your account.',
+    'reactivate.backToSignin': 'Back to sign-in',
+  },
+
+  fr: {
+    'app.title': 'HelpDesk – Mon compte',
+    'app.skip': 'Aller au contenu',
+    'app.footer': 'Gestion du compte et de la facturation HelpDesk',
+    'lang.label': 'Langue',
+    'lang.en': 'English',
+    'lang.fr': 'Français',
+
+    'menu.user': 'Menu utilisateur',
+    'menu.account': 'Mon compte',
+    'menu.signout': 'Se déconnecter',
+
+    'common.save': 'Enregistrer',
+    'common.cancel': 'Annuler',
+    'common.close': 'Fermer',
+    'common.back': 'Retour',
+    'common.loading': 'Chargement…',
+    'common.none': '—',
+
+    'field.email': 'Adresse électronique',
+    'field.password': 'Mot de passe',
+    'field.name': 'Nom',
+    'field.phone': 'Numéro de téléphone',
+    'field.line1': 'Adresse',
+    'field.line2': 'Complément d\u2019adresse (facultatif)',
+    'field.city': 'Ville',
+    'field.postalCode': 'Code postal',
+    'field.state': 'État ou région (facultatif)',
+    'field.country': 'Pays',
+    'field.countryChoose': 'Choisissez un pays',
+
+    'error.required': 'Ce champ est obligatoire.',
+    'error.email': 'Saisissez une adresse électronique valide.',
+    'error.network': 'Le service est injoignable. Vérifiez votre connexion et réessayez.',
+    'error.generic': 'Une erreur s\u2019est produite. Veuillez réessayer.',
+    'error.fields': 'Veuillez corriger les champs signalés ci-dessous.',
+
+    'signin.title': 'Connectez-vous à HelpDesk',
+    'signin.submit': 'Se connecter',
+    'signin.reactivateLink': 'Réactiver mon compte',
+    'signin.cancelledNotice': 'Ce compte a été annulé. Vous pouvez le réactiver.',
+    'signin.signedOut': 'Vous êtes déconnecté.',
+    'signin.expired': 'Votre session a pris fin. Veuillez vous reconnecter.',
+    'signin.cancelled':
+      'Votre compte a été annulé. Vous pouvez le réactiver à tout moment depuis la page de connexion.',
+
+    'home.welcome': 'Bienvenue, {name}',
+    'home.intro':
+      'Cliquez sur l\u2019icône utilisateur dans le coin supérieur droit puis sur « Mon compte » pour consulter votre profil, vos informations de facturation et vos factures.',
+    'home.trial': 'Votre essai gratuit se termine le {date}.',
+    'home.active': 'Votre abonnement est actif.',
+    'home.pastDue': 'Un paiement est en attente sur votre compte.',
+    'home.reactivated': 'Bon retour parmi nous ! Votre compte a été réactivé.',
+
+    'account.title': 'Mon compte',
+    'account.suspended':
+      'Votre compte est suspendu jusqu\u2019au règlement des paiements en attente. Seule la facturation est disponible.',
+
+    'profile.title': 'Profil',
+    'profile.personal': 'Informations personnelles',
+    'profile.currentPassword': 'Mot de passe actuel (nécessaire pour changer d\u2019adresse électronique)',
+    'profile.phoneHint':
+      'Format international, par exemple +33 6 12 34 56 78. Laissez vide pour le supprimer.',
+    'profile.saved': 'Votre profil a été enregistré.',
+    'profile.nothing': 'Rien à enregistrer : modifiez d\u2019abord un champ.',
+
+    'password.open': 'Changer le mot de passe ?',
+    'password.title': 'Changer le mot de passe',
+    'password.current': 'Mot de passe actuel',
+    'password.new': 'Nouveau mot de passe',
+    'password.confirm': 'Confirmez le nouveau mot de passe',
+    'password.hint': 'De 8 à 128 caractères ; évitez les mots de passe courants.',
+    'password.mismatch': 'Le nouveau mot de passe et sa confirmation ne correspondent pas.',
+    'password.changed': 'Votre mot de passe a été changé. Vos autres sessions ont été déconnectées.',
+
+    'cancel.open': 'Annuler mon compte',
+    'cancel.title': 'Annuler mon compte',
+    'cancel.text':
+      'Votre abonnement s\u2019arrête et vous êtes déconnecté partout. Vos factures sont conservées ; vous pourrez réactiver le compte plus tard.',
+    'cancel.reason': 'Motif',
+    'cancel.reason.none': 'Choisissez un motif (facultatif)',
+    'cancel.reason.too_expensive': 'C\u2019est trop cher',
+    'cancel.reason.not_using': 'Je ne l\u2019utilise pas assez',
+    'cancel.reason.missing_features': 'Il manque des fonctions dont j\u2019ai besoin',
+    'cancel.reason.switching': 'Je passe à un autre produit',
+    'cancel.reason.technical_issues': 'Problèmes techniques',
+    'cancel.reason.other': 'Autre motif',
+    'cancel.comment': 'Commentaire (facultatif)',
+    'cancel.submit': 'Annuler mon compte',
+    'cancel.keep': 'Garder mon compte',
+
+    'billing.title': 'Informations de facturation',
+    'billing.plan': 'Formule',
+    'billing.status': 'Statut',
+    'billing.nextRenewal': 'Prochain renouvellement',
+    'billing.trialEnds': 'Fin de l\u2019essai gratuit',
+    'billing.card': 'Carte de crédit',
+    'billing.address': 'Adresse de facturation',
+    'billing.freeTrial': 'Essai gratuit',
+    'billing.noCard': 'Aucune carte enregistrée',
+    'billing.cardLine': '{brand} se terminant par {last4}, expire {month}/{year}',
+    'billing.noAddress': 'Aucune adresse de facturation pour l\u2019instant',
+    'billing.pendingText': '{total} reste dû sur votre compte.',
+
+    'status.trial': 'Période d\u2019essai',
+    'status.active': 'Actif',
+    'status.past_due': 'Paiement en attente',
+    'status.suspended': 'Suspendu',
+    'status.cancelled': 'Annulé',
+    'status.reactivation_requested': 'Réactivation demandée',
+
+    'card.open': 'Modifier la carte de crédit',
+    'card.add': 'Ajouter une carte de crédit',
+    'card.title': 'Modifier les données de la carte de crédit',
+    'card.current': 'Carte enregistrée : {brand} se terminant par {last4}',
+    'card.expMonth': 'Mois d\u2019expiration',
+    'card.expYear': 'Année d\u2019expiration',
+    'card.name': 'Nom sur la carte',
+    'card.newOpen': 'Mettre à jour la nouvelle carte',
+    'card.newTitle': 'Nouvelle carte',
+    'card.details': 'Numéro de carte, date d\u2019expiration et cryptogramme',
+    'card.loadingStripe': 'Chargement du formulaire de carte sécurisé…',
+    'card.stripeNote':
+      'Le numéro de votre carte est transmis directement à notre prestataire de paiement, Stripe ; HelpDesk ne le voit jamais.',
+    'card.stripeUnavailable':
+      'Le formulaire de carte sécurisé n\u2019a pas pu être chargé. Veuillez réessayer plus tard.',
+    'card.saved': 'Les données de votre carte ont été enregistrées.',
+    'card.newSaved': 'Votre nouvelle carte a été enregistrée. C\u2019est elle qui sera débitée désormais.',
+    'card.nothing': 'Rien à enregistrer : modifiez d\u2019abord un champ.',
+    'card.field.number': 'Numéro de carte',
+    'card.field.exp_month': 'Mois d\u2019expiration (MM)',
+    'card.field.exp_year': 'Année d\u2019expiration (AA)',
+    'card.field.cvc': 'Cryptogramme (CVC)',
+    'card.field.postal_code': 'Code postal',
+
+    'address.open': 'Modifier l\u2019adresse de facturation',
+    'address.title': 'Adresse de facturation',
+    'address.name': 'Nom ou société',
+    'address.saved': 'Votre adresse de facturation a été enregistrée.',
+
+    'vat.label': 'Numéro de TVA',
+    'vat.update': 'Mise à jour',
+    'vat.remove': 'Supprimer',
+    'vat.hint': 'Le numéro de TVA enregistré sur votre compte sera validé par HelpDesk.',
+    'vat.state.pending': 'Validation en cours.',
+    'vat.state.valid': 'Validé.',
+    'vat.state.invalid': 'Non valide : vérifiez le numéro et son préfixe de pays.',
+    'vat.saved': 'Votre numéro de TVA a été enregistré.',
+    'vat.removed': 'Votre numéro de TVA a été supprimé.',
+    'vat.vendorNumber': 'Numéro de TVA de HelpDesk : {number}',
+    'vat.vendorContact': 'Pour obtenir le numéro de TVA de HelpDesk, écrivez à {email}.',
+
+    'subscribe.title': 'Choisissez une formule',
+    'subscribe.legend': 'Formules',
+    'subscribe.submit': 'S\u2019abonner',
+    'subscribe.trial':
+      'Votre essai gratuit se termine le {date}. Abonnez-vous pour continuer à utiliser HelpDesk.',
+    'subscribe.needCard': 'Ajoutez d\u2019abord une carte de crédit, puis choisissez une formule.',
+    'subscribe.done': 'Merci ! Votre abonnement est actif.',
+    'plan.month': '{amount} par mois',
+    'plan.year': '{amount} par an',
+
+    'invoices.title': 'Factures',
+    'invoices.empty': 'Aucune facture pour l\u2019instant.',
+    'invoices.number': 'Facture',
+    'invoices.date': 'Date',
+    'invoices.total': 'Total',
+    'invoices.status': 'Statut',
+    'invoices.actions': 'Actions',
+    'invoices.view': 'Afficher',
+    'invoices.print': 'Imprimer',
+    'invoices.pdf': 'Télécharger le PDF',
+    'invoices.pdfShort': 'PDF',
+    'invoices.more': 'Afficher les factures plus anciennes',
+    'invoices.printing':
+      'La vue d\u2019impression de la facture {number} est ouverte dans la fenêtre d\u2019impression.',
+    'invoices.downloaded': 'La facture {number} a été téléchargée en PDF.',
+    'invoice.status.paid': 'Payée',
+    'invoice.status.open': 'En attente de paiement',
+    'invoice.status.void': 'Annulée',
+
+    'invoice.title': 'Facture {number}',
+    'invoice.issued': 'Date d\u2019émission',
+    'invoice.period': 'Période',
+    'invoice.seller': 'Vendeur',
+    'invoice.customer': 'Client',
+    'invoice.vatId': 'N° de TVA {id}',
+    'invoice.description': 'Description',
+    'invoice.quantity': 'Qté',
+    'invoice.unitAmount': 'Prix unitaire',
+    'invoice.amount': 'Montant',
+    'invoice.subtotal': 'Sous-total',
+    'invoice.tax': 'TVA ({rate} %)',
+    'invoice.total': 'Total',
+    'invoice.transactions': 'Résumé des transactions',
+    'invoice.noTransactions': 'Aucune tentative de paiement pour l\u2019instant.',
+    'invoice.tx.succeeded': 'Payé',
+    'invoice.tx.failed': 'Refusé',
+    'invoice.tx.requires_action': 'Authentification requise',
+    'invoice.tx.unknown': 'En cours de vérification',
+    'invoice.tx.card': '{brand} se terminant par {last4}',
+
+    'pending.title': 'Paiement en attente',
+    'pending.text':
+      'Nous n\u2019avons pas pu encaisser un paiement pour votre compte HelpDesk. Vérifiez votre carte ou utilisez-en une autre, puis appliquez les frais en attente.',
+    'pending.item': '{amount} dû depuis le {date}',
+    'pending.attempts': 'Tentatives jusqu\u2019ici : {count}.',
+    'pending.nextRetry': 'Prochaine tentative automatique : {date}.',
+    'pending.total': 'Total dû',
+    'pending.updateCard': 'Mettre à jour les informations de la carte',
+    'pending.apply': 'Appliquer les frais en attente',
+    'pending.later': 'Plus tard',
+    'pending.paid': 'Merci ! Les frais en attente ont été payés.',
+    'pending.authenticated':
+      'Votre banque a confirmé le paiement. Il apparaîtra sur votre compte dans un instant.',
+    'pending.authFailed': 'Le paiement n\u2019a pas été authentifié. Réessayez ou utilisez une autre carte.',
+    'pending.stillDue':
+      'Votre nouvelle carte est enregistrée, mais les frais en attente n\u2019ont pas encore pu être encaissés avec elle.',
+
+    'reactivate.title': 'Réactiver votre compte',
+    'reactivate.intro': 'Votre compte HelpDesk a été annulé. Saisissez votre mot de passe pour le réactiver.',
+    'reactivate.kind': 'Votre compte était',
+    'reactivate.kindTrial': 'un essai gratuit',
+    'reactivate.kindPaid': 'un abonnement payant',
+    'reactivate.submitTrial': 'Réactiver et se connecter',
+    'reactivate.submitPaid': 'Envoyer la demande',
+    'reactivate.hintTrial': 'Votre compte est réactivé et vous êtes connecté automatiquement.',
+    'reactivate.hintPaid':
+      'Notre équipe d\u2019assistance reçoit votre demande et vous contactera pour la procédure de réactivation.',
+    'reactivate.doneTitle': 'Demande envoyée',
+    'reactivate.doneText':
+      'Merci. Notre équipe d\u2019assistance vous contactera pour la procédure de réactivation.',
+    'reactivate.backToSignin': 'Retour à la connexion',
+  },
+};
+
+const INTL_LOCALES = { en: 'en-US', fr: 'fr-FR' };
+const listeners = new Set();
+let current = initialLanguage();
+
+function initialLanguage() {
+  let stored = null;
+  try {
+    stored = window.localStorage.getItem(STORAGE_KEY);
+  } catch {
+    stored = null; // storage disabled: fall back to the browser's language
+  }
+  if (LANGUAGES.includes(stored)) return stored;
+  const browser = (navigator.language || 'en').slice(0, 2).toLowerCase();
+  return LANGUAGES.includes(browser) ? browser : 'en';
+}
+
+export function language() {
+  return current;
+}
+
+export function setLanguage(lang) {
+  if (!LANGUAGES.includes(lang) || lang === current) return;
+  current = lang;
+  try {
+    window.localStorage.setItem(STORAGE_KEY, lang);
+  } catch {
+    // not remembered, still applied
+  }
+  applyTranslations(document);
+  listeners.forEach((listener) => listener(lang));
+}
+
+export function onLanguageChange(listener) {
+  listeners.add(listener);
+}
+
+export function t(key, params = {}) {
+  const text = CATALOGUE[current][key] ?? CATALOGUE.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (match, name) => (name in params ? String(params[name]) : match));
+}
+
+export function applyTranslations(root) {
+  document.documentElement.lang = current;
+  root.querySelectorAll('[data-i18n]').forEach((node) => {
+    const params = node.dataset.i18nParams ? JSON.parse(node.dataset.i18nParams) : {};
+    node.textContent = t(node.dataset.i18n, params);
+  });
+  root.querySelectorAll('[data-i18n-aria-label]').forEach((node) => {
+    node.setAttribute('aria-label', t(node.dataset.i18nAriaLabel));
+  });
+  if (root === document) document.title = t('app.title');
+}
+
+// --- formatting -------------------------------------------------------------------------------
+function intlLocale() {
+  return INTL_LOCALES[current];
+}
+
+/** Integer minor units of an ISO 4217 currency, e.g. (1500, 'EUR') -> "€15.00" / "15,00 €". */
+export function formatMoney(amount, currency) {
+  if (typeof amount !== 'number' || !currency) return t('common.none');
+  const format = new Intl.NumberFormat(intlLocale(), { style: 'currency', currency });
+  const digits = format.resolvedOptions().maximumFractionDigits;
+  return format.format(amount / 10 ** digits);
+}
+
+/** A calendar date of an ISO 8601 UTC time ("November 26, 2026" / "26 novembre 2026"). */
+export function formatDate(iso) {
+  if (!iso) return t('common.none');
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return t('common.none');
+  return new Intl.DateTimeFormat(intlLocale(), { dateStyle: 'long', timeZone: 'UTC' }).format(date);
+}
+
+/** A moment, in the reader's time zone ("Nov 26, 2026, 10:15 AM" / "26 nov. 2026, 10:15"). */
+export function formatDateTime(iso) {
+  if (!iso) return t('common.none');
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return t('common.none');
+  return new Intl.DateTimeFormat(intlLocale(), { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+}

@@ -1,0 +1,173 @@
+// "My account" > Profile: personal information (name, email, phone; an email change asks for
+// the current password), the "Change password?" dialog and the "Cancel my account" dialog.
+
+import { api } from './api.js';
+import {
+  $,
+  busy,
+  checkRequired,
+  clearErrors,
+  formValues,
+  say,
+  setFieldError,
+  setText,
+  show,
+  showError,
+} from './dom.js';
+import { closeDialog, openDialog } from './dialogs.js';
+import { session } from './session.js';
+
+export function renderProfile(account) {
+  const form = $('#profile-form');
+  clearErrors(form, $('#profile-error'));
+  $('#profile-name').value = account.name || '';
+  $('#profile-email').value = account.email || '';
+  $('#profile-phone').value = account.phone || '';
+  $('#profile-current-password').value = '';
+  syncPasswordField();
+}
+
+function syncPasswordField() {
+  const account = session.account();
+  const changed = account && $('#profile-email').value.trim().toLowerCase() !== account.email.toLowerCase();
+  show('#profile-current-password-field', Boolean(changed));
+  $('#profile-current-password').required = Boolean(changed);
+}
+
+function profileChanges(account) {
+  const values = formValues($('#profile-form'));
+  const changes = {};
+  if (values.name !== account.name) changes.name = values.name;
+  if (values.email.toLowerCase() !== account.email.toLowerCase()) {
+    changes.email = values.email;
+    changes.current_password = $('#profile-current-password').value;
+  }
+  if (values.phone !== (account.phone || '')) changes.phone = values.phone || null;
+  return changes;
+}
+
+export function setupProfile() {
+  const form = $('#profile-form');
+  const status = $('#profile-status');
+  $('#profile-email').addEventListener('input', syncPasswordField);
+  form.addEventListener('input', () => setText(status, ''));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form, $('#profile-error'));
+    setText(status, '');
+    if (!checkRequired(form)) return;
+    const account = session.account();
+    const changes = profileChanges(account);
+    if (!Object.keys(changes).length) {
+      say(status, 'profile.nothing');
+      return;
+    }
+    await busy(form, async () => {
+      try {
+        const { data } = await api('PATCH', '/account/profile', { body: changes });
+        session.setAccount(data);
+        renderProfile(data);
+        say(status, 'profile.saved');
+      } catch (error) {
+        if (error.status === 401 && error.code !== 'invalid_password') return;
+        if (error.code === 'invalid_password') {
+          setFieldError($('#profile-current-password'), error.message);
+          $('#profile-current-password').focus();
+          return;
+        }
+        showError(form, $('#profile-error'), error);
+      }
+    });
+  });
+
+  setupPasswordDialog(status);
+  setupCancelDialog();
+}
+
+function setupPasswordDialog(status) {
+  const dialog = $('#password-dialog');
+  const form = $('#password-form');
+  const alertBox = $('#password-error');
+  $('#open-password').addEventListener('click', (event) => {
+    form.reset();
+    clearErrors(form, alertBox);
+    openDialog(dialog, event.currentTarget);
+  });
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form, alertBox);
+    if (!checkRequired(form)) return;
+    const body = formValuesRaw(form);
+    if (body.new_password !== body.confirm_password) {
+      setFieldError($('#password-confirm'), { key: 'password.mismatch' });
+      $('#password-confirm').focus();
+      return;
+    }
+    await busy(form, async () => {
+      try {
+        await api('POST', '/account/password', { body });
+        form.reset();
+        closeDialog(dialog);
+        say(status, 'password.changed');
+      } catch (error) {
+        if (error.status === 401 && error.code !== 'invalid_password') return;
+        if (error.code === 'invalid_password') {
+          setFieldError($('#password-current'), error.message);
+          $('#password-current').focus();
+        } else if (error.code === 'weak_password') {
+          setFieldError($('#password-new'), error.message);
+          $('#password-new').focus();
+        } else if (error.code === 'password_mismatch') {
+          setFieldError($('#password-confirm'), error.message);
+          $('#password-confirm').focus();
+        } else {
+          showError(form, alertBox, error);
+        }
+      }
+    });
+  });
+}
+
+/** Passwords are sent exactly as typed (no trimming). */
+function formValuesRaw(form) {
+  const values = {};
+  for (const [name, value] of new FormData(form).entries()) values[name] = String(value);
+  return values;
+}
+
+function setupCancelDialog() {
+  const dialog = $('#cancel-dialog');
+  const form = $('#cancel-form');
+  const alertBox = $('#cancel-error');
+  $('#open-cancel').addEventListener('click', (event) => {
+    form.reset();
+    clearErrors(form, alertBox);
+    openDialog(dialog, event.currentTarget);
+  });
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form, alertBox);
+    if (!checkRequired(form)) return;
+    const body = { password: $('#cancel-password').value };
+    const reason = $('#cancel-reason').value;
+    const comment = $('#cancel-comment').value.trim();
+    if (reason) body.reason = reason;
+    if (comment) body.comment = comment;
+    await busy(form, async () => {
+      try {
+        await api('POST', '/account/cancel', { body });
+        form.reset();
+        closeDialog(dialog);
+        session.end('cancelled');
+      } catch (error) {
+        if (error.status === 401 && error.code !== 'invalid_password') return;
+        if (error.code === 'invalid_password' || error.code === 'invalid_credentials') {
+          setFieldError($('#cancel-password'), error.message);
+          $('#cancel-password').focus();
+        } else {
+          showError(form, alertBox, error);
+        }
+      }
+    });
+  });
+}

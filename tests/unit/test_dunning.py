@@ -1,0 +1,332 @@
+"""Pending charges and dunning over the in-memory repository and the fake gateway: each
+invariant of "money moves exactly once" as a test that can fail."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters.fake_payments import (
+    REQUIRE_ACTION,
+    SUCCEED,
+    TIME_OUT,
+    CardBehaviour,
+    FakePaymentGateway,
+)
+from chalicelib.adapters.memory import InMemoryRepository, PlainHasher, RecordingMailer
+from chalicelib.config import Settings
+from chalicelib.domain.account import AccountStatus
+from chalicelib.domain.billing import ChargeState, InvoiceStatus
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.payments import CardDeclined, DeclineInfo, PaymentGatewayUnavailable
+from chalicelib.jobs.run import run_job
+from chalicelib.services.auth import Caller
+from chalicelib.wiring import Container, build_container, override
+
+PASSWORD = "correct horse battery staple"
+SOFT = DeclineInfo("card_declined", "insufficient_funds", "try_again_later")
+
+
+@pytest.fixture
+def box(clock: Any) -> Iterator[Container]:
+    container = build_container(
+        Settings(),
+        repo=InMemoryRepository(),
+        mailer=RecordingMailer(),
+        hasher=PlainHasher(),
+        clock=clock,
+        gateway=FakePaymentGateway(),
+    )
+    override(container)
+    yield container
+    override(None)
+
+
+def fake(box: Container) -> FakePaymentGateway:
+    assert isinstance(box.gateway, FakePaymentGateway)
+    return box.gateway
+
+
+def repo(box: Container) -> InMemoryRepository:
+    assert isinstance(box.repo, InMemoryRepository)
+    return box.repo
+
+
+def caller(box: Container, account_id: str) -> Caller:
+    account = box.repo.get_account(account_id)
+    assert account is not None
+    token = box.auth.login(account.email, PASSWORD, "10.0.0.1").token
+    return box.auth.authenticate(token, "10.0.0.1")
+
+
+def past_due(box: Container, decline: DeclineInfo = SOFT, email: str = "ada@example.com") -> str:
+    """An account whose first renewal failed: past_due with one pending charge."""
+    signed = box.auth.signup(
+        email=email,
+        password=PASSWORD,
+        name="Ada",
+        country="US",
+        phone=None,
+        locale="en",
+        ip="10.0.0.1",
+    )
+    who = box.auth.authenticate(signed.token, "10.0.0.1")
+    box.billing.set_card(who, fake(box).add_test_card("4242424242424242"))
+    account = box.billing.subscribe(caller(box, who.account.id), "basic-monthly")
+    assert account.payment_method_id and account.next_renewal_at
+    fake(box).set_behaviour(account.payment_method_id, CardBehaviour.declines(decline))
+    box.clock.set(account.next_renewal_at)  # type: ignore[attr-defined]
+    assert box.billing.run_renewals().failed == 1
+    return account.id
+
+
+def pending(box: Container, account_id: str) -> list[Any]:
+    return box.billing.pending_charges(account_id)
+
+
+def heal(box: Container, account_id: str) -> None:
+    account = box.repo.get_account(account_id)
+    assert account is not None and account.payment_method_id
+    fake(box).set_behaviour(account.payment_method_id, SUCCEED)
+
+
+def charges_for(box: Container, charge_id: str) -> int:
+    """PaymentIntents created that pay ``charge_id`` (a replay creates none)."""
+    return sum(charge_id in c.metadata.get("charge_ids", "").split(",") for c in fake(box).charges)
+
+
+def test_apply_pending_charges_pays_everything_once(box: Container) -> None:
+    account_id = past_due(box)
+    (charge,) = pending(box, account_id)
+    heal(box, account_id)
+    result = box.dunning.pay_pending(caller(box, account_id), "key-1")
+    assert result.client_secret is None
+    assert pending(box, account_id) == []
+    account = box.repo.get_account(account_id)
+    assert account is not None and account.status is AccountStatus.ACTIVE
+    invoice = repo(box).invoices[(account_id, charge.invoice_id)]
+    assert invoice.status is InvoiceStatus.PAID
+    assert [t.status for t in invoice.transactions] == ["failed", "succeeded"]
+    assert charges_for(box, charge.id) == 2  # the failed renewal, then this payment
+    again = box.dunning.pay_pending(caller(box, account_id), "key-1")  # same Idempotency-Key
+    assert again.client_secret is None and charges_for(box, charge.id) == 2
+    assert sorted(m.template for m in repo(box).mail.values()).count("payment_receipt") == 2
+
+
+def test_a_declined_payment_keeps_the_charges_pending(box: Container) -> None:
+    account_id = past_due(box)
+    with pytest.raises(CardDeclined) as declined:
+        box.dunning.pay_pending(caller(box, account_id), "key-2")
+    assert declined.value.guidance.message_key == "decline.insufficient_funds"
+    (charge,) = pending(box, account_id)
+    assert charge.state is ChargeState.PENDING and charge.attempts == 2
+    with pytest.raises(CardDeclined):  # the same key answers the same, charging nothing
+        box.dunning.pay_pending(caller(box, account_id), "key-2")
+    assert charges_for(box, charge.id) == 2
+
+
+def race_once(box: Container, account_id: str) -> list[str]:
+    """The customer's "apply pending charges" and the scheduled retry, started together."""
+    (charge,) = pending(box, account_id)
+    box.clock.set(charge.next_retry_at)  # type: ignore[attr-defined]
+    who = caller(box, account_id)
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def customer() -> None:
+        start.wait()
+        try:
+            box.dunning.pay_pending(who)
+            outcomes.append("paid")
+        except Conflict as error:
+            outcomes.append(error.code)
+
+    def scheduler() -> None:
+        start.wait()
+        outcomes.append(box.dunning.process(account_id, charge.id))
+
+    threads = [threading.Thread(target=customer), threading.Thread(target=scheduler)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_the_customer_and_the_scheduled_retry_race_for_one_payment(box: Container) -> None:
+    fake(box).latency = 0.005
+    for run in range(50):
+        account_id = past_due(box, email=f"race{run}@example.com")
+        heal(box, account_id)
+        (charge,) = pending(box, account_id)
+        outcomes = race_once(box, account_id)
+        assert charges_for(box, charge.id) == 2, (run, outcomes)  # renewal + exactly one more
+        assert pending(box, account_id) == [], (run, outcomes)
+        assert any(o in ("paid", "succeeded") for o in outcomes), outcomes
+
+
+def test_a_crash_between_stripe_and_the_commit_is_recovered_without_a_second_charge(
+    box: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account_id = past_due(box)
+    heal(box, account_id)
+    (charge,) = pending(box, account_id)
+    box.clock.set(charge.next_retry_at)  # type: ignore[attr-defined]
+    real_commit = repo(box).commit
+    crashed = []
+
+    def crash_on_outcome(change: Any) -> None:
+        if any(c.state is ChargeState.PAID for c, _ in change.charges) and not crashed:
+            crashed.append(True)
+            raise RuntimeError("the Lambda died here")
+        real_commit(change)
+
+    monkeypatch.setattr(repo(box), "commit", crash_on_outcome)
+    with pytest.raises(RuntimeError):
+        box.dunning.process(account_id, charge.id)
+    (stuck,) = pending(box, account_id)
+    assert stuck.state is ChargeState.PROCESSING and charges_for(box, charge.id) == 2
+    assert box.dunning.process(account_id, charge.id) == "skipped"  # lease still held
+    box.clock.advance(minutes=16)  # type: ignore[attr-defined]
+    report = run_job("retry-pending", box=box)
+    assert report["succeeded"] == 1
+    assert pending(box, account_id) == []
+    assert charges_for(box, charge.id) == 2  # the replay used the same key: no new charge
+    assert len(fake(box).charges_with_key(stuck.attempt.key)) == 1
+
+
+def test_a_timeout_after_a_successful_charge_ends_paid_with_one_charge(box: Container) -> None:
+    account_id = past_due(box)
+    account = box.repo.get_account(account_id)
+    assert account is not None and account.payment_method_id
+    fake(box).set_behaviour(account.payment_method_id, TIME_OUT)
+    (charge,) = pending(box, account_id)
+    box.clock.set(charge.next_retry_at)  # type: ignore[attr-defined]
+    assert box.dunning.process(account_id, charge.id) == "unknown"
+    (unknown,) = pending(box, account_id)
+    assert unknown.state is ChargeState.UNKNOWN
+    box.clock.advance(minutes=16)  # type: ignore[attr-defined]
+    assert run_job("retry-pending", box=box)["succeeded"] == 1
+    assert pending(box, account_id) == []
+    assert charges_for(box, charge.id) == 2  # renewal attempt + the one that timed out
+
+
+def test_three_d_secure_stops_automatic_retries_and_tells_the_customer_once(
+    box: Container,
+) -> None:
+    account_id = past_due(box)
+    account = box.repo.get_account(account_id)
+    assert account is not None and account.payment_method_id
+    fake(box).set_behaviour(account.payment_method_id, REQUIRE_ACTION)
+    (charge,) = pending(box, account_id)
+    box.clock.set(charge.next_retry_at)  # type: ignore[attr-defined]
+    mails_before = len(repo(box).mail)
+    assert box.dunning.process(account_id, charge.id) == "declined"
+    (stopped,) = pending(box, account_id)
+    assert stopped.retries_stopped and stopped.last_failure.code == "authentication_required"
+    assert len(repo(box).mail) == mails_before + 1
+    for _ in range(5):  # no retry storm: the index no longer lists it
+        box.clock.advance(days=3)  # type: ignore[attr-defined]
+        assert run_job("retry-pending", box=box)["due"] == 0
+    assert len(repo(box).mail) == mails_before + 1
+    on_session = box.dunning.pay_pending(caller(box, account_id))  # the customer, in the console
+    assert on_session.client_secret
+
+
+def test_the_schedule_ends_in_suspension(box: Container) -> None:
+    account_id = past_due(box)
+    (charge,) = pending(box, account_id)
+    first_failure = charge.first_failed_at
+    assert first_failure is not None
+    seen = []
+    for days in box.settings.retry_schedule_days:
+        box.clock.set(first_failure + timedelta(days=days, minutes=1))  # type: ignore[attr-defined]
+        report = run_job("retry-pending", box=box)
+        assert report["declined"] == 1, (days, report)
+        (current,) = pending(box, account_id)
+        seen.append(current.next_retry_at)
+    assert seen[:-1] == [
+        first_failure + timedelta(days=d) for d in box.settings.retry_schedule_days[1:]
+    ]
+    assert seen[-1] is None
+    account = box.repo.get_account(account_id)
+    assert account is not None and account.status is AccountStatus.SUSPENDED
+    failed_mails = [m for m in repo(box).mail.values() if m.template == "payment_failed"]
+    assert len(failed_mails) == 1 + len(box.settings.retry_schedule_days)
+    heal(box, account_id)
+    box.dunning.pay_pending(caller(box, account_id))
+    account = box.repo.get_account(account_id)
+    assert account is not None and account.status is AccountStatus.ACTIVE
+
+
+def test_a_hard_decline_waits_for_a_new_card(box: Container) -> None:
+    account_id = past_due(box, DeclineInfo("card_declined", "stolen_card"))
+    (charge,) = pending(box, account_id)
+    assert charge.retries_stopped and charge.queue_due_at() is None
+    box.clock.advance(days=2)  # type: ignore[attr-defined]
+    assert run_job("retry-pending", box=box)["due"] == 0
+    who = caller(box, account_id)
+    box.billing.set_card(who, fake(box).add_test_card("5555555555554444"))
+    assert box.dunning.retry_now(caller(box, account_id)) is not None
+    assert pending(box, account_id) == []
+
+
+def test_rate_limits_back_off_and_do_not_fail_the_charge(box: Container) -> None:
+    account_id = past_due(box)
+    heal(box, account_id)
+    (charge,) = pending(box, account_id)
+    box.clock.set(charge.next_retry_at)  # type: ignore[attr-defined]
+    gateway = fake(box)
+    real_charge = gateway.charge
+    refusals = [2]
+
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        if refusals[0]:
+            refusals[0] -= 1
+            raise PaymentGatewayUnavailable(reason="rate_limited")
+        return real_charge(*args, **kwargs)
+
+    gateway.charge = limited  # type: ignore[method-assign]
+    sleeps: list[float] = []
+    box.dunning._sleep = sleeps.append  # type: ignore[attr-defined]
+    assert box.dunning.process(account_id, charge.id) == "succeeded"
+    assert len(sleeps) == 2 and all(s > 0 for s in sleeps)
+    assert charges_for(box, charge.id) == 2
+
+
+def test_a_concurrent_pay_answers_payment_in_progress(box: Container) -> None:
+    account_id = past_due(box)
+    (charge,) = pending(box, account_id)
+    claimed = charge.evolve(
+        state=ChargeState.PROCESSING, lease_until=box.clock.now() + timedelta(minutes=15)
+    )
+    from chalicelib.domain.account import AccountChange
+
+    box.repo.commit(AccountChange(charges=((claimed, charge.version),)))
+    with pytest.raises(Conflict) as error:
+        box.dunning.pay_pending(caller(box, account_id))
+    assert error.value.code == "payment_in_progress"
+    assert charges_for(box, charge.id) == 1
+
+
+def test_webhooks_take_effect_once_in_any_order(box: Container) -> None:
+    account_id = past_due(box)
+    account = box.repo.get_account(account_id)
+    assert account is not None and account.payment_method_id
+    fake(box).set_behaviour(account.payment_method_id, TIME_OUT)
+    (charge,) = pending(box, account_id)
+    box.clock.set(charge.next_retry_at)  # type: ignore[attr-defined]
+    assert box.dunning.process(account_id, charge.id) == "unknown"
+    intent = fake(box).charges[-1].payment_intent_id
+    mails = len(repo(box).mail)
+    assert box.dunning.record_event("evt_failed_late")  # a stale failure: changes nothing
+    assert box.dunning.settle_succeeded_intent("evt_ok", account_id, [charge.id], intent)
+    assert not box.dunning.settle_succeeded_intent("evt_ok", account_id, [charge.id], intent)
+    assert pending(box, account_id) == []
+    assert len(repo(box).mail) == mails + 1  # one receipt
+    box.clock.advance(hours=1)  # type: ignore[attr-defined]
+    assert run_job("retry-pending", box=box)["due"] == 0
