@@ -65,7 +65,7 @@ from chalicelib.domain.payments import (
 from chalicelib.domain.vat_rates import tax_for
 from chalicelib.logs import log_event
 from chalicelib.services.auth import Caller
-from chalicelib.services.mail import new_mail
+from chalicelib.services.mail import payment_mail
 from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock
 
@@ -412,7 +412,7 @@ class BillingService:
                             expected_version=current.version,
                             invoices=(invoice_write,),
                             charges=(charge_write,),
-                            mails=(self._receipt(active, invoice),),
+                            mails=(self._mail(active, invoice),),
                             audit=(
                                 AuditEvent(
                                     account.id,
@@ -474,24 +474,6 @@ class BillingService:
             )
         )
 
-    def _receipt(self, account: Account, invoice: Invoice) -> OutboxMail:
-        from chalicelib.i18n import format_money
-
-        return new_mail(
-            to=account.email,
-            template="payment_receipt",
-            locale=account.locale,
-            now=self._clock.now(),
-            account_id=account.id,
-            params={
-                "name": account.name,
-                "number": invoice.number,
-                "amount": format_money(invoice.total, invoice.currency, account.locale),
-                "console_url": self._settings.console_url,
-            },
-        )
-
-    # --- renewals ----------------------------------------------------------------------------
     def run_renewals(self, limit: int = 1000) -> RenewalReport:
         """Issue and charge every renewal that is due (the ``renewals`` job)."""
         report = RenewalReport()
@@ -539,7 +521,7 @@ class BillingService:
                 AccountChange(
                     invoices=(invoice_write,),
                     charges=(charge_write,),
-                    mails=(self._receipt(moved, invoice),),
+                    mails=(self._mail(moved, invoice),),
                 )
             )
             log_event(
@@ -586,7 +568,7 @@ class BillingService:
                         expected_version=current.version,
                         invoices=((failed_invoice, invoice.version),),
                         charges=((pending, charge.version),),
-                        mails=(self._payment_failed_mail(current, invoice, guidance.message_key),),
+                        mails=(self._mail(current, invoice, guidance.message_key),),
                     )
                 )
                 break
@@ -602,22 +584,13 @@ class BillingService:
         )
         report.failed += 1
 
-    def _payment_failed_mail(
-        self, account: Account, invoice: Invoice, reason_key: str
+    def _mail(
+        self, account: Account, invoice: Invoice, failure_key: str | None = None
     ) -> OutboxMail:
-        from chalicelib.i18n import format_money, translate
-
-        return new_mail(
-            to=account.email,
-            template="payment_failed",
-            locale=account.locale,
+        return payment_mail(
+            account,
+            [invoice],
             now=self._clock.now(),
-            account_id=account.id,
-            params={
-                "name": account.name,
-                "number": invoice.number,
-                "amount": format_money(invoice.total, invoice.currency, account.locale),
-                "reason": translate(reason_key, account.locale),
-                "console_url": self._settings.console_url,
-            },
+            console_url=self._settings.console_url,
+            failure_key=failure_key,
         )

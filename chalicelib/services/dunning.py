@@ -72,7 +72,7 @@ from chalicelib.domain.payments import (
 )
 from chalicelib.logs import log_event
 from chalicelib.services.auth import Caller
-from chalicelib.services.mail import new_mail
+from chalicelib.services.mail import payment_mail
 from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock
 from chalicelib.services.rate_limit import TokenBucket
@@ -179,43 +179,15 @@ class DunningService:
         return f"charges:{digest}"
 
     # --- outcomes -------------------------------------------------------------------------------
-    def _receipt(self, account: Account, invoices: Sequence[Invoice]) -> OutboxMail:
-        from chalicelib.i18n import format_money
-
-        total = sum(i.total for i in invoices)
-        return new_mail(
-            to=account.email,
-            template="payment_receipt",
-            locale=account.locale,
-            now=self._clock.now(),
-            account_id=account.id,
-            params={
-                "name": account.name,
-                "number": ", ".join(i.number for i in invoices),
-                "amount": format_money(total, invoices[0].currency, account.locale),
-                "console_url": self._settings.console_url,
-            },
-        )
-
-    def _failure_mail(
-        self, account: Account, invoices: Sequence[Invoice], reason_key: str
+    def _mail(
+        self, account: Account, invoices: Sequence[Invoice], failure_key: str | None = None
     ) -> OutboxMail:
-        from chalicelib.i18n import format_money, translate
-
-        total = sum(i.total for i in invoices)
-        return new_mail(
-            to=account.email,
-            template="payment_failed",
-            locale=account.locale,
+        return payment_mail(
+            account,
+            invoices,
             now=self._clock.now(),
-            account_id=account.id,
-            params={
-                "name": account.name,
-                "number": ", ".join(i.number for i in invoices),
-                "amount": format_money(total, invoices[0].currency, account.locale),
-                "reason": translate(reason_key, account.locale),
-                "console_url": self._settings.console_url,
-            },
+            console_url=self._settings.console_url,
+            failure_key=failure_key,
         )
 
     def _outcome_change(
@@ -290,7 +262,7 @@ class DunningService:
             ):
                 account_after = account.evolve(status=AccountStatus.ACTIVE)
             mails.append(
-                self._receipt(
+                self._mail(
                     account,
                     [by_id[c.invoice_id] for c in claimed if c.invoice_id in by_id]
                     or list(invoices),
@@ -348,7 +320,7 @@ class DunningService:
                     for c in claimed
                 )
             ):
-                mails.append(self._failure_mail(account, claimed_invoices, guidance.message_key))
+                mails.append(self._mail(account, claimed_invoices, guidance.message_key))
         elif outcome.kind == "unknown":
             for charge in claimed:
                 new_charges.append(

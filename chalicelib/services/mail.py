@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from chalicelib.domain.account import OutboxMail
+from chalicelib.domain.account import Account, OutboxMail
+from chalicelib.domain.billing import Invoice
 from chalicelib.domain.ids import new_id
 from chalicelib.i18n import translate
 
@@ -36,3 +38,35 @@ def render_mail(mail: OutboxMail) -> tuple[str, str]:
     subject = translate(f"mail.{mail.template}.subject", mail.locale, **mail.params)
     body = translate(f"mail.{mail.template}.body", mail.locale, **mail.params)
     return subject, body
+
+
+def payment_mail(
+    account: Account,
+    invoices: Sequence[Invoice],
+    *,
+    now: datetime,
+    console_url: str,
+    failure_key: str | None = None,
+) -> OutboxMail:
+    """The receipt for ``invoices`` paid together, or (with ``failure_key``, the decline
+    guidance) the notice that charging them failed, with a link to the console."""
+    from chalicelib.i18n import format_money, translate
+
+    params = {
+        "name": account.name,
+        "number": ", ".join(i.number for i in invoices),
+        "amount": format_money(
+            sum(i.total for i in invoices), invoices[0].currency, account.locale
+        ),
+        "console_url": console_url,
+    }
+    if failure_key is not None:
+        params["reason"] = translate(failure_key, account.locale)
+    return new_mail(
+        to=account.email,
+        template="payment_failed" if failure_key else "payment_receipt",
+        locale=account.locale,
+        now=now,
+        account_id=account.id,
+        params=params,
+    )
