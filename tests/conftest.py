@@ -40,6 +40,15 @@ def stack() -> Iterator[Any]:
     embedded.stop()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _forget_moto_instances() -> Iterator[None]:
+    """Keep the embedded moto's /moto-api/data.json fast (see tests/moto_tracking.py)."""
+    yield
+    from tests.moto_tracking import forget_dynamodb_instances
+
+    forget_dynamodb_instances()
+
+
 @pytest.fixture(scope="session")
 def settings(stack: Any) -> Settings:
     return settings_from_env({**os.environ, **stack.environment})

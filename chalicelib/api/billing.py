@@ -298,6 +298,7 @@ def pdf_invoice(ctx: RequestContext, invoice_id: str) -> Response:
         headers={
             **SECURITY_HEADERS,
             "Content-Type": "application/pdf",
+            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
             "Content-Disposition": f'inline; filename="{invoice.number}.pdf"',
         },
     )

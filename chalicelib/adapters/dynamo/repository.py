@@ -343,7 +343,12 @@ class DynamoRepository:
     ) -> None:
         """Run one TransactWrite; ``on_cancel`` maps the failed condition indexes to an error."""
         try:
-            with TransactWrite(connection=self._connection) as transaction:
+            # the token makes botocore's retry of a transaction that did commit (a timeout
+            # after sending) a no-op instead of a failed condition
+            token = new_id()
+            with TransactWrite(
+                connection=self._connection, client_request_token=token
+            ) as transaction:
                 build(transaction)
         except TransactWriteError as error:
             reasons = error.cancellation_reasons or []

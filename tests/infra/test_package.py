@@ -1,0 +1,255 @@
+"""``make package``: the template holds every resource, agrees with the code, and lints clean.
+
+The template is rendered exactly as ``make package`` does (Chalice's packager and merge of
+``infra/build_resources.py``'s fragment), with the deployment zip stubbed so it takes a second
+and needs no package download.
+
+* The table is not written twice: the fragment's table, deployed by the embedded moto's
+  CloudFormation, describes exactly as the table ``create_table()`` makes from the code
+  (keys, attribute definitions, the ``work_queue`` index and its projection, billing mode),
+  and its TTL is the code's ``TTLAttribute``.
+* cfn-lint (its SAM schemas included) finds no error in either stage's template.
+* The queue has its dead-letter queue (5 receives) and a visibility timeout over 6x the
+  consumer's timeout; the consumer reports partial batch failures; the Stripe keys live in
+  Secrets Manager only; the alarms and metric filters exist and match the code's log lines.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.adapters.dynamo.models import create_table
+from chalicelib.adapters.secrets import secret_name
+from chalicelib.logs import METRIC_EVENTS, format_line
+from chalicelib.services.mail import new_mail
+from chalicelib.services.ports import MailDeliveryError
+from infra.build_resources import (
+    MAX_RECEIVE_COUNT,
+    app_functions,
+    build_fragment,
+    chalice_config,
+    code_table,
+    metric_filters,
+    render_template,
+    stage_settings,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGES = ("dev", "prod")
+
+
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("package")
+    return {
+        stage: {"path": (path := render_template(stage, out)), "doc": json.loads(path.read_text())}
+        for stage in STAGES
+    }
+
+
+def _describe(client: Any, table: str) -> dict[str, Any]:
+    described = client.describe_table(TableName=table)["Table"]
+    return {
+        "keys": described["KeySchema"],
+        "attributes": sorted(described["AttributeDefinitions"], key=lambda a: a["AttributeName"]),
+        "indexes": sorted(
+            (
+                {
+                    "name": i["IndexName"],
+                    "keys": i["KeySchema"],
+                    "projection": i["Projection"],
+                }
+                for i in described.get("GlobalSecondaryIndexes", [])
+            ),
+            key=lambda i: i["name"],
+        ),
+        "local_indexes": described.get("LocalSecondaryIndexes", []),
+        "billing": described["BillingModeSummary"]["BillingMode"],
+    }
+
+
+def test_the_templates_table_is_the_table_the_code_creates(settings: Any) -> None:
+    client = boto3.client(
+        "dynamodb", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
+    )
+    from_code = f"code-{uuid.uuid4().hex[:8]}"
+    create_table(replace(settings, table_name=from_code))
+    table = json.loads(json.dumps(build_fragment("dev")["Resources"]["AccountsTable"]))
+    from_template = f"template-{uuid.uuid4().hex[:8]}"
+    table["Properties"]["TableName"] = from_template
+    stack = f"table-{uuid.uuid4().hex[:8]}"
+    cloudformation = boto3.client(
+        "cloudformation", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
+    )
+    cloudformation.create_stack(
+        StackName=stack,
+        TemplateBody=json.dumps({"Resources": {"AccountsTable": table}}),
+    )
+    status = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+    assert status == "CREATE_COMPLETE"
+    assert _describe(client, from_template) == _describe(client, from_code)
+    assert _describe(client, from_code)["indexes"][0]["name"] == "work_queue"
+
+    _, billing_mode, ttl = code_table()
+    assert ttl == "expires_at" and billing_mode == "PAY_PER_REQUEST"
+    spec = table["Properties"]["TimeToLiveSpecification"]
+    assert spec == {"AttributeName": ttl, "Enabled": True}
+    described_ttl = client.describe_time_to_live(TableName=from_code)["TimeToLiveDescription"]
+    assert described_ttl["AttributeName"] == ttl  # create_table() turned the same TTL on
+    for stage in STAGES:
+        properties = build_fragment(stage)["Resources"]["AccountsTable"]["Properties"]
+        assert properties["TableName"] == stage_settings(stage).table_name
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_packaged_template_passes_cfn_lint(stage: str, templates: Any) -> None:
+    from cfnlint.api import lint
+
+    matches = lint(templates[stage]["path"].read_text(), regions=["us-east-1"])
+    errors = [f"{m.rule.id} {m.message} ({m.linenumber})" for m in matches if m.rule.id[0] == "E"]
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_template_holds_the_queue_the_secret_and_the_alarms(stage: str, templates: Any) -> None:
+    doc = templates[stage]["doc"]
+    resources = doc["Resources"]
+    settings = stage_settings(stage)
+    text = json.dumps(doc)
+
+    queue = resources["RetryQueue"]["Properties"]
+    assert queue["QueueName"] == settings.retry_queue_name
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVE_COUNT
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["RetryDeadLetterQueue", "Arn"]
+    }
+    functions = app_functions()
+    consumers = {n: f for n, f in functions.items() if f["kind"] == "sqs"}
+    assert consumers, "app.py has no @app.on_sqs_message consumer"
+    for name, consumer in consumers.items():
+        timeout = chalice_config(stage, name).lambda_timeout
+        assert queue["VisibilityTimeout"] > 6 * timeout
+        event = resources[consumer["cfn"]]["Properties"]["Events"][consumer["event"]]
+        assert event["Type"] == "SQS"
+        assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert event["Properties"]["Queue"]["Fn::Sub"].endswith(f":{settings.retry_queue_name}")
+        assert "RetryQueue" in resources[consumer["cfn"]]["DependsOn"]
+
+    schedules = [f for f in functions.values() if f["kind"] == "schedule"]
+    for schedule in schedules:
+        events = resources[schedule["cfn"]]["Properties"]["Events"]
+        assert [e["Type"] for e in events.values()] == ["Schedule"]
+
+    secret = resources["StripeSecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Properties"]["Name"] == secret_name(stage, {})
+    assert "SecretString" not in secret["Properties"]
+    assert not re.search(r"\b(sk|rk)_(test|live)_|whsec_[A-Za-z0-9]", text)
+    policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+    for function in functions.values():
+        properties = resources[function["cfn"]]["Properties"]
+        assert "STRIPE_SECRET_KEY" not in properties["Environment"]["Variables"]
+        role = properties["Role"]["Fn::GetAtt"][0]
+        assert resources[role]["Properties"]["Policies"][0]["PolicyDocument"] == policy
+    assert doc["Globals"]["Function"]["LoggingConfig"]["LogGroup"] == {"Ref": "AppLogGroup"}
+
+    alarms = {k: v for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    assert {
+        "RetryDeadLetterQueueAlarm",
+        "OutboxMailStuckAlarm",
+        "OutboxMailFailedAlarm",
+        "ChargesUnknownAlarm",
+        "ChargeDeclineRateAlarm",
+    } <= set(alarms)
+    dlq = alarms["RetryDeadLetterQueueAlarm"]["Properties"]
+    assert dlq["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["RetryDeadLetterQueue", "QueueName"]}
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        assert "README runbook" in alarm["Properties"]["AlarmDescription"]
+    filters = {
+        r["Properties"]["MetricTransformations"][0]["MetricName"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Logs::MetricFilter"
+    }
+    assert set(METRIC_EVENTS.values()) | {"MailStuck"} <= filters
+    assert {
+        "ChargesSucceeded",
+        "ChargesDeclined",
+        "ChargesUnknown",
+        "MailSent",
+        "MailFailed",
+    } <= filters
+
+
+# --- the metric filters match what the code logs ------------------------------------------------
+def matches(pattern: str, line: str) -> bool:
+    """CloudWatch Logs' JSON filter syntax, the subset the template uses."""
+    data = json.loads(line)
+    body = pattern.strip()
+    assert body.startswith("{") and body.endswith("}"), pattern
+    for clause in body[1:-1].split("&&"):
+        found = re.fullmatch(r'\s*\$\.(\w+)\s*(=|>=)\s*("([^"]*)"|\d+)\s*', clause)
+        assert found, clause
+        field, op, literal, text = found.groups()
+        value = data.get(field)
+        if op == "=" and value != (text if text is not None else int(literal)):
+            return False
+        if op == ">=" and not (isinstance(value, int | float) and value >= int(literal)):
+            return False
+    return True
+
+
+def test_every_metric_counts_an_event_the_code_logs() -> None:
+    source = "\n".join(p.read_text() for p in (ROOT / "chalicelib").rglob("*.py"))
+    filters = metric_filters("dev")
+    for event, metric in METRIC_EVENTS.items():
+        assert re.search(rf"log_(event|error)\(\s*\"{re.escape(event)}\"", source), event
+        pattern, _ = filters[metric]
+        assert matches(pattern, format_line("info", event, {"account_id": "a"}))
+        assert not matches(pattern, format_line("info", event + "x", {}))
+
+
+def test_mail_stuck_counts_a_mail_that_failed_six_times_in_a_row(memory_box: Any) -> None:
+    import logging
+
+    from chalicelib.domain.account import AccountChange
+
+    pattern, _ = metric_filters("dev")["MailStuck"]
+    mail = new_mail(
+        to="ada@example.com",
+        template="password_changed",
+        locale="en",
+        now=memory_box.clock.now(),
+        params={"name": "Ada", "at": "now", "support_email": "s@example.com"},
+    )
+    memory_box.repo.commit(AccountChange(mails=(mail,)))
+    memory_box.mailer.fail_with = MailDeliveryError("Throttling", permanent=False)
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler = Keep()
+    logging.getLogger("helpdesk").addHandler(handler)
+    try:
+        stuck = []
+        for _ in range(7):
+            memory_box.outbox_relay.run()
+            retries = [line for line in lines if json.loads(line)["event"] == "mail.retry"]
+            stuck.append(matches(pattern, retries[-1]))
+            memory_box.clock.advance(hours=1)
+    finally:
+        logging.getLogger("helpdesk").removeHandler(handler)
+    assert stuck == [False] * 5 + [True, True]
+    elapsed = sum(30 * 2**attempt for attempt in range(5))
+    assert timedelta(seconds=elapsed) >= timedelta(minutes=15)
