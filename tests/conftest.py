@@ -71,12 +71,15 @@ def box(settings: Settings, clock: FixedClock) -> Iterator[Container]:
 @pytest.fixture
 def memory_box(clock: FixedClock) -> Iterator[Container]:
     """Services over in-memory fakes (no I/O)."""
+    from chalicelib.adapters.fake_payments import FakePaymentGateway
+
     container = build_container(
         Settings(),
         repo=InMemoryRepository(),
         mailer=RecordingMailer(),
         hasher=PlainHasher(),
         clock=clock,
+        gateway=FakePaymentGateway(),
     )
     override(container)
     yield container

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
 from chalicelib.adapters.fake_payments import TIME_OUT, CardBehaviour, FakePaymentGateway
-from chalicelib.adapters.memory import InMemoryRepository, PlainHasher, RecordingMailer
-from chalicelib.config import Settings
+from chalicelib.adapters.memory import InMemoryRepository
 from chalicelib.domain.account import AccountChange, AccountStatus
 from chalicelib.domain.billing import Address, ChargeState, InvoiceStatus
 from chalicelib.domain.errors import Conflict, DependencyUnavailable, InvalidInput, NotFound
@@ -22,24 +20,15 @@ from chalicelib.domain.payments import (
 )
 from chalicelib.services.auth import Caller
 from chalicelib.services.billing import CardChanges
-from chalicelib.wiring import Container, build_container, override
+from chalicelib.wiring import Container
 
 PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def box(clock) -> Iterator[Container]:  # type: ignore[no-untyped-def]
-    container = build_container(
-        Settings(),
-        repo=InMemoryRepository(),
-        mailer=RecordingMailer(),
-        hasher=PlainHasher(),
-        clock=clock,
-        gateway=FakePaymentGateway(),
-    )
-    override(container)
-    yield container
-    override(None)
+def box(memory_box: Container) -> Container:
+    """Services over the in-memory repository and the fake payment gateway."""
+    return memory_box
 
 
 def repo_of(box: Container) -> InMemoryRepository:

@@ -4,7 +4,6 @@ invariant of "money moves exactly once" as a test that can fail."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,33 +16,23 @@ from chalicelib.adapters.fake_payments import (
     CardBehaviour,
     FakePaymentGateway,
 )
-from chalicelib.adapters.memory import InMemoryRepository, PlainHasher, RecordingMailer
-from chalicelib.config import Settings
+from chalicelib.adapters.memory import InMemoryRepository
 from chalicelib.domain.account import AccountStatus
 from chalicelib.domain.billing import ChargeState, InvoiceStatus
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.payments import CardDeclined, DeclineInfo, PaymentGatewayUnavailable
 from chalicelib.jobs.run import run_job
 from chalicelib.services.auth import Caller
-from chalicelib.wiring import Container, build_container, override
+from chalicelib.wiring import Container
 
 PASSWORD = "correct horse battery staple"
 SOFT = DeclineInfo("card_declined", "insufficient_funds", "try_again_later")
 
 
 @pytest.fixture
-def box(clock: Any) -> Iterator[Container]:
-    container = build_container(
-        Settings(),
-        repo=InMemoryRepository(),
-        mailer=RecordingMailer(),
-        hasher=PlainHasher(),
-        clock=clock,
-        gateway=FakePaymentGateway(),
-    )
-    override(container)
-    yield container
-    override(None)
+def box(memory_box: Container) -> Container:
+    """Services over the in-memory repository and the fake payment gateway."""
+    return memory_box
 
 
 def fake(box: Container) -> FakePaymentGateway:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
 from chalicelib.adapters.fake_payments import CardBehaviour, FakePaymentGateway
-from chalicelib.adapters.memory import InMemoryRepository, PlainHasher, RecordingMailer
-from chalicelib.config import Settings
+from chalicelib.adapters.memory import InMemoryRepository, PlainHasher
 from chalicelib.domain.account import Account, AccountChange, AccountStatus, AuditEvent
 from chalicelib.domain.billing import ChargeState, InvoiceStatus
 from chalicelib.domain.errors import (
@@ -29,25 +27,16 @@ from chalicelib.domain.lifecycle import (
 from chalicelib.domain.payments import DeclineInfo
 from chalicelib.services.auth import Caller
 from chalicelib.services.mail import render_mail
-from chalicelib.wiring import Container, build_container, override
+from chalicelib.wiring import Container
 
 PASSWORD = "correct horse battery staple"
 IP = "10.0.0.1"
 
 
 @pytest.fixture
-def box(clock) -> Iterator[Container]:  # type: ignore[no-untyped-def]
-    container = build_container(
-        Settings(),
-        repo=InMemoryRepository(),
-        mailer=RecordingMailer(),
-        hasher=PlainHasher(),
-        clock=clock,
-        gateway=FakePaymentGateway(),
-    )
-    override(container)
-    yield container
-    override(None)
+def box(memory_box: Container) -> Container:
+    """Services over the in-memory repository and the fake payment gateway."""
+    return memory_box
 
 
 def repo_of(box: Container) -> InMemoryRepository:
