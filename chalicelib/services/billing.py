@@ -157,11 +157,11 @@ class BillingService:
     def set_address(self, caller: Caller, address: Address) -> tuple[Account, bool]:
         """Store the billing address; True when the VAT ID had to be set aside (its country no
         longer matches the billing country)."""
-        from chalicelib.services.vat import cleared_vat, vat_still_applies
+        from chalicelib.services.vat import CLEARED_VAT, vat_still_applies
 
         account = caller.account
         keep = vat_still_applies(account, address.country)
-        changes = {} if keep else cleared_vat(account)
+        changes = {} if keep else CLEARED_VAT
         updated = self._commit_account(
             account,
             account.evolve(billing_address=address, **changes),

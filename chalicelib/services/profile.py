@@ -22,7 +22,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.passwords import check_password_policy
 from chalicelib.i18n import format_datetime_long
 from chalicelib.logs import log_event
-from chalicelib.services.auth import AuthService, Caller
+from chalicelib.services.auth import Caller
 from chalicelib.services.mail import new_mail
 from chalicelib.services.ports import AccountRepository, Clock, PasswordHasher
 
@@ -47,13 +47,11 @@ class ProfileService:
         hasher: PasswordHasher,
         clock: Clock,
         settings: Settings,
-        auth: AuthService,
     ) -> None:
         self._repo = repo
         self._hasher = hasher
         self._clock = clock
         self._settings = settings
-        self._auth = auth
 
     def _commit(self, change: AccountChange) -> None:
         try:

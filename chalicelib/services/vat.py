@@ -52,10 +52,13 @@ def vat_still_applies(account: Account, new_country: str) -> bool:
     return country_of_prefix(prefix) == new_country.upper()
 
 
-def cleared_vat(account: Account) -> dict[str, None]:
-    """The account fields that remove a VAT ID."""
-    del account
-    return {"vat_id": None, "vat_status": None, "vat_checked_at": None, "vat_request_id": None}
+CLEARED_VAT: dict[str, None] = {
+    "vat_id": None,
+    "vat_status": None,
+    "vat_checked_at": None,
+    "vat_request_id": None,
+}
+"""The account fields that remove a VAT ID (``account.evolve(**CLEARED_VAT)``)."""
 
 
 @dataclass
@@ -138,7 +141,7 @@ class VatService:
         try:
             self._repo.commit(
                 AccountChange(
-                    account=account.evolve(**cleared_vat(account)),
+                    account=account.evolve(**CLEARED_VAT),
                     expected_version=account.version,
                     work=(WorkItem(account.id, QUEUE, None),),
                     audit=(
