@@ -12,7 +12,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.api.http import SECURITY_HEADERS, RequestContext, endpoint
+from chalicelib.api.http import SECURITY_HEADERS, RequestContext, endpoint, int_query
 from chalicelib.api.views import billing_view, invoice_summary, invoice_view
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.wiring import container
@@ -219,11 +219,9 @@ def _encode_cursor(invoice_id: str | None) -> str | None:
     ),
 )
 def list_invoices(ctx: RequestContext) -> dict[str, Any]:
-    raw_limit = ctx.query.get("limit", "20")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
-        raise InvalidInput(fields={"limit": "field_range"})
+    limit = int_query(ctx.query, "limit", default=20, low=1, high=100)
     after = _decode_cursor(ctx.query.get("cursor"))
-    invoices, next_after = container().billing.invoices(ctx.caller, int(raw_limit), after)
+    invoices, next_after = container().billing.invoices(ctx.caller, limit, after)
     return {
         "items": [invoice_summary(i) for i in invoices],
         "next_cursor": _encode_cursor(next_after),

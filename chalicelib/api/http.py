@@ -5,12 +5,21 @@ token and authenticate, enforce the 64 KiB body limit, the JSON content type and
 model (pydantic, imported lazily), call the handler, shape the answer, add the security
 headers, and map every :class:`DomainError` to the contract's error body in one place.  It
 also records each route in :data:`ROUTES`, from which ``/openapi.json`` is generated.
+
+Hostile input is bounded before it reaches anything that recurses or allocates: a JSON body
+nested deeper than :data:`MAX_JSON_DEPTH` is refused (400 ``json_too_deep``) from a scan of its
+bytes before ``json.loads`` (whose C parser recurses per level) sees it
+(:func:`decode_json`, also used by the webhook route on its raw body), and every numeric query
+parameter goes through :func:`int_query`, which refuses non-integers and out-of-range values,
+however many digits they have, with a 400 naming the field.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -28,6 +37,15 @@ from chalicelib.i18n import pick_locale, translate
 from chalicelib.logs import bind, log_error, request_scope
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects accepted in a body (request models need 3)."""
+MAX_INT_DIGITS = 18
+"""Significant digits of a numeric query parameter (past this it is out of any range)."""
+
+# a string literal, or an unterminated one running to the end (so no match ever fails and
+# restarts: linear on any input, e.g. ``"\"\"\"...``)
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)', re.DOTALL)
+_INTEGER = re.compile(r"([+-]?)0*([0-9]+)", re.ASCII)
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 SECURITY_HEADERS = {
@@ -142,6 +160,55 @@ def _validation_error(error: Any) -> InvalidInput:
     return InvalidInput("unknown_field" if unknown else "validation_error", fields=fields)
 
 
+def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the arrays and objects of ``raw`` nest deeper than ``limit`` (brackets inside
+    strings do not count).  Linear in the size, no recursion; O(1) for bodies with few
+    brackets."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in _OPENERS else -1
+        if depth > limit:
+            return True
+    return False
+
+
+_OPENERS = frozenset(b"[{")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def decode_json(raw: bytes) -> Any:
+    """``raw`` decoded, or 400: ``json_too_deep`` past :data:`MAX_JSON_DEPTH`, else
+    ``invalid_json``.  The one JSON decoder of request bodies."""
+    if json_depth_exceeds(raw):
+        raise InvalidInput("json_too_deep")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise InvalidInput("invalid_json") from None
+
+
+def int_query(query: Mapping[str, str], name: str, *, default: int, low: int, high: int) -> int:
+    """The integer query parameter ``name`` (``default`` when absent), or a 400 naming it:
+    ``field_not_integer`` for anything but optional sign and ASCII digits, ``field_range``
+    outside ``low..high`` (a 5,000-digit value included: it is never handed to ``int``)."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    found = _INTEGER.fullmatch(raw.strip())
+    if found is None:
+        raise InvalidInput(fields={name: "field_not_integer"})
+    sign, digits = found.groups()
+    if len(digits) > MAX_INT_DIGITS:
+        raise InvalidInput(fields={name: "field_range"})
+    value = -int(digits) if sign == "-" else int(digits)
+    if not low <= value <= high:
+        raise InvalidInput(fields={name: "field_range"})
+    return value
+
+
 def parse_json_body(raw: bytes | None, headers: dict[str, str]) -> Any:
     """The decoded JSON body (``None`` when empty), enforcing size and content type."""
     if raw and len(raw) > MAX_BODY_BYTES:
@@ -151,10 +218,7 @@ def parse_json_body(raw: bytes | None, headers: dict[str, str]) -> Any:
     content_type = headers.get("content-type", "application/json").lower()
     if "json" not in content_type:
         raise UnsupportedMediaType()
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("invalid_json") from None
+    value = decode_json(raw)
     if value is None:  # a literal ``null`` body is a body, and not an object (fuzz finding)
         raise InvalidInput("invalid_json")
     return value

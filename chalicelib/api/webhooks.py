@@ -8,12 +8,11 @@ move state forward (a late ``payment_failed`` never reopens a paid charge).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalice.app import Blueprint
 
-from chalicelib.api.http import RequestContext, endpoint
+from chalicelib.api.http import RequestContext, decode_json, endpoint
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.wiring import container
 
@@ -32,9 +31,9 @@ def _verified_event(raw: bytes, signature: str | None) -> dict[str, Any]:
             container().settings.stripe_webhook_secret,
             tolerance=TOLERANCE_SECONDS,
         )
-        event = json.loads(raw)
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError):
         raise InvalidInput("invalid_signature") from None
+    event = decode_json(raw)  # bounded depth: even a signed body cannot make us recurse
     if not isinstance(event, dict) or not isinstance(event.get("id"), str):
         raise InvalidInput("invalid_signature")
     return event

@@ -14,6 +14,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Some fields are not valid.",
         "fr": "Certains champs ne sont pas valides.",
     },
+    "json_too_deep": {
+        "en": "The request body is nested too deeply (64 levels at most).",
+        "fr": "Le corps de la requête est trop imbriqué (64 niveaux au maximum).",
+    },
     "invalid_json": {
         "en": "The request body is not valid JSON.",
         "fr": "Le corps de la requête n'est pas un JSON valide.",
@@ -38,6 +42,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "internal_error": {
         "en": "Something went wrong on our side. Please try again later.",
         "fr": "Une erreur s'est produite de notre côté. Veuillez réessayer plus tard.",
+    },
+    "write_outcome_unknown": {
+        "en": "A service we depend on did not answer in time, so your change may or may not "
+        "have been saved. Reload the page to check before trying again.",
+        "fr": "Un service dont nous dépendons n'a pas répondu à temps : votre modification a "
+        "peut-être été enregistrée. Rechargez la page pour le vérifier avant de réessayer.",
     },
     "service_unavailable": {
         "en": "A service we depend on is unavailable. Nothing was changed; please try again.",
@@ -98,6 +108,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "field_too_short": {"en": "This value is too short.", "fr": "Cette valeur est trop courte."},
     "field_too_long": {"en": "This value is too long.", "fr": "Cette valeur est trop longue."},
     "field_invalid": {"en": "This value is not valid.", "fr": "Cette valeur n'est pas valide."},
+    "field_not_integer": {
+        "en": "This value must be a whole number.",
+        "fr": "Cette valeur doit être un nombre entier.",
+    },
     "field_range": {
         "en": "This value is out of range.",
         "fr": "Cette valeur est hors des limites.",

@@ -1,9 +1,20 @@
 """Repositories over the single table (see ``models`` for keys and access patterns).
 
 Every multi-item change is one TransactWrite; every update of an existing item is
-conditional.  Vendor errors are translated here: a failed condition becomes
-``ConcurrentUpdate`` / ``EmailAlreadyUsed``; an unreachable DynamoDB becomes
-``DependencyUnavailable`` (503, nothing changed).
+conditional.  Vendor errors are translated here, and only here (:func:`dynamo_errors`):
+
+* a failed condition becomes ``ConcurrentUpdate`` / ``EmailAlreadyUsed`` (and the subclasses
+  ``CounterMoved`` / ``MarkerExists`` for transactions);
+* anything else PynamoDB or botocore raises -- a ``PynamoDBException`` wrapping a
+  ``ClientError`` (throttling: ``ProvisionedThroughputExceededException``,
+  ``ThrottlingException``, ``RequestLimitExceeded``; 5xx) or a ``BotoCoreError`` (read or
+  connect timeout, connection reset, ``EndpointConnectionError``), and the bare botocore
+  errors some PynamoDB paths let through -- becomes ``DependencyUnavailable`` (503) once
+  botocore's own retries are spent: ``service_unavailable`` ("nothing was changed") for reads
+  and for writes refused before DynamoDB took them, ``write_outcome_unknown`` for a write
+  that was sent and not answered (a read timeout, a closed connection, a 5xx: DynamoDB may
+  have applied it; the transaction's ``client_request_token`` makes botocore's retries of it
+  safe, but not the client's next request).  Never an AttributeError or a 500.
 """
 
 from __future__ import annotations
@@ -14,6 +25,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Sequence
 
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ReadTimeoutError,
+)
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -74,16 +91,50 @@ def queue_sort_key(due: datetime, item_id: str) -> str:
     return f"{utc_iso(due)}#{item_id}"
 
 
+_SERVER_FAULTS = frozenset({"InternalServerError", "InternalFailure", "ServiceUnavailable"})
+VENDOR_ERRORS = (PynamoDBException, BotoCoreError, ClientError)
+"""What the PynamoDB / botocore stack raises for a request DynamoDB did not carry out."""
+
+
+def response_code(error: BaseException) -> str | None:
+    """DynamoDB's error code behind ``error`` (None for transport errors).
+
+    PynamoDB's own ``cause_response_code`` raises AttributeError when the cause is a botocore
+    transport error (its ``response`` is None): never use it."""
+    cause = error.cause if isinstance(error, PynamoDBException) else error
+    response = getattr(cause, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = (response.get("Error") or {}).get("Code")
+    return str(code) if code else None
+
+
+def unavailable(error: BaseException, *, write: bool) -> DependencyUnavailable:
+    """The 503 for a failed DynamoDB request (logged with its cause, never its message)."""
+    cause = error.cause if isinstance(error, PynamoDBException) else error
+    code = response_code(error)
+    # PynamoDB keeps only the ``Error`` part of a ClientError's response: a 5xx is its code
+    sent_unanswered = isinstance(cause, ReadTimeoutError | ConnectionClosedError)
+    unknown = write and (sent_unanswered or code in _SERVER_FAULTS)
+    log_error(
+        "dynamodb.error",
+        error=type(error).__name__,
+        cause=type(cause).__name__ if cause is not None else None,
+        code=code,
+        outcome_unknown=unknown,
+    )
+    return DependencyUnavailable("write_outcome_unknown" if unknown else None)
+
+
 @contextmanager
-def dynamo_errors() -> Iterator[None]:
-    """Translate unexpected PynamoDB failures into a 503 (the caller changed nothing)."""
+def dynamo_errors(*, write: bool = False) -> Iterator[None]:
+    """Translate every PynamoDB / botocore failure into a 503 (see the module docstring)."""
     try:
         yield
     except (ConcurrentUpdate, EmailAlreadyUsed):
         raise
-    except PynamoDBException as error:
-        log_error("dynamodb.error", error=type(error).__name__)
-        raise DependencyUnavailable() from error
+    except VENDOR_ERRORS as error:
+        raise unavailable(error, write=write) from error
 
 
 # --- conversions ---------------------------------------------------------------------------
@@ -355,11 +406,9 @@ class DynamoRepository:
             failed = [i for i, r in enumerate(reasons) if r and r.code == "ConditionalCheckFailed"]
             if failed:
                 raise on_cancel(failed) from None
-            log_error("dynamodb.transaction_failed", code=error.cause_response_code)
-            raise DependencyUnavailable() from error
-        except PynamoDBException as error:
-            log_error("dynamodb.error", error=type(error).__name__)
-            raise DependencyUnavailable() from error
+            raise unavailable(error, write=True) from error
+        except VENDOR_ERRORS as error:
+            raise unavailable(error, write=True) from error
 
     def commit(self, change: AccountChange) -> None:
         shards = self._settings.queue_shards
@@ -554,7 +603,7 @@ class DynamoRepository:
 
     def touch_session(self, session: Session, now: datetime, expires_at: datetime) -> None:
         item = SessionItem(pk=account_pk(session.account_id), sk=f"SESSION#{session.token_hash}")
-        with dynamo_errors():
+        with dynamo_errors(write=True):
             try:
                 item.update(
                     actions=[
@@ -564,11 +613,11 @@ class DynamoRepository:
                     condition=SessionItem.pk.exists(),
                 )
             except PynamoDBException as error:
-                if getattr(error, "cause_response_code", "") != "ConditionalCheckFailedException":
+                if response_code(error) != "ConditionalCheckFailedException":
                     raise
 
     def delete_session(self, account_id: str, token_hash: str) -> None:
-        with dynamo_errors():
+        with dynamo_errors(write=True):
             SessionItem(pk=account_pk(account_id), sk=f"SESSION#{token_hash}").delete()
 
     def audit_events(self, account_id: str, limit: int = 50) -> list[AuditEvent]:
@@ -796,11 +845,11 @@ class DynamoRepository:
 
     def _update_mail(self, mail_id: str, actions: list[Any], condition: Any) -> OutboxMail | None:
         item = OutboxItem(pk=f"OUTBOX#{mail_id}", sk="OUTBOX")
-        with dynamo_errors():
+        with dynamo_errors(write=True):
             try:
                 item.update(actions=actions, condition=condition)
             except PynamoDBException as error:
-                if getattr(error, "cause_response_code", "") == "ConditionalCheckFailedException":
+                if response_code(error) == "ConditionalCheckFailedException":
                     return None
                 raise
         return _mail_from_item(item)
