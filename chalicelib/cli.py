@@ -1,4 +1,11 @@
-"""Operator commands: ``python -m chalicelib.cli {run-job,seed-demo,create-table}``.
+"""Operator commands: ``python -m chalicelib.cli {run-job,seed-demo,create-table,
+requeue-failed-mail}``.
+
+``requeue-failed-mail`` puts mail the relay gave up on (permanent SES errors, or 3 days of
+temporary ones) back in the queue with a fresh retry window: the named ones (``--id``, several
+allowed), else every failed mail, found from the ``mail_failed`` index (no Scan).  It prints
+``{"requeued": [...], "skipped": [...]}``; the next outbox run sends them (or ``run-job
+outbox`` at once).
 
 Without ``--stage`` they use the local stack that ``make run`` starts (same ports and
 environment variables); with ``--stage dev|prod`` they use that stage's environment.
@@ -24,6 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     job.add_argument("--now", default=None, help="ISO 8601 time to run the job at")
     commands.add_parser("seed-demo", help="create the demo accounts")
     commands.add_parser("create-table", help="create the table and its indexes if missing")
+    requeue = commands.add_parser(
+        "requeue-failed-mail", help="put failed outbox mail back in the queue"
+    )
+    requeue.add_argument(
+        "--id", dest="ids", action="append", default=[], metavar="ID", help="a mail id (repeat)"
+    )
+    requeue.add_argument(
+        "--limit", type=int, default=1000, help="at most this many failed mails (without --id)"
+    )
     args = parser.parse_args(argv)
 
     if args.stage:
@@ -52,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
 
         create_table(container().settings)
         print(json.dumps({"table": container().settings.table_name}))
+    elif args.command == "requeue-failed-mail":
+        if args.limit < 1:
+            parser.error("--limit must be at least 1")
+        report = container().outbox_relay.requeue_failed(args.ids, args.limit)
+        print(json.dumps({"requeued": report.requeued, "skipped": report.skipped}))
     return 0
 
 

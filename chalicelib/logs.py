@@ -44,6 +44,7 @@ METRIC_EVENTS: dict[str, str] = {
     "mail.sent": "MailSent",
     "mail.failed": "MailFailed",
     "mail.retry": "MailRetried",
+    "mail.delayed": "MailDelayed",
     "http.unhandled": "UnhandledErrors",
 }
 

@@ -197,17 +197,10 @@ def metric_filters(stage: str) -> dict[str, tuple[str, str]]:
     """Metric name -> (CloudWatch Logs filter pattern, what it counts)."""
     from chalicelib.logs import METRIC_EVENTS
 
-    filters = {
+    return {
         metric: (f'{{ $.event = "{event}" }}', f"log lines with event {event}")
         for event, metric in METRIC_EVENTS.items()
     }
-    # The relay backs off 30 s * 2^attempts: a retry delayed 960 s or more is a mail that has
-    # failed six times in a row, undelivered for over 15 minutes (the relay runs every 5).
-    filters["MailStuck"] = (
-        '{ $.event = "mail.retry" && $.delay >= 960 }',
-        "outbox mail that failed six times in a row",
-    )
-    return filters
 
 
 # --- the fragment -------------------------------------------------------------------------------
@@ -338,11 +331,14 @@ def build_fragment(stage: str) -> dict[str, Any]:
         Threshold=3600,
         ComparisonOperator="GreaterThanOrEqualToThreshold",
     )
-    resources["OutboxMailStuckAlarm"] = _log_alarm(
+    # The relay logs ``mail.delayed`` on every temporary failure of a mail failing for over an
+    # hour, at least hourly (its backoff is capped at 1 h): one hour's sum covers each retry,
+    # and the alarm fires about 71 hours before the 3-day retry window gives up on the mail.
+    resources["OutboxMailDelayedAlarm"] = _log_alarm(
         stage,
-        "MailStuck",
-        "Outbox mail keeps failing to send (README runbook: stuck mail).",
-        period=900,
+        "MailDelayed",
+        "Outbox mail has been failing to send for over an hour (README runbook: delayed mail).",
+        period=3600,
     )
     resources["OutboxMailFailedAlarm"] = _log_alarm(
         stage, "MailFailed", "An outbox mail failed for good (README runbook: failed mail)."

@@ -362,6 +362,29 @@ class InMemoryRepository:
     def mark_mail_failed(self, mail: OutboxMail, error: str) -> None:
         self._update_pending(mail.id, status=MailStatus.FAILED, last_error=error, lease_until=None)
 
+    def failed_mail(self, limit: int) -> list[OutboxMail]:
+        with self._lock:
+            self.requests += 1
+            failed = [m for m in self.mail.values() if m.status is MailStatus.FAILED]
+            return sorted(failed, key=lambda m: (m.created_at, m.id))[:limit]
+
+    def requeue_mail(self, mail_id: str, now: datetime) -> OutboxMail | None:
+        with self._lock:
+            self.requests += 1
+            mail = self.mail.get(mail_id)
+            if mail is None or mail.status is not MailStatus.FAILED:
+                return None
+            mail = replace(
+                mail,
+                status=MailStatus.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                queued_at=now,
+                lease_until=None,
+            )
+            self.mail[mail_id] = mail
+            return mail
+
 
 @dataclass
 class RecordingMailer:

@@ -1,7 +1,16 @@
 """SES mailer: one plain-text mail per call through boto3's SES client.
 
-Throttling and service faults are temporary (the outbox retries later); a rejected message
-or an unverified sender is permanent.  boto3 is imported when the first mail is sent.
+Classification (EM2, EM3): only what cannot succeed on a retry is permanent -- SES refusing the
+message (``MessageRejected``: an unverified sender or identity, a blocked recipient),
+``MailFromDomainNotVerifiedException``, ``InvalidParameterValue`` (a malformed address) and a
+request botocore refuses to build (``ParamValidationError``).  Everything else is temporary
+and retried by the outbox for its 3-day window: throttling (``Throttling``,
+``ThrottlingException``, daily quota), 5xx, access or account problems an operator can fix,
+and every transport error (read and connect timeouts, connection resets,
+``EndpointConnectionError``), after botocore's own quick retries.  An unknown error code is
+temporary: a wrong guess costs a delayed mail and an alarm, never a lost one.
+
+boto3 is imported when the first mail is sent (cold start).
 """
 
 from __future__ import annotations
@@ -12,18 +21,29 @@ from typing import Any
 from chalicelib.config import Settings
 from chalicelib.services.ports import MailDeliveryError
 
-_TEMPORARY = {
-    "Throttling",
-    "ThrottlingException",
-    "ServiceUnavailable",
-    "InternalFailure",
-    "RequestTimeout",
-}
+PERMANENT_CODES = frozenset(
+    {
+        "MessageRejected",
+        "MailFromDomainNotVerifiedException",
+        "MailFromDomainNotVerified",
+        "InvalidParameterValue",
+    }
+)
 
 
 class SesMailer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+        max_attempts: int = 2,
+    ) -> None:
         self._settings = settings
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._max_attempts = max_attempts
 
     @cached_property
     def _client(self) -> Any:
@@ -34,11 +54,15 @@ class SesMailer:
             "ses",
             region_name=self._settings.aws_region,
             endpoint_url=self._settings.aws_endpoint_url,
-            config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2}),
+            config=Config(
+                connect_timeout=self._connect_timeout,
+                read_timeout=self._read_timeout,
+                retries={"max_attempts": self._max_attempts},
+            ),
         )
 
     def send(self, to: str, subject: str, body: str) -> str:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
         try:
             answer = self._client.send_email(
@@ -50,12 +74,11 @@ class SesMailer:
                 },
             )
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "ClientError")
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
-            raise MailDeliveryError(
-                code, permanent=code not in _TEMPORARY and int(status) < 500
-            ) from None
-        except BotoCoreError as error:
+            code = str(error.response.get("Error", {}).get("Code") or "ClientError")
+            raise MailDeliveryError(code, permanent=code in PERMANENT_CODES) from None
+        except ParamValidationError:
+            raise MailDeliveryError("ParamValidationError", permanent=True) from None
+        except BotoCoreError as error:  # timeouts, resets, unreachable endpoint, credentials
             raise MailDeliveryError(type(error).__name__, permanent=False) from None
         return str(answer["MessageId"])
 

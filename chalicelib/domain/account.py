@@ -109,6 +109,12 @@ class OutboxMail:
     sent_at: datetime | None = None
     provider_id: str | None = None
     last_error: str | None = None
+    queued_at: datetime | None = None  # when an operator put it back; else ``created_at``
+
+    @property
+    def retry_window_start(self) -> datetime:
+        """Where the relay's retry window starts: the creation, or the last requeue."""
+        return self.queued_at or self.created_at
 
 
 @dataclass(frozen=True)

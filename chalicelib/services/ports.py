@@ -98,9 +98,20 @@ class OutboxRepository(Protocol):
 
     def mark_mail_retry(self, mail: OutboxMail, next_attempt_at: datetime, error: str) -> None: ...
 
-    def mark_mail_failed(self, mail: OutboxMail, error: str) -> None: ...
+    def mark_mail_failed(self, mail: OutboxMail, error: str) -> None:
+        """Failed for good: out of the pending queue, into the failed-mail index."""
+        ...
 
     def get_mail(self, mail_id: str) -> OutboxMail | None: ...
+
+    def failed_mail(self, limit: int) -> list[OutboxMail]:
+        """Mail marked failed, oldest first, from an index (never a Scan; may be stale)."""
+        ...
+
+    def requeue_mail(self, mail_id: str, now: datetime) -> OutboxMail | None:
+        """Put a failed mail back in the queue, due at ``now``, with a fresh retry window
+        (``queued_at`` = ``now``, ``attempts`` = 0); None when it is not failed (or missing)."""
+        ...
 
 
 class BillingRepository(AccountRepository, Protocol):

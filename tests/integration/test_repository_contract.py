@@ -191,6 +191,50 @@ def test_outbox_queue_claim_lease_and_states(repo: Any) -> None:
     assert repo.get_mail(third.id).status is MailStatus.FAILED
 
 
+def test_failed_mail_is_listed_from_the_index_and_requeued_once(repo: Any) -> None:
+    created = [NOW - timedelta(days=9, minutes=i) for i in range(3)]  # oldest last
+    mails = [
+        new_mail(
+            to=f"failed{i}@example.com",
+            template="password_changed",
+            locale="en",
+            now=at,
+            params={"i": str(i)},
+        )
+        for i, at in enumerate(created)
+    ]
+    repo.commit(AccountChange(mails=tuple(mails)))
+    for mail in mails[:2]:
+        claimed = repo.claim_mail(mail.id, NOW, NOW + timedelta(minutes=2))
+        repo.mark_mail_failed(claimed, "MessageRejected")
+    ids = {m.id for m in mails}
+    listed = [m for m in repo.failed_mail(1000) if m.id in ids]
+    assert [m.id for m in listed] == [mails[1].id, mails[0].id]  # oldest first
+    assert all(m.status is MailStatus.FAILED and m.last_error == "MessageRejected" for m in listed)
+    assert mails[2].id not in {m.id for m in repo.failed_mail(1000)}  # pending is not failed
+
+    later = NOW + timedelta(days=1)
+    requeued = repo.requeue_mail(mails[0].id, later)
+    assert requeued is not None
+    assert (requeued.status, requeued.attempts, requeued.next_attempt_at) == (
+        MailStatus.PENDING,
+        0,
+        later,
+    )
+    assert requeued.queued_at == later and requeued.retry_window_start == later
+    assert requeued.params == {"i": "0"} and requeued.to == "failed0@example.com"
+    assert repo.requeue_mail(mails[0].id, later) is None  # only once: it is pending now
+    assert repo.requeue_mail(mails[2].id, later) is None  # never failed
+    assert repo.requeue_mail("no-such-mail", later) is None
+    assert mails[0].id not in {m.id for m in repo.failed_mail(1000)}
+    assert mails[0].id in {m.id for m in repo.due_mail(later, 1000)}
+    claimed = repo.claim_mail(mails[0].id, later, later + timedelta(minutes=2))
+    assert claimed is not None and claimed.queued_at == later
+    repo.mark_mail_sent(claimed, later, "provider-2")
+    assert repo.requeue_mail(mails[0].id, later) is None  # a sent mail is never requeued
+    assert repo.get_mail(mails[0].id).status is MailStatus.SENT
+
+
 def test_a_status_survives_the_round_trip(repo: Any) -> None:
     account = make_account()
     repo.commit(AccountChange(account=account, create=True))

@@ -93,3 +93,130 @@ def test_a_mail_that_cannot_be_rendered_fails_alone(memory_box: Container) -> No
     assert (report.sent, report.failed) == (1, 1)
     assert repo.mail[broken.id].status is MailStatus.FAILED
     assert repo.mail[good].status is MailStatus.SENT and len(mailer.sent) == 1
+
+
+# --- the 3-day retry window (EM2, EM3, F11) ------------------------------------------------------
+class FlakyMailer(RecordingMailer):
+    """A mailer whose provider is down (temporary errors) until ``up`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = False
+        self.refused = 0
+
+    def send(self, to: str, subject: str, body: str) -> str:
+        if not self.up:
+            self.refused += 1
+            raise MailDeliveryError("ThrottlingException", permanent=False)
+        return super().send(to, subject, body)
+
+
+def run_every(box: Container, relay: object, *, minutes: int, for_hours: float) -> None:
+    from chalicelib.services.outbox import OutboxRelay
+
+    assert isinstance(relay, OutboxRelay)
+    steps = int(for_hours * 60 / minutes)
+    for _ in range(steps):
+        relay.run()
+        box.clock.advance(minutes=minutes)  # type: ignore[attr-defined]
+
+
+def test_ses_down_for_a_day_then_up_sends_every_mail_exactly_once(memory_box: Container) -> None:
+    from chalicelib.services.outbox import OutboxRelay
+
+    repo = memory_box.repo
+    assert isinstance(repo, InMemoryRepository)
+    mailer = FlakyMailer()
+    relay = OutboxRelay(repo, mailer, memory_box.clock, memory_box.settings)
+    ids = []
+    for hour in range(0, 24, 4):  # mail keeps arriving while SES is down
+        ids.append(queue_mail(memory_box, to=f"user{hour}@example.com"))
+        run_every(memory_box, relay, minutes=5, for_hours=4)
+    assert mailer.refused > len(ids) * 10 and mailer.sent == []
+    assert {repo.mail[i].status for i in ids} == {MailStatus.PENDING}  # nothing given up
+    mailer.up = True
+    run_every(memory_box, relay, minutes=5, for_hours=2)  # the backoff is capped at 1 h
+    assert sorted(to for to, _, _ in mailer.sent) == sorted(
+        f"user{hour}@example.com" for hour in range(0, 24, 4)
+    )
+    assert {repo.mail[i].status for i in ids} == {MailStatus.SENT}
+    run_every(memory_box, relay, minutes=5, for_hours=24)
+    assert len(mailer.sent) == len(ids)  # and never again
+
+
+def test_a_temporary_failure_gives_up_only_when_the_three_day_window_closes(
+    memory_box: Container,
+) -> None:
+    from chalicelib.services.outbox import RETRY_WINDOW, OutboxRelay
+
+    repo = memory_box.repo
+    assert isinstance(repo, InMemoryRepository)
+    mailer = FlakyMailer()
+    relay = OutboxRelay(repo, mailer, memory_box.clock, memory_box.settings)
+    created = memory_box.clock.now()
+    mail_id = queue_mail(memory_box)
+    run_every(memory_box, relay, minutes=10, for_hours=71.5)
+    assert repo.mail[mail_id].status is MailStatus.PENDING
+    attempts = repo.mail[mail_id].attempts
+    assert 70 <= attempts <= 90  # hourly once the backoff is capped, not 12 and done
+    next_at = repo.mail[mail_id].next_attempt_at
+    assert next_at is not None and next_at <= created + RETRY_WINDOW  # a last try at the end
+    run_every(memory_box, relay, minutes=10, for_hours=1)
+    failed = repo.mail[mail_id]
+    assert failed.status is MailStatus.FAILED
+    assert failed.last_error == "ThrottlingException (retried 3 days)"
+
+
+def test_backoff_doubles_from_thirty_seconds_and_is_capped_at_an_hour() -> None:
+    from datetime import timedelta
+
+    from chalicelib.services.outbox import backoff
+
+    assert [backoff(n).total_seconds() for n in range(1, 9)] == [
+        30,
+        60,
+        120,
+        240,
+        480,
+        960,
+        1920,
+        3600,
+    ]
+    assert backoff(10_000) == timedelta(hours=1)
+
+
+def test_a_failed_mail_is_requeued_and_sent_once(memory_box: Container) -> None:
+    repo, mailer = parts(memory_box)
+    rejected = queue_mail(memory_box, to="typo@example.com")
+    mailer.fail_with = MailDeliveryError("MessageRejected", permanent=True)
+    memory_box.outbox_relay.run()
+    assert repo.mail[rejected].status is MailStatus.FAILED
+    sent = queue_mail(memory_box, to="fine@example.com")
+    mailer.fail_with = None
+    memory_box.outbox_relay.run()
+    assert [m.id for m in repo.failed_mail(10)] == [rejected]
+
+    memory_box.clock.advance(days=5)  # type: ignore[attr-defined]
+    report = memory_box.outbox_relay.requeue_failed([rejected, sent, "unknown-id"])
+    assert (report.requeued, report.skipped) == ([rejected], [sent, "unknown-id"])
+    requeued = repo.mail[rejected]
+    assert (requeued.status, requeued.attempts) == (MailStatus.PENDING, 0)
+    assert requeued.retry_window_start == memory_box.clock.now()  # a fresh 3-day window
+    assert repo.failed_mail(10) == []
+    assert memory_box.outbox_relay.run().sent == 1
+    assert memory_box.outbox_relay.requeue_failed([rejected]).skipped == [rejected]
+    assert [to for to, _, _ in mailer.sent] == ["fine@example.com", "typo@example.com"]
+
+
+def test_requeue_without_ids_takes_every_failed_mail_from_the_index(
+    memory_box: Container,
+) -> None:
+    repo, mailer = parts(memory_box)
+    mailer.fail_with = MailDeliveryError("MessageRejected", permanent=True)
+    assert repo.failed_mail(10) == []
+    failed = [queue_mail(memory_box, to=f"f{i}@example.com") for i in range(3)]
+    memory_box.outbox_relay.run()
+    mailer.fail_with = None
+    report = memory_box.outbox_relay.requeue_failed()
+    assert sorted(report.requeued) == sorted(failed) and report.skipped == []
+    assert memory_box.outbox_relay.run().sent == 3

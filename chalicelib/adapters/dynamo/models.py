@@ -20,6 +20,7 @@ marker             ``<KIND>#<key>``            ``MARKER``                   cust
 email marker       ``EMAIL#<email>``           ``EMAIL``                    uniqueness (txn)
 throttle counter   ``THROTTLE#<key>``          ``W#<window>``               TTL housekeeping
 outbox mail        ``OUTBOX#<id>``             ``OUTBOX``                   queue while pending
+                                                                            or failed
 =================  ==========================  ===========================  ====================
 
 Access patterns:
@@ -30,7 +31,9 @@ Access patterns:
 * account page items: Query ``pk = ACCOUNT#<id>`` with an ``sk`` prefix (invoices newest
   first with a cursor; the open charges for ``pending_payment``);
 * an invoice by id: GetItem under the signed-in account (another account's id is a 404);
-* queues on ``work_queue``: ``outbox#<shard>`` (pending mail), ``renewal#<shard>`` (active
+* queues on ``work_queue``: ``outbox#<shard>`` (pending mail), ``mail_failed#<shard>``
+  (mail that failed for good, by creation time: what ``requeue-failed-mail`` puts back
+  without a Scan), ``renewal#<shard>`` (active
   accounts by next renewal), ``retry#<shard>`` (pending charges by next retry),
   ``vat#<shard>`` (VAT IDs to check), ``reactivation#0`` (open reactivation requests by
   request time, one shard as they are rare: support lists them, oldest first, with one Query;
@@ -205,6 +208,7 @@ class OutboxItem(TableItem, discriminator="outbox"):
     sent_at = UTCDateTimeAttribute(null=True)
     provider_id = UnicodeAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
+    queued_at = UTCDateTimeAttribute(null=True)  # last put back by an operator
 
 
 MODELS: tuple[type[TableItem], ...] = (

@@ -76,6 +76,7 @@ from chalicelib.domain.lifecycle import ReactivationRequest, RequestStatus
 from chalicelib.logs import log_error
 
 PROFILE = "PROFILE"
+MAIL_FAILED_QUEUE = "mail_failed"  # failed mail, by creation time (requeue-failed-mail)
 REACTIVATION_QUEUE = "reactivation#0"  # open reactivation requests (one shard: they are rare)
 
 
@@ -297,8 +298,20 @@ def _audit_to_item(event: AuditEvent) -> AuditItem:
     )
 
 
+def _failed_mail_keys(mail_id: str, created_at: datetime, shards: int) -> tuple[str, str]:
+    return f"{MAIL_FAILED_QUEUE}#{shard_of(mail_id, shards)}", queue_sort_key(created_at, mail_id)
+
+
 def _mail_to_item(mail: OutboxMail, shards: int) -> OutboxItem:
     pending = mail.status is MailStatus.PENDING and mail.next_attempt_at is not None
+    queue_pk, queue_sk = (
+        _failed_mail_keys(mail.id, mail.created_at, shards)
+        if mail.status is MailStatus.FAILED
+        else (None, None)
+    )
+    if pending and mail.next_attempt_at:
+        queue_pk = f"outbox#{shard_of(mail.id, shards)}"
+        queue_sk = queue_sort_key(mail.next_attempt_at, mail.id)
     return OutboxItem(
         pk=f"OUTBOX#{mail.id}",
         sk="OUTBOX",
@@ -311,10 +324,9 @@ def _mail_to_item(mail: OutboxMail, shards: int) -> OutboxItem:
         attempts=mail.attempts,
         created_at=mail.created_at,
         next_attempt_at=mail.next_attempt_at,
-        queue_pk=f"outbox#{shard_of(mail.id, shards)}" if pending else None,
-        queue_sk=queue_sort_key(mail.next_attempt_at, mail.id)
-        if pending and mail.next_attempt_at
-        else None,
+        queued_at=mail.queued_at,
+        queue_pk=queue_pk,
+        queue_sk=queue_sk,
     )
 
 
@@ -334,6 +346,7 @@ def _mail_from_item(item: OutboxItem) -> OutboxMail:
         sent_at=item.sent_at,
         provider_id=item.provider_id,
         last_error=item.last_error,
+        queued_at=item.queued_at,
     )
 
 
@@ -892,15 +905,49 @@ class DynamoRepository:
         )
 
     def mark_mail_failed(self, mail: OutboxMail, error: str) -> None:
+        """Out of the ``outbox`` queue and into ``mail_failed`` (one conditional update)."""
+        queue_pk, queue_sk = _failed_mail_keys(
+            mail.id, mail.created_at, self._settings.queue_shards
+        )
         self._update_mail(
             mail.id,
             [
                 OutboxItem.status.set(MailStatus.FAILED.value),
                 OutboxItem.attempts.add(1),
                 OutboxItem.last_error.set(error[:500]),
-                OutboxItem.queue_pk.remove(),
-                OutboxItem.queue_sk.remove(),
+                OutboxItem.queue_pk.set(queue_pk),
+                OutboxItem.queue_sk.set(queue_sk),
                 OutboxItem.lease_until.remove(),
             ],
             OutboxItem.status == MailStatus.PENDING.value,
+        )
+
+    def failed_mail(self, limit: int) -> list[OutboxMail]:
+        """Failed mail, oldest first: one Query per shard of ``mail_failed`` (no Scan)."""
+        found: list[OutboxItem] = []
+        with dynamo_errors():
+            for shard in range(self._settings.queue_shards):
+                found.extend(
+                    item
+                    for item in TableItem.work_queue.query(
+                        f"{MAIL_FAILED_QUEUE}#{shard}", limit=limit
+                    )
+                    if isinstance(item, OutboxItem)
+                )
+        found.sort(key=lambda item: item.queue_sk or "")
+        return [_mail_from_item(item) for item in found[:limit]]
+
+    def requeue_mail(self, mail_id: str, now: datetime) -> OutboxMail | None:
+        return self._update_mail(
+            mail_id,
+            [
+                OutboxItem.status.set(MailStatus.PENDING.value),
+                OutboxItem.attempts.set(0),
+                OutboxItem.next_attempt_at.set(now),
+                OutboxItem.queued_at.set(now),
+                OutboxItem.queue_pk.set(f"outbox#{shard_of(mail_id, self._settings.queue_shards)}"),
+                OutboxItem.queue_sk.set(queue_sort_key(now, mail_id)),
+                OutboxItem.lease_until.remove(),
+            ],
+            OutboxItem.status == MailStatus.FAILED.value,
         )
