@@ -41,7 +41,8 @@ DELAYED_AFTER = timedelta(hours=1)
 
 def backoff(attempts: int) -> timedelta:
     """The wait after the ``attempts``-th consecutive failure (1-based), capped."""
-    return min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** min(max(attempts - 1, 0), 16))
+    doublings: int = min(max(attempts - 1, 0), 16)
+    return min(MAX_BACKOFF, FIRST_BACKOFF * (1 << doublings))
 
 
 @dataclass
