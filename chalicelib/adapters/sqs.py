@@ -3,6 +3,13 @@
 Messages are ``{"account_id", "charge_id"}``, sent in batches of ten.  The consumer is the
 ``@app.on_sqs_message`` handler in ``app.py``; it reports partial batch failures, and the
 queue's dead-letter queue catches poison messages (see infra/).
+
+Errors are translated here: a botocore transport error (timeout, reset, unreachable
+endpoint) or a ClientError (throttling such as ``RequestThrottled``, 5xx) once botocore's
+retries are spent, and entries SQS still reports ``Failed`` after one more try of just those,
+raise ``DependencyUnavailable``.  Nothing is lost by failing: the charges stay due in the
+table's ``retry`` queue and the next scheduled run enqueues them again (the consumer is
+idempotent, so a message sent twice is harmless).
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from functools import cached_property
 from typing import Any
 
 from chalicelib.config import Settings
+from chalicelib.domain.errors import DependencyUnavailable
+from chalicelib.logs import log_error
 
 
 class SqsChargeQueue:
@@ -22,11 +31,13 @@ class SqsChargeQueue:
     @cached_property
     def _client(self) -> Any:
         import boto3
+        from botocore.config import Config
 
         return boto3.client(
             "sqs",
             region_name=self._settings.aws_region,
             endpoint_url=self._settings.aws_endpoint_url,
+            config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3}),
         )
 
     @cached_property
@@ -36,12 +47,30 @@ class SqsChargeQueue:
         )
 
     def send(self, items: Sequence[tuple[str, str]]) -> None:
-        for start in range(0, len(items), 10):
-            batch = items[start : start + 10]
-            self._client.send_message_batch(
-                QueueUrl=self._url,
-                Entries=[
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            for start in range(0, len(items), 10):
+                entries = [
                     {"Id": str(i), "MessageBody": json.dumps({"account_id": a, "charge_id": c})}
-                    for i, (a, c) in enumerate(batch)
-                ],
+                    for i, (a, c) in enumerate(items[start : start + 10])
+                ]
+                failed = self._send_batch(entries)
+                if failed:
+                    failed = self._send_batch([e for e in entries if e["Id"] in failed])
+                if failed:
+                    log_error("sqs.batch_failed", failed=len(failed), codes=sorted(failed.values()))
+                    raise DependencyUnavailable()
+        except (BotoCoreError, ClientError) as error:
+            code = (
+                error.response.get("Error", {}).get("Code")
+                if isinstance(error, ClientError)
+                else None
             )
+            log_error("sqs.error", error=type(error).__name__, code=code)
+            raise DependencyUnavailable() from None
+
+    def _send_batch(self, entries: list[dict[str, str]]) -> dict[str, str]:
+        """Send one batch; the ids of the entries SQS did not take, with their codes."""
+        answer = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
+        return {str(f["Id"]): str(f.get("Code") or "") for f in answer.get("Failed") or []}

@@ -198,3 +198,38 @@ def test_the_invoice_list_is_a_503_when_dynamodb_is_unreachable(api: Api, faults
     token, _ = api.signup()
     faults.fail("refused", "Query")
     assert_503(api.call("GET", "/billing/invoices", token=token), "service_unavailable")
+
+
+# --- SQS (the charge-retry fan-out) ----------------------------------------------------------
+def test_sqs_sends_batches_and_an_unreachable_queue_is_a_503(settings: Any) -> None:
+    import uuid
+    from dataclasses import replace
+
+    import boto3
+
+    from chalicelib.adapters.sqs import SqsChargeQueue
+    from chalicelib.domain.errors import DependencyUnavailable
+    from devstack.stack import free_port
+
+    name = f"retry-{uuid.uuid4().hex[:8]}"
+    sqs = boto3.client(
+        "sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
+    )
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    items = [(f"a{i}", f"c{i}") for i in range(13)]
+    SqsChargeQueue(replace(settings, retry_queue_name=name)).send(items)
+    received: list[dict[str, str]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            break
+        received.extend(json.loads(m["Body"]) for m in batch)
+    assert sorted((m["account_id"], m["charge_id"]) for m in received) == sorted(items)
+
+    down = replace(
+        settings, aws_endpoint_url=f"http://127.0.0.1:{free_port()}", retry_queue_name=name
+    )
+    with pytest.raises(DependencyUnavailable):
+        SqsChargeQueue(down).send(items)
+    with pytest.raises(DependencyUnavailable):  # a queue that does not exist (ClientError)
+        SqsChargeQueue(replace(settings, retry_queue_name=f"missing-{name}")).send(items)

@@ -35,6 +35,8 @@ Three parts:
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 import uuid
@@ -260,6 +262,8 @@ class Reply:
     body: Any = None
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    reset: bool = False  # close the connection without answering (after reading the request)
+    raw: bytes | None = None  # a body that is not JSON (a proxy's HTML page)
 
 
 @dataclass
@@ -313,7 +317,14 @@ class StubStripe:
                         )
                 if reply.delay:
                     time.sleep(reply.delay)
-                payload = json.dumps(reply.body).encode()
+                if reply.reset:
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                    self.connection.close()
+                    self.close_connection = True
+                    return
+                payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")
@@ -655,6 +666,55 @@ def test_connection_refused_is_unavailable_except_for_a_charge() -> None:
     assert unavailable.value.reason == "connection"
     with pytest.raises(PaymentOutcomeUnknown):
         _stub_charge(gateway)
+
+
+def test_a_connection_reset_after_sending_is_unknown_for_a_charge(stub: StubStripe) -> None:
+    stub.on("POST", "/v1/payment_intents", Reply(200, reset=True))
+    with pytest.raises(PaymentOutcomeUnknown) as unknown:
+        _stub_charge(_gateway(stub.url, retries=1), "charge:c9:attempt:1")
+    assert unknown.value.reason == "connection"
+    sent = stub.requests_to("POST", "/v1/payment_intents")
+    assert len(sent) == 2 and {s.headers["idempotency-key"] for s in sent} == {
+        "charge:c9:attempt:1"
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "call"),
+    [
+        (
+            "POST",
+            "/v1/customers",
+            lambda g: g.create_customer("a1", "a@example.com", "Ada", "customer:a1"),
+        ),
+        ("GET", "/v1/payment_methods/pm_1stub", lambda g: g.get_card("pm_1stub")),
+        ("GET", "/v1/payment_intents/pi_3stub", lambda g: g.find_payment("pi_3stub")),
+    ],
+)
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (Reply(200, _intent("succeeded"), delay=1.0), "connection"),  # hangs past the timeout
+        (Reply(200, reset=True), "connection"),
+        (Reply(502, raw=b"<html><body>502 Bad Gateway</body></html>"), "server_error"),
+        (Reply(200, raw=b"not json at all"), "server_error"),
+        (_error(503, "api_error"), "server_error"),
+    ],
+)
+def test_transport_faults_outside_a_charge_are_unavailable(
+    stub: StubStripe, method: str, path: str, call: Callable[[Any], Any], reply: Reply, reason: str
+) -> None:
+    stub.on(method, path, reply)
+    with pytest.raises(PaymentGatewayUnavailable) as unavailable:
+        call(_gateway(stub.url, read_timeout=0.3, retries=0))
+    assert unavailable.value.reason == reason
+    assert unavailable.value.STATUS_CODE == 503
+
+
+def test_an_html_502_on_a_charge_is_unknown(stub: StubStripe) -> None:
+    stub.on("POST", "/v1/payment_intents", Reply(502, raw=b"<html>Bad Gateway</html>"))
+    with pytest.raises(PaymentOutcomeUnknown):
+        _stub_charge(_gateway(stub.url, retries=0))
 
 
 @pytest.mark.parametrize(
