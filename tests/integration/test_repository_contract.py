@@ -316,4 +316,3 @@ def test_trials_wait_for_their_notice_then_their_end_then_leave_the_queue(repo: 
     repo.commit(AccountChange(account=active, expected_version=other.version))
     assert other.id not in due(ends + timedelta(days=365))
     assert other.id in {a.id for a in repo.due_renewals(ends, 1000)}
-

@@ -222,3 +222,29 @@ def test_the_routes_exist_on_the_local_stage(chalice_app: Any) -> None:
         ("DELETE", "/_test/clock"),
     }
     assert "/_test/clock" in chalice_app.routes
+
+
+PACKAGE = """
+import sys
+from pathlib import Path
+from infra.build_resources import render_template
+print("/_test" in render_template(sys.argv[1], Path(sys.argv[2])).read_text())
+"""
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_packaged_api_has_no_test_clock(stage: str, tmp_path: Path) -> None:
+    """What ``chalice package --stage <stage>`` builds (a fresh process importing ``app.py``
+    with the stage's environment) declares no ``/_test`` path in API Gateway."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCAL_", "AWS_ENDPOINT"))}
+    env.update(SNEAKY, STAGE=stage, AWS_DEFAULT_REGION="us-east-1")
+    done = subprocess.run(
+        [sys.executable, "-c", PACKAGE, stage, str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "False"
