@@ -3,6 +3,9 @@
 Idempotent: an account whose email exists is left as it is.  Every demo account has the
 password :data:`DEMO_PASSWORD`.  Accounts that need billing (card, invoices, VAT) are
 completed by the billing features as they land; see the README for what each one shows.
+Trial accounts carry their ``trial`` work-queue keys from creation (the repository's mapper
+derives them from the status on every write), so the ``trials`` job finds them with no
+migration; ``expired-trial@example.com`` is left as that job leaves an ended trial.
 """
 
 from __future__ import annotations

@@ -148,15 +148,15 @@ def test_only_trials_are_due_and_a_subscribed_trial_is_skipped(box: Container) -
     assert stored(box, account.id).status is AccountStatus.ACTIVE
 
 
-def test_a_reactivated_trial_with_a_new_end_gets_a_new_notice(box: Container) -> None:
+def test_a_trial_given_a_new_end_date_gets_a_new_notice(box: Container) -> None:
     account = signup(box)
     assert account.trial_ends_at is not None
     clock_of(box).set(account.trial_ends_at)
     trials(box)
-    cancelled = stored(box, account.id)
-    assert cancelled.status is AccountStatus.TRIAL_EXPIRED
-    # a trial that comes back (support or reactivation) with a later end date is due again
-    back = cancelled.evolve(
+    ended = stored(box, account.id)
+    assert ended.status is AccountStatus.TRIAL_EXPIRED
+    # a trial that comes back (support, reactivation) with a later end date is due again
+    back = ended.evolve(
         status=AccountStatus.TRIAL, trial_ends_at=box.clock.now() + timedelta(days=7)
     )
     assert back.trial_step(box.clock.now()) is None
