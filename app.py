@@ -6,6 +6,7 @@ from chalicelib.api import auth, billing, lifecycle, meta, profile, support, web
 from chalicelib.api.fallback import register_fallbacks
 from chalicelib.config import get_settings
 from chalicelib.jobs import handlers
+from chalicelib.wiring import uses_test_clock
 
 app = Chalice(app_name="helpdesk-accounts")
 app.api.binary_types.append("application/pdf")
@@ -18,12 +19,17 @@ app.register_blueprint(lifecycle.bp)
 app.register_blueprint(support.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(web.bp)
+if uses_test_clock(get_settings()):  # the local stage only: elsewhere /_test/* does not exist
+    from chalicelib.api import test_clock
+
+    app.register_blueprint(test_clock.bp)
 register_fallbacks(app, static=web.static)
 
 app.schedule(Rate(5, unit=Rate.MINUTES), name="outbox")(handlers.outbox)
 app.schedule(Rate(1, unit=Rate.HOURS), name="renewals")(handlers.renewals)
 app.schedule(Rate(1, unit=Rate.HOURS), name="vat-recheck")(handlers.vat_recheck)
 app.schedule(Rate(1, unit=Rate.HOURS), name="retry-pending")(handlers.retry_pending)
+app.schedule(Rate(1, unit=Rate.HOURS), name="trials")(handlers.trials)
 app.on_sqs_message(
     queue=get_settings().retry_queue_name,
     batch_size=10,

@@ -3,6 +3,9 @@
 Idempotent: an account whose email exists is left as it is.  Every demo account has the
 password :data:`DEMO_PASSWORD`.  Accounts that need billing (card, invoices, VAT) are
 completed by the billing features as they land; see the README for what each one shows.
+Trial accounts carry their ``trial`` work-queue keys from creation (the repository's mapper
+derives them from the status on every write), so the ``trials`` job finds them with no
+migration; ``expired-trial@example.com`` is left as that job leaves an ended trial.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 from chalicelib.domain.account import AccountChange, AccountStatus
 from chalicelib.domain.errors import Conflict
-from chalicelib.wiring import Container
+from chalicelib.wiring import Container, with_clock
 
 DEMO_PASSWORD = "HelpDesk-demo-2026"  # noqa: S105 - the documented demo password
 
@@ -32,6 +35,9 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("trial@example.com", "Tina Trial", "US", "en", AccountStatus.TRIAL),
     DemoAccount(
         "cancelled-trial@example.com", "Carl Cancelled", "GB", "en", AccountStatus.CANCELLED
+    ),
+    DemoAccount(
+        "expired-trial@example.com", "Éloïse Expirée", "FR", "fr", AccountStatus.TRIAL_EXPIRED
     ),
 )
 
@@ -53,7 +59,10 @@ def seed_demo(box: Container) -> list[str]:
         except Conflict:
             continue
         account = signed_in.account
-        if demo.status is not AccountStatus.TRIAL or demo.plan:
+        if demo.status is AccountStatus.TRIAL_EXPIRED:  # as the trials job leaves it
+            ended = account.evolve(status=demo.status, trial_ends_at=account.created_at)
+            box.repo.commit(AccountChange(account=ended, expected_version=account.version))
+        elif demo.status is not AccountStatus.TRIAL or demo.plan:
             box.repo.commit(
                 AccountChange(
                     account=account.evolve(
@@ -141,17 +150,8 @@ EU_BUSINESS_VAT_ID = "FR40303265045"  # valid check digits; the fake VIES answer
 def _at(box: Container, when: Any) -> Container:
     """The same container with its clock pinned at ``when`` (to seed months of history)."""
     from chalicelib.adapters.clock import FixedClock
-    from chalicelib.wiring import build_container
 
-    return build_container(
-        box.settings,
-        repo=box.repo,
-        mailer=box.mailer,
-        hasher=box.hasher,
-        clock=FixedClock(when),
-        gateway=box.gateway,
-        vat_checker=box.vat_checker,
-    )
+    return with_clock(box, FixedClock(when))
 
 
 def _subscriber(

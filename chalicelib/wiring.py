@@ -3,6 +3,12 @@
 Routes and jobs call :func:`container`; tests call :func:`override` with a container built by
 :func:`build_container` over fakes or over the embedded servers.  Nothing else constructs
 adapters.
+
+The clock is chosen here too: on the local stage (and only there: :func:`uses_test_clock`
+is the one place that decides, for the clock and for the ``/_test/clock`` routes) the
+container's clock is the shared :class:`~chalicelib.adapters.clock.TestClock`, elsewhere the
+system clock.  :func:`with_clock` gives the same adapters with a pinned clock
+(``run-job --now``, seeding months of history).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import TYPE_CHECKING
 from chalicelib.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from chalicelib.adapters.clock import TestClock
     from chalicelib.adapters.dynamo.repository import DynamoRepository
     from chalicelib.adapters.memory import InMemoryRepository
     from chalicelib.services.auth import AuthService
@@ -24,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.services.payment_ports import PaymentGateway
     from chalicelib.services.ports import Clock, Mailer, PasswordHasher
     from chalicelib.services.profile import ProfileService
+    from chalicelib.services.trials import TrialService
     from chalicelib.services.vat import VatService
     from chalicelib.services.vat_ports import VatChecker
 
@@ -39,6 +47,7 @@ class Container:
     clock: Clock
     payment_gateway: PaymentGateway | None = None
     vat_checker: VatChecker | None = None
+    test_clock: TestClock | None = None  # the clock, when it is the local stage's test clock
 
     @cached_property
     def vies(self) -> VatChecker:
@@ -101,6 +110,12 @@ class Container:
         return LifecycleService(self.repo, self.hasher, self.clock, self.settings, self.auth)
 
     @cached_property
+    def trials(self) -> TrialService:
+        from chalicelib.services.trials import TrialService
+
+        return TrialService(self.repo, self.clock, self.settings)
+
+    @cached_property
     def outbox_relay(self) -> OutboxRelay:
         from chalicelib.services.outbox import OutboxRelay
 
@@ -130,10 +145,14 @@ def build_container(
         from chalicelib.adapters.passwords import Argon2Hasher
 
         hasher = Argon2Hasher()
+    test_clock = None
     if clock is None:
-        from chalicelib.adapters.clock import SystemClock
+        from chalicelib.adapters.clock import SystemClock, TestClock
 
-        clock = SystemClock()
+        if uses_test_clock(settings):
+            clock = test_clock = TestClock(repo)
+        else:
+            clock = SystemClock()
     return Container(
         settings=settings,
         repo=repo,
@@ -142,6 +161,25 @@ def build_container(
         clock=clock,
         payment_gateway=gateway,
         vat_checker=vat_checker,
+        test_clock=test_clock,
+    )
+
+
+def uses_test_clock(settings: Settings) -> bool:
+    """Whether the test clock exists: on the local stage only, whatever else is configured."""
+    return settings.stage == "local"
+
+
+def with_clock(box: Container, clock: Clock) -> Container:
+    """The same adapters as ``box`` with ``clock`` (``run-job --now``, seeding history)."""
+    return build_container(
+        box.settings,
+        repo=box.repo,
+        mailer=box.mailer,
+        hasher=box.hasher,
+        clock=clock,
+        gateway=box.payment_gateway,
+        vat_checker=box.vat_checker,
     )
 
 

@@ -292,6 +292,13 @@ class InMemoryRepository:
             ]
             return sorted(due, key=lambda a: (a.next_renewal_at or now, a.id))[:limit]
 
+    def due_trials(self, now: datetime, limit: int) -> list[Account]:
+        with self._lock:
+            self.requests += 1
+            due = [(a.trial_due_at(), a.id) for a in self.accounts.values()]
+            ready = sorted((d, i) for d, i in due if d is not None and d <= now)
+            return [self.accounts[i] for _, i in ready[:limit]]
+
     # --- reactivation requests ------------------------------------------------------------
     def get_reactivation_request(
         self, account_id: str, request_id: str

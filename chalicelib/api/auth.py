@@ -50,7 +50,7 @@ def signup(ctx: RequestContext, body: Any) -> dict[str, Any]:
     errors=(401, 403),
 )
 def login(ctx: RequestContext, body: Any) -> dict[str, Any]:
-    from chalicelib.api.views import pending_view
+    from chalicelib.api.views import login_notice_view, pending_view
     from chalicelib.domain.account import AccountStatus
 
     box = container()
@@ -64,6 +64,7 @@ def login(ctx: RequestContext, body: Any) -> dict[str, Any]:
         "pending_payment": pending_view(box.billing.pending_charges(account.id), locale)
         if owes
         else None,
+        "notice": login_notice_view(account, locale),
     }
 
 

@@ -301,7 +301,9 @@ def endpoint(
     """Register ``handler(ctx, [body,] **path_params)`` as ``method path`` on ``bp``.
 
     The handler returns a JSON-able value (sent with ``status``), ``None`` (204 when
-    ``status`` is 204) or a ready :class:`Response`.
+    ``status`` is 204) or a ready :class:`Response`.  ``allow_suspended`` marks an essential
+    route, open to accounts whose status restricts them (``suspended``, ``trial_expired``);
+    the others answer 403 with the status's code (:meth:`AccountStatus.refusal`).
     """
     all_errors = tuple(sorted({400, 413, 429, *errors, *((401,) if auth or support_key else ())}))
     ROUTES.append(
@@ -352,8 +354,9 @@ def endpoint(
                     locale = ctx.locale = pick_locale(
                         headers.get("accept-language"), ctx.caller.account.locale
                     )
-                    if ctx.caller.account.status.value == "suspended" and not allow_suspended:
-                        raise Forbidden("account_suspended")
+                    refusal = ctx.caller.account.status.refusal(essential=allow_suspended)
+                    if refusal is not None:  # suspended, trial_expired: the domain decides
+                        raise Forbidden(refusal)
                 args: list[Any] = [ctx]
                 if body is not None:
                     args.append(validate_body(body, data if data is not None else {}))

@@ -34,6 +34,7 @@ def get_account(ctx: RequestContext) -> dict[str, Any]:
     summary="Edit name, email, phone, language",
     body="ProfilePatchRequest",
     response="AccountOut",
+    allow_suspended=True,
     errors=(409,),
 )
 def patch_profile(ctx: RequestContext, body: Any) -> dict[str, Any]:
@@ -58,6 +59,7 @@ def patch_profile(ctx: RequestContext, body: Any) -> dict[str, Any]:
     summary="Change the password",
     body="PasswordChangeRequest",
     status=204,
+    allow_suspended=True,
 )
 def change_password(ctx: RequestContext, body: Any) -> None:
     container().profile.change_password(

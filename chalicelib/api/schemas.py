@@ -116,7 +116,13 @@ class AccountOut(ResponseModel):
     locale: Locale
     country: str
     status: Literal[
-        "trial", "active", "past_due", "suspended", "cancelled", "reactivation_requested"
+        "trial",
+        "active",
+        "past_due",
+        "suspended",
+        "cancelled",
+        "reactivation_requested",
+        "trial_expired",
     ]
     plan: str | None
     trial_ends_at: Timestamp | None
@@ -128,10 +134,19 @@ class SignedInResponse(ResponseModel):
     account: AccountOut
 
 
+class LoginNoticeOut(ResponseModel):
+    code: Literal["trial_expired"]
+    message: str = Field(description="what to do, in the answer's language")
+    url: str = Field(description="where to do it (a console path)")
+
+
 class LoginResponse(ResponseModel):
     token: str
     account: AccountOut
     pending_payment: PendingPaymentOut | None
+    notice: LoginNoticeOut | None = Field(
+        default=None, description="what the customer must do first (an ended trial: subscribe)"
+    )
 
 
 # --- billing ------------------------------------------------------------------------------
@@ -364,6 +379,18 @@ class SupportDecisionRequest(RequestModel):
 class SupportDecisionResponse(ResponseModel):
     request: ReactivationRequestOut
     account: AccountOut
+
+
+# --- test clock (local stage only) -----------------------------------------------------------
+class TestClockRequest(RequestModel):
+    now: Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="ISO 8601 time to freeze the local stack at, e.g. 2026-12-01T09:00:00Z"
+    )
+
+
+class TestClockResponse(ResponseModel):
+    now: Timestamp
+    frozen: bool
 
 
 LoginResponse.model_rebuild()

@@ -26,6 +26,24 @@ def account_view(account: Account) -> dict[str, Any]:
     }
 
 
+def login_notice_view(account: Account, locale: str) -> dict[str, Any] | None:
+    """What the sign-in answer tells the customer to do first (``notice``), or None.
+
+    An ended trial: subscribe, on the console's billing page."""
+    from chalicelib.domain.account import AccountStatus
+    from chalicelib.i18n import format_date_long
+    from chalicelib.services.trials import SUBSCRIBE_PATH
+
+    if account.status is not AccountStatus.TRIAL_EXPIRED:
+        return None
+    ended = account.trial_ends_at or account.created_at
+    return {
+        "code": "trial_expired",
+        "message": translate("trial_expired_notice", locale, date=format_date_long(ended, locale)),
+        "url": SUBSCRIBE_PATH,
+    }
+
+
 def _iso(value: datetime | None) -> str | None:
     return utc_iso(value) if value else None
 

@@ -1,4 +1,16 @@
-"""Accounts, sessions, outbox mail and audit events, and the rules on them."""
+"""Accounts, sessions, outbox mail and audit events, and the rules on them.
+
+Two rules live here because every layer asks them:
+
+* what a status may do (:meth:`AccountStatus.refusal`): a *restricted* status (``suspended``,
+  ``trial_expired``) keeps only the essential routes (billing, ``GET /account``, sign-out,
+  profile, password, cancel); every other route is refused with the status's own error code.
+  The HTTP gate asks this, nothing else decides it;
+* which work queue an account item is in (:meth:`Account.queue_entry`): an active account
+  waits in ``renewal`` for its next renewal, a trial in ``trial`` for its next trial step (the
+  "ends in 3 days" notice, then the expiry).  A status is one or the other, so the account
+  item carries at most one pair of queue keys.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +31,34 @@ class AccountStatus(enum.StrEnum):
     SUSPENDED = "suspended"
     CANCELLED = "cancelled"
     REACTIVATION_REQUESTED = "reactivation_requested"
+    TRIAL_EXPIRED = "trial_expired"
+
+    def refusal(self, essential: bool) -> str | None:
+        """The error code refusing a route to an account in this status, or None if allowed.
+
+        ``essential``: the route stays open to restricted accounts (so they can pay, read
+        their account, fix their profile or password, cancel, sign out)."""
+        return None if essential else _RESTRICTED.get(self)
+
+    @property
+    def can_subscribe(self) -> bool:
+        """A first subscription is possible (a trial, running or ended)."""
+        return self in (AccountStatus.TRIAL, AccountStatus.TRIAL_EXPIRED)
+
+
+_RESTRICTED = {
+    AccountStatus.SUSPENDED: "account_suspended",
+    AccountStatus.TRIAL_EXPIRED: "trial_expired",
+}
+
+TRIAL_NOTICE_DAYS = 3  # the "your trial ends in 3 days" mail goes this long before the end
+
+
+class TrialStep(enum.StrEnum):
+    """What the ``trials`` job does to a trial account when it is due."""
+
+    NOTICE = "notice"  # mail "your trial ends in 3 days" (once per trial end date)
+    EXPIRE = "expire"  # the trial is over: ``trial_expired``, with its mail
 
 
 LOCALES = ("en", "fr")
@@ -49,11 +89,41 @@ class Account:
     vat_status: str | None = None  # pending, valid, invalid
     vat_checked_at: datetime | None = None
     vat_request_id: str | None = None
+    trial_notice_for: datetime | None = None  # the trial end the 3-day notice was mailed for
     version: int = 0
 
     def evolve(self, **changes: Any) -> Account:
         """A copy with ``changes`` applied and the version bumped (for a conditional write)."""
         return replace(self, version=self.version + 1, **changes)
+
+    def trial_due_at(self) -> datetime | None:
+        """When the ``trials`` job must next look at this account; None when not a trial.
+
+        The notice is due ``TRIAL_NOTICE_DAYS`` before the end until it has been mailed for
+        this end date (a trial given a new end date by a reactivation gets a new notice); then
+        the end itself is due."""
+        if self.status is not AccountStatus.TRIAL or self.trial_ends_at is None:
+            return None
+        if self.trial_notice_for != self.trial_ends_at:
+            return self.trial_ends_at - timedelta(days=TRIAL_NOTICE_DAYS)
+        return self.trial_ends_at
+
+    def trial_step(self, now: datetime) -> TrialStep | None:
+        """What the ``trials`` job must do at ``now``: nothing, mail the notice, or end it.
+
+        An ended trial is expired even if its notice was never mailed (one mail, not two)."""
+        due = self.trial_due_at()
+        if due is None or due > now:
+            return None
+        assert self.trial_ends_at is not None
+        return TrialStep.EXPIRE if now >= self.trial_ends_at else TrialStep.NOTICE
+
+    def queue_entry(self) -> tuple[str, datetime] | None:
+        """``(queue, due time)`` of the work queue the account item is in, or None."""
+        if self.status is AccountStatus.ACTIVE and self.next_renewal_at is not None:
+            return "renewal", self.next_renewal_at
+        due = self.trial_due_at()
+        return ("trial", due) if due is not None else None
 
 
 @dataclass(frozen=True)

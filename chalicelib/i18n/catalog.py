@@ -271,3 +271,7 @@ MESSAGES.update(VAT_MESSAGES)
 from chalicelib.i18n.lifecycle import LIFECYCLE_MESSAGES  # noqa: E402
 
 MESSAGES.update(LIFECYCLE_MESSAGES)
+
+from chalicelib.i18n.trials import TRIAL_MESSAGES  # noqa: E402
+
+MESSAGES.update(TRIAL_MESSAGES)

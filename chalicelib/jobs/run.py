@@ -1,4 +1,9 @@
-"""Run a job by name over the process container (optionally at a given time)."""
+"""Run a job by name over the process container (optionally at a given time).
+
+Without ``now`` a job reads the container's clock: on the local stage that is the shared
+test clock, so a time frozen with ``PUT /_test/clock`` applies to the scheduler's and the
+CLI's runs too; ``now`` pins one run (``run-job --now``) whatever the test clock says.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,9 @@ from dataclasses import asdict
 from datetime import datetime
 
 from chalicelib.logs import log_event
-from chalicelib.wiring import Container, container
+from chalicelib.wiring import Container, container, with_clock
 
-JOBS = ("outbox", "renewals", "retry-pending", "vat-recheck")
+JOBS = ("outbox", "renewals", "retry-pending", "vat-recheck", "trials")
 
 
 def run_job(name: str, now: datetime | None = None, box: Container | None = None) -> dict[str, int]:
@@ -16,17 +21,8 @@ def run_job(name: str, now: datetime | None = None, box: Container | None = None
     box = box or container()
     if now is not None:
         from chalicelib.adapters.clock import FixedClock
-        from chalicelib.wiring import build_container
 
-        box = build_container(
-            box.settings,
-            repo=box.repo,
-            mailer=box.mailer,
-            hasher=box.hasher,
-            clock=FixedClock(now),
-            gateway=box.payment_gateway,
-            vat_checker=box.vat_checker,
-        )
+        box = with_clock(box, FixedClock(now))
     if name == "outbox":
         report = asdict(box.outbox_relay.run())
     elif name == "retry-pending":
@@ -36,6 +32,8 @@ def run_job(name: str, now: datetime | None = None, box: Container | None = None
     elif name == "renewals":
         renewals = box.billing.run_renewals()
         report = {k: v for k, v in asdict(renewals).items() if k != "details"}
+    elif name == "trials":
+        report = asdict(box.trials.run())
     else:
         raise ValueError(f"unknown job {name!r}; jobs: {', '.join(JOBS)}")
     log_event("job.done", job=name, **report)

@@ -374,7 +374,7 @@ class BillingService:
         account = caller.account
         if account.status in PAYING_STATUSES:
             raise Conflict("already_subscribed")
-        if account.status is not AccountStatus.TRIAL:
+        if not account.status.can_subscribe:  # a trial, running or ended (trial_expired)
             raise Conflict("not_allowed_in_status")
         if account.payment_method_id is None or account.customer_id is None:
             raise InvalidInput("no_card")

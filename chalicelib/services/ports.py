@@ -114,6 +114,15 @@ class OutboxRepository(Protocol):
         ...
 
 
+class TrialRepository(AccountRepository, Protocol):
+    """Trials due for their next step, on top of the account repository."""
+
+    def due_trials(self, now: datetime, limit: int) -> list[Account]:
+        """Trial accounts whose notice or end is due at ``now`` (``Account.trial_due_at``),
+        from the sparse ``trial`` queue: may be stale, re-read before acting."""
+        ...
+
+
 class BillingRepository(AccountRepository, Protocol):
     """Invoices, charges and the invoice counter, on top of the account repository."""
 

@@ -55,6 +55,10 @@ function renderHome() {
     suspended: t('home.pastDue'),
   };
   setText('#home-status', lines[account.status] || '');
+  // An ended trial: what to do, with the way to it (the sign-in answer's ``notice`` says the same).
+  const expired = account.status === 'trial_expired';
+  show('#home-trial-expired', expired);
+  if (expired) setText('#home-trial-expired-text', t('home.trialExpired', { date: formatDate(account.trial_ends_at) }));
 }
 
 async function route() {

@@ -1,5 +1,5 @@
 // "My account" > Billing information: plan, status, next renewal, card, billing address, the
-// VAT ID (only where VAT applies), subscribing during the trial, and the invoices with "View",
+// VAT ID (only where VAT applies), subscribing during or after the trial, and the invoices with "View",
 // "Print" (the print view, fetched with the token and printed from a hidden same-origin frame)
 // and the PDF (fetched with the token and saved).  Also the "Edit credit card" dialog (PATCH
 // /billing/card) with "Update new card" (a Stripe Element, then PUT /billing/card) and the
@@ -132,8 +132,9 @@ function renderBilling() {
   setText('#billing-plan', plan ? `${plan.name} – ${planLabel(plan)}` : t('billing.freeTrial'));
   setText('#billing-status', t(`status.${billing.status}`));
   const trial = billing.status === 'trial';
-  say('#billing-renewal-label', trial ? 'billing.trialEnds' : 'billing.nextRenewal');
-  setText('#billing-renewal', formatDate(trial ? account.trial_ends_at : billing.next_renewal_at));
+  const expired = billing.status === 'trial_expired';
+  say('#billing-renewal-label', trial ? 'billing.trialEnds' : expired ? 'billing.trialEnded' : 'billing.nextRenewal');
+  setText('#billing-renewal', formatDate(trial || expired ? account.trial_ends_at : billing.next_renewal_at));
   setText('#billing-card', billing.card ? cardLine(billing.card) : t('billing.noCard'));
   say('#open-card', billing.card ? 'card.open' : 'card.add');
   if (billing.billing_address) setLines('#billing-address', addressLines(billing.billing_address));
@@ -143,6 +144,7 @@ function renderBilling() {
   show('#billing-pending', Boolean(pending));
   if (pending) setText('#billing-pending-text', pendingSummary(pending));
   show('#account-suspended', billing.status === 'suspended');
+  show('#account-trial-expired', expired);
 
   renderVat();
   renderSubscribe(account);
@@ -217,11 +219,12 @@ function renderSubscribe(account) {
   const billing = state.billing;
   const panel = $('#subscribe-panel');
   const trial = billing.status === 'trial';
-  show(panel, trial);
-  if (!trial) return;
-  const hint = billing.card
-    ? t('subscribe.trial', { date: formatDate(account.trial_ends_at) })
-    : t('subscribe.needCard');
+  const expired = billing.status === 'trial_expired'; // subscribing works as from a trial
+  show(panel, trial || expired);
+  if (!trial && !expired) return;
+  const hint = !billing.card
+    ? t('subscribe.needCard')
+    : t(expired ? 'subscribe.expired' : 'subscribe.trial', { date: formatDate(account.trial_ends_at) });
   setText('#subscribe-trial', hint);
   const list = $('#plan-list');
   const chosen = (list.querySelector('input:checked') || {}).value;
@@ -757,6 +760,12 @@ function setupAddressDialog() {
 export function setupBilling({ onPendingSettled }) {
   setupVat();
   setupSubscribe();
+  // The ended-trial banner's button: to the plans (or to the card first, when there is none).
+  $('#account-trial-expired-go').addEventListener('click', () => {
+    const target = state.billing && !state.billing.card ? $('#open-card') : $('#subscribe-panel');
+    target.scrollIntoView({ block: 'center' });
+    (target.matches('button') ? target : target.querySelector('input, button')).focus();
+  });
   setupInvoices();
   setupCardDialog({ onPendingSettled });
   setupAddressDialog();

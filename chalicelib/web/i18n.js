@@ -61,6 +61,8 @@ export const CATALOGUE = {
     'home.intro':
       'Open "My account" from the user icon in the top right corner to see your profile, your billing information and your invoices.',
     'home.trial': 'Your free trial ends on {date}.',
+    'home.trialExpired': 'Your free trial ended on {date}. Subscribe to a plan to keep using HelpDesk: your data is kept.',
+    'home.subscribe': 'Choose a plan',
     'home.active': 'Your subscription is active.',
     'home.pastDue': 'A payment is pending on your account.',
     'home.reactivated': 'Welcome back! Your account has been reactivated.',
@@ -68,6 +70,9 @@ export const CATALOGUE = {
     'account.title': 'My account',
     'account.suspended':
       'Your account is suspended until the pending payments are settled. Only billing is available.',
+    'account.trialExpired':
+      'Your free trial has ended. Add a credit card and choose a plan below to keep using HelpDesk.',
+    'account.trialExpiredGo': 'Choose a plan',
 
     'profile.title': 'Profile',
     'profile.personal': 'Personal information',
@@ -106,6 +111,7 @@ export const CATALOGUE = {
     'billing.status': 'Status',
     'billing.nextRenewal': 'Next renewal',
     'billing.trialEnds': 'Free trial ends',
+    'billing.trialEnded': 'Free trial ended',
     'billing.card': 'Credit card',
     'billing.address': 'Billing address',
     'billing.freeTrial': 'Free trial',
@@ -120,6 +126,7 @@ export const CATALOGUE = {
     'status.suspended': 'Suspended',
     'status.cancelled': 'Cancelled',
     'status.reactivation_requested': 'Reactivation requested',
+    'status.trial_expired': 'Free trial ended',
 
     'card.open': 'Edit credit card',
     'card.add': 'Add a credit card',
@@ -166,6 +173,7 @@ export const CATALOGUE = {
     'subscribe.submit': 'Subscribe',
     'subscribe.trial': 'Your free trial ends on {date}. Subscribe to keep using HelpDesk.',
     'subscribe.needCard': 'Add a credit card first, then choose a plan.',
+    'subscribe.expired': 'Your free trial ended on {date}. Your first period starts the day you subscribe.',
     'subscribe.done': 'Thank you! Your subscription is active.',
     'plan.month': '{amount} per month',
     'plan.year': '{amount} per year',
@@ -289,6 +297,9 @@ export const CATALOGUE = {
     'home.intro':
       'Cliquez sur l\u2019icône utilisateur dans le coin supérieur droit puis sur « Mon compte » pour consulter votre profil, vos informations de facturation et vos factures.',
     'home.trial': 'Votre essai gratuit se termine le {date}.',
+    'home.trialExpired':
+      'Votre essai gratuit s\u2019est terminé le {date}. Souscrivez une formule pour continuer à utiliser HelpDesk : vos données sont conservées.',
+    'home.subscribe': 'Choisir une formule',
     'home.active': 'Votre abonnement est actif.',
     'home.pastDue': 'Un paiement est en attente sur votre compte.',
     'home.reactivated': 'Bon retour parmi nous ! Votre compte a été réactivé.',
@@ -296,6 +307,9 @@ export const CATALOGUE = {
     'account.title': 'Mon compte',
     'account.suspended':
       'Votre compte est suspendu jusqu\u2019au règlement des paiements en attente. Seule la facturation est disponible.',
+    'account.trialExpired':
+      'Votre essai gratuit est terminé. Ajoutez une carte de crédit et choisissez une formule ci-dessous pour continuer à utiliser HelpDesk.',
+    'account.trialExpiredGo': 'Choisir une formule',
 
     'profile.title': 'Profil',
     'profile.personal': 'Informations personnelles',
@@ -335,6 +349,7 @@ export const CATALOGUE = {
     'billing.status': 'Statut',
     'billing.nextRenewal': 'Prochain renouvellement',
     'billing.trialEnds': 'Fin de l\u2019essai gratuit',
+    'billing.trialEnded': 'Essai gratuit terminé le',
     'billing.card': 'Carte de crédit',
     'billing.address': 'Adresse de facturation',
     'billing.freeTrial': 'Essai gratuit',
@@ -349,6 +364,7 @@ export const CATALOGUE = {
     'status.suspended': 'Suspendu',
     'status.cancelled': 'Annulé',
     'status.reactivation_requested': 'Réactivation demandée',
+    'status.trial_expired': 'Essai gratuit terminé',
 
     'card.open': 'Modifier la carte de crédit',
     'card.add': 'Ajouter une carte de crédit',
@@ -397,6 +413,8 @@ export const CATALOGUE = {
     'subscribe.trial':
       'Votre essai gratuit se termine le {date}. Abonnez-vous pour continuer à utiliser HelpDesk.',
     'subscribe.needCard': 'Ajoutez d\u2019abord une carte de crédit, puis choisissez une formule.',
+    'subscribe.expired':
+      'Votre essai gratuit s\u2019est terminé le {date}. Votre première période commence le jour de votre souscription.',
     'subscribe.done': 'Merci ! Votre abonnement est actif.',
     'plan.month': '{amount} par mois',
     'plan.year': '{amount} par an',

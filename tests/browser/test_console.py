@@ -501,6 +501,32 @@ def test_french_interface(page: Any, stack: Stack) -> None:
     shoot(page, "22-my-account")
 
 
+def test_an_ended_trial_is_shown_the_way_to_subscribe(page: Any, stack: Stack) -> None:
+    # The demo account the seed leaves as the trials job does (trial_expired).
+    sign_in(page, "expired-trial@example.com", DEMO_PASSWORD)
+    banner = page.locator("#home-trial-expired")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Your free trial ended on")
+    link = banner.get_by_role("link", name="Choose a plan")
+    expect(link).to_have_attribute("href", "#/account")
+    shoot(page, "23-trial-expired-home")
+
+    link.click()
+    settle(page)
+    alert = page.locator("#account-trial-expired")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("Your free trial has ended.")
+    expect(page.locator("#billing-status")).to_have_text("Free trial ended")
+    expect(page.locator("#subscribe-panel")).to_be_visible()
+    expect(page.locator("#subscribe-trial")).to_have_text(
+        "Add a credit card first, then choose a plan."
+    )
+    alert.get_by_role("button", name="Choose a plan").click()
+    expect(page.get_by_role("button", name="Add a credit card")).to_be_focused()
+    assert unlabelled_controls(page) == []
+    shoot(page, "24-trial-expired-account")
+
+
 def test_the_running_app_serves_only_console_files(stack: Stack) -> None:
     """Raw request lines (no client-side normalisation) against ``chalice local``."""
     import http.client

@@ -326,3 +326,37 @@ def test_open_reactivation_requests_come_oldest_first(repo: Any) -> None:
     listed = [r.id for r in repo.open_reactivation_requests(1000) if r in made]
     assert listed == [made[0].id, made[2].id, made[1].id]
     assert [r.id for r in repo.open_reactivation_requests(2)][:2] == [made[0].id, made[2].id]
+
+
+def test_trials_wait_for_their_notice_then_their_end_then_leave_the_queue(repo: Any) -> None:
+    """The sparse ``trial`` queue: due at the end minus the notice days until the notice is
+    recorded, then at the end; gone once the trial is over (or subscribed)."""
+    from chalicelib.domain.account import TRIAL_NOTICE_DAYS
+
+    account = make_account()
+    assert account.trial_ends_at is not None
+    ends = account.trial_ends_at
+    notice = ends - timedelta(days=TRIAL_NOTICE_DAYS)
+    repo.commit(AccountChange(account=account, create=True))
+
+    def due(at: datetime) -> dict[str, Account]:
+        return {a.id: a for a in repo.due_trials(at, 1000)}
+
+    assert account.id not in due(notice - timedelta(seconds=1))
+    assert due(notice)[account.id] == account
+    notified = account.evolve(trial_notice_for=ends)
+    repo.commit(AccountChange(account=notified, expected_version=account.version))
+    assert repo.get_account(account.id) == notified
+    assert account.id not in due(ends - timedelta(seconds=1))
+    assert due(ends)[account.id] == notified
+    expired = notified.evolve(status=AccountStatus.TRIAL_EXPIRED)
+    repo.commit(AccountChange(account=expired, expected_version=notified.version))
+    assert repo.get_account(account.id) == expired
+    assert account.id not in due(ends + timedelta(days=365))
+    # an active account waits for its renewal, not in the trial queue
+    other = make_account()
+    repo.commit(AccountChange(account=other, create=True))
+    active = other.evolve(status=AccountStatus.ACTIVE, next_renewal_at=ends, trial_ends_at=None)
+    repo.commit(AccountChange(account=active, expected_version=other.version))
+    assert other.id not in due(ends + timedelta(days=365))
+    assert other.id in {a.id for a in repo.due_renewals(ends, 1000)}

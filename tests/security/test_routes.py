@@ -57,6 +57,7 @@ def test_the_matrix_covers_every_route(chalice_app: Any) -> None:
         "/login",
         "/account/reactivate",
         "/webhooks/stripe",
+        "/_test/clock",  # local stage only (tests/integration/test_test_clock.py)
     }, public
 
 

@@ -16,7 +16,9 @@ scheduled work     ``ACCOUNT#<id>``            ``WORK#<queue>``             e.g.
 reactivation req.  ``ACCOUNT#<id>``            ``REACTIVATION#<req. id>``   queued while open
 marker             ``<KIND>#<key>``            ``MARKER``                   customer -> account,
                                                                             webhook events,
-                                                                            idempotency keys
+                                                                            idempotency keys,
+                                                                            the local test
+                                                                            clock
 email marker       ``EMAIL#<email>``           ``EMAIL``                    uniqueness (txn)
 throttle counter   ``THROTTLE#<key>``          ``W#<window>``               TTL housekeeping
 outbox mail        ``OUTBOX#<id>``             ``OUTBOX``                   queue while pending
@@ -33,8 +35,10 @@ Access patterns:
 * an invoice by id: GetItem under the signed-in account (another account's id is a 404);
 * queues on ``work_queue``: ``outbox#<shard>`` (pending mail), ``mail_failed#<shard>``
   (mail that failed for good, by creation time: what ``requeue-failed-mail`` puts back
-  without a Scan), ``renewal#<shard>`` (active
-  accounts by next renewal), ``retry#<shard>`` (pending charges by next retry),
+  without a Scan), ``renewal#<shard>`` (active accounts by next renewal), ``trial#<shard>``
+  (trial accounts by their next trial step: the "ends in 3 days" notice, then the end; an
+  account is in one queue at a time, see ``Account.queue_entry``), ``retry#<shard>`` (pending
+  charges by next retry),
   ``vat#<shard>`` (VAT IDs to check), ``reactivation#0`` (open reactivation requests by
   request time, one shard as they are rare: support lists them, oldest first, with one Query;
   a request id names its account, so approving or rejecting one is a GetItem);
@@ -119,6 +123,7 @@ class AccountItem(TableItem, discriminator="account"):
     vat_status = UnicodeAttribute(null=True)
     vat_checked_at = UTCDateTimeAttribute(null=True)
     vat_request_id = UnicodeAttribute(null=True)
+    trial_notice_for = UTCDateTimeAttribute(null=True)  # trial end the 3-day notice was for
     version = NumberAttribute(default=0)
 
 

@@ -140,7 +140,9 @@ def dynamo_errors(*, write: bool = False) -> Iterator[None]:
 
 # --- conversions ---------------------------------------------------------------------------
 def _account_to_item(account: Account, shards: int) -> AccountItem:
-    renewing = account.status is AccountStatus.ACTIVE and account.next_renewal_at is not None
+    """The account item; it carries the queue keys of the one queue it waits in, if any
+    (``renewal`` while active, ``trial`` while a trial: see ``Account.queue_entry``)."""
+    queued = account.queue_entry()
     return AccountItem(
         pk=account_pk(account.id),
         sk=PROFILE,
@@ -164,11 +166,10 @@ def _account_to_item(account: Account, shards: int) -> AccountItem:
         vat_status=account.vat_status,
         vat_checked_at=account.vat_checked_at,
         vat_request_id=account.vat_request_id,
+        trial_notice_for=account.trial_notice_for,
         version=account.version,
-        queue_pk=f"renewal#{shard_of(account.id, shards)}" if renewing else None,
-        queue_sk=queue_sort_key(account.next_renewal_at, account.id)
-        if renewing and account.next_renewal_at
-        else None,
+        queue_pk=f"{queued[0]}#{shard_of(account.id, shards)}" if queued else None,
+        queue_sk=queue_sort_key(queued[1], account.id) if queued else None,
     )
 
 
@@ -195,6 +196,7 @@ def _account_from_item(item: AccountItem) -> Account:
         vat_status=item.vat_status,
         vat_checked_at=item.vat_checked_at,
         vat_request_id=item.vat_request_id,
+        trial_notice_for=item.trial_notice_for,
         version=int(item.version),
     )
 
@@ -800,6 +802,14 @@ class DynamoRepository:
             WorkItem(i.pk.removeprefix("ACCOUNT#"), queue, i.due_at, int(i.attempts))
             for i in self._due(queue, now, limit)
             if isinstance(i, WorkItemModel)
+        ]
+
+    def due_trials(self, now: datetime, limit: int) -> list[Account]:
+        """Trials whose notice or end is due (from the sparse index: may be stale)."""
+        return [
+            _account_from_item(i)
+            for i in self._due("trial", now, limit)
+            if isinstance(i, AccountItem)
         ]
 
     def due_renewals(self, now: datetime, limit: int) -> list[Account]:
