@@ -347,3 +347,21 @@ def test_reactivation_finds_the_account_by_its_normalised_email(memory_box: Cont
     memory_box.lifecycle.cancel(caller_of(memory_box, signed.token), PASSWORD)
     back = memory_box.lifecycle.reactivate("\uff50aid@example.com", PASSWORD, IP)
     assert back.signed_in is not None and back.signed_in.account.id == signed.account.id
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Paid@Example.COM",
+        " paid@example.com ",
+        "\uff50aid@example.com",
+        "paid\uff20example.com",
+        "\uff30\uff21\uff29\uff24@\uff45xample.com",
+        "Zoë@Exämple.com",
+        "o'brien+tag@example.co.uk",
+    ],
+)
+def test_the_sign_in_lookup_key_is_the_stored_form(typed: str) -> None:
+    from chalicelib.domain.contact import email_lookup_key, normalize_email
+
+    assert email_lookup_key(typed) == normalize_email(typed)
