@@ -94,13 +94,20 @@ def main() -> int:
             {"email": email, "password": password, "name": "B", "country": "FR"},
             expect=201,
         )["token"]
-        call("POST /login", "POST", "/login", {"email": email, "password": password})
+        device = call("POST /login", "POST", "/login", {"email": email, "password": password})[
+            "device_token"
+        ]
+        wrong = {"email": email, "password": "wrong one"}
+        call("POST /login (wrong password)", "POST", "/login", wrong, expect=401)
+        for n in range(3):
+            call(f"POST /login (wrong password {n + 2})", "POST", "/login", wrong, expect=401)
+        call("POST /login (5th wrong: notice mail)", "POST", "/login", wrong, expect=401)
+        call("POST /login (throttled)", "POST", "/login", wrong, expect=429)
         call(
-            "POST /login (wrong password)",
+            "POST /login (trusted device)",
             "POST",
             "/login",
-            {"email": email, "password": "wrong one"},
-            expect=401,
+            {"email": email, "password": password, "device_token": device},
         )
         call("GET /account", "GET", "/account", token=token)
         call("PATCH /account/profile", "PATCH", "/account/profile", {"name": "C"}, token=token)
@@ -162,12 +169,29 @@ def main() -> int:
         call("POST /billing/pending/pay (nothing)", "POST", "/billing/pending/pay", token=token)
         call("PUT /billing/vat", "PUT", "/billing/vat", {"vat_id": "FR40303265045"}, token=token)
         call("DELETE /billing/vat", "DELETE", "/billing/vat", token=token, expect=204)
+        call(
+            "POST /account/password (wrong)",
+            "POST",
+            "/account/password",
+            {"current_password": "wrong", "new_password": "x" * 12, "confirm_password": "x" * 12},
+            token=token,
+            expect=401,
+        )
         call("POST /logout", "POST", "/logout", token=token, expect=204)
+        again = {"email": f"new-{email}", "password": "another pass phrase"}
+        token = call("POST /login (new email)", "POST", "/login", again)["token"]
+        call(
+            "POST /account/cancel",
+            "POST",
+            "/account/cancel",
+            {"password": "another pass phrase"},
+            token=token,
+        )
     stack.stop()
 
-    print(f"{'route':34} {'reads':>5} {'writes':>6} {'scans':>5}")
+    print(f"{'route':38} {'reads':>5} {'writes':>6} {'scans':>5}")
     for label, reads, writes, scans in rows:
-        print(f"{label:34} {reads:5d} {writes:6d} {scans:5d}")
+        print(f"{label:38} {reads:5d} {writes:6d} {scans:5d}")
     print(f"bars: reads <= 2, writes <= 3, no Scan -> {'OK' if worst_ok else 'OVER'}")
     return 0 if worst_ok else 1
 

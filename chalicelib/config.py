@@ -63,9 +63,15 @@ class Settings:
     session_idle_seconds: int = 2 * 3600
     session_absolute_seconds: int = 24 * 3600
     session_touch_seconds: int = 300
-    login_window_seconds: int = 900
-    login_max_failures_per_account: int = 5
-    login_max_failures_per_address: int = 30
+    # password-check throttle (domain.throttle): free failures, then 1 s, 2 s, 4 s ... capped
+    login_free_failures: int = 5  # per account, from devices that never signed in to it
+    login_device_free_failures: int = 10  # per trusted device (the owner's, more lenient)
+    login_delay_base_seconds: int = 1
+    login_delay_cap_seconds: int = 900
+    login_window_seconds: int = 24 * 3600  # an account bucket restarts every window
+    login_max_failures_per_address: int = 100  # per source address per address window
+    login_address_window_seconds: int = 3600
+    device_token_days: int = 180
     queue_shards: int = 8
     outbox_lease_seconds: int = 120
     trial_days: int = 14

@@ -101,7 +101,7 @@ class Container:
     def profile(self) -> ProfileService:
         from chalicelib.services.profile import ProfileService
 
-        return ProfileService(self.repo, self.hasher, self.clock, self.settings)
+        return ProfileService(self.repo, self.hasher, self.clock, self.settings, self.auth)
 
     @cached_property
     def lifecycle(self) -> LifecycleService:

@@ -30,7 +30,14 @@ from chalicelib.domain.errors import (
     MarkerExists,
 )
 from chalicelib.domain.lifecycle import ReactivationRequest
-from chalicelib.services.ports import MailDeliveryError
+from chalicelib.domain.throttle import (
+    Bucket,
+    BucketKind,
+    Reservation,
+    ThrottleState,
+    TrustedDevice,
+)
+from chalicelib.services.ports import LoginLookup, MailDeliveryError
 
 
 class InMemoryRepository:
@@ -41,7 +48,8 @@ class InMemoryRepository:
         self.accounts: dict[str, Account] = {}
         self.emails: dict[str, str] = {}
         self.sessions: dict[tuple[str, str], Session] = {}
-        self.throttle: dict[tuple[str, int], int] = {}
+        self.throttle: dict[Bucket, ThrottleState] = {}  # windowed buckets (account, address)
+        self.devices: dict[tuple[str, str], TrustedDevice] = {}
         self.mail: dict[str, OutboxMail] = {}
         self.audit: list[AuditEvent] = []
         self.invoices: dict[tuple[str, str], Invoice] = {}
@@ -127,6 +135,16 @@ class InMemoryRepository:
                 self.sessions.pop(key, None)
             for mail in change.mails:
                 self.mail[mail.id] = mail
+            for device in change.devices:
+                self.devices[(device.account_id, device.token_hash)] = device
+            for settle in change.throttle_settle:
+                if settle.refund:
+                    stored_state = self.throttle.get(settle.bucket, ThrottleState())
+                    self.throttle[settle.bucket] = replace(
+                        stored_state, failures=stored_state.failures - 1
+                    )
+                else:
+                    self.throttle.pop(settle.bucket, None)
             self.audit.extend(change.audit)
 
     def get_account(self, account_id: str) -> Account | None:
@@ -134,21 +152,52 @@ class InMemoryRepository:
             self.requests += 1
             return self.accounts.get(account_id)
 
+    # --- sign-in throttle (domain.throttle) ----------------------------------------------
     def login_lookup(
-        self, email: str, throttle_keys: Sequence[str], window: int
-    ) -> tuple[str | None, dict[str, int]]:
+        self, email: str, buckets: Sequence[Bucket], device: tuple[str, str] | None = None
+    ) -> LoginLookup:
         with self._lock:
             self.requests += 1
-            counts = {
-                k: self.throttle[(k, window)] for k in throttle_keys if (k, window) in self.throttle
-            }
-            return self.emails.get(email), counts
+            states = {b: self.throttle[b] for b in buckets if b in self.throttle}
+            found = self.devices.get(device) if device else None
+            return LoginLookup(self.emails.get(email), states, found)
 
-    def add_failures(self, throttle_keys: Sequence[str], window: int, expires_at: datetime) -> None:
+    def _bucket_state(self, bucket: Bucket) -> ThrottleState | None:
+        """The stored state; None when a device or session bucket does not exist."""
+        if bucket.kind is BucketKind.DEVICE:
+            device = self.devices.get(bucket.owner)
+            return device.throttle if device else None
+        if bucket.kind is BucketKind.SESSION:
+            session = self.sessions.get(bucket.owner)
+            return session.reauth if session else None
+        return self.throttle.get(bucket, ThrottleState())
+
+    def reserve_attempts(self, reservations: Sequence[Reservation]) -> bool:
+        """The same conditions as the DynamoDB adapter's, checked and applied under the lock."""
         with self._lock:
             self.requests += 1
-            for key in throttle_keys:
-                self.throttle[(key, window)] = self.throttle.get((key, window), 0) + 1
+            for r in reservations:
+                state = self._bucket_state(r.bucket)
+                if state is None:
+                    return False
+                if r.limit is not None and state.failures >= r.limit:
+                    return False
+                if r.limit is None and state.failures != r.expected:
+                    return False
+            for r in reservations:
+                state = self._bucket_state(r.bucket) or ThrottleState()
+                taken = ThrottleState(state.failures + 1, r.at)
+                if r.bucket.kind is BucketKind.DEVICE:
+                    self.devices[r.bucket.owner] = replace(
+                        self.devices[r.bucket.owner], throttle=taken
+                    )
+                elif r.bucket.kind is BucketKind.SESSION:
+                    self.sessions[r.bucket.owner] = replace(
+                        self.sessions[r.bucket.owner], reauth=taken
+                    )
+                else:
+                    self.throttle[r.bucket] = taken
+            return True
 
     def get_session(
         self, account_id: str, token_hash: str

@@ -43,7 +43,7 @@ def signup(ctx: RequestContext, body: Any) -> dict[str, Any]:
     "/login",
     "POST",
     tag="auth",
-    summary="Sign in",
+    summary="Sign in (send back the device_token of an earlier sign-in to use its own throttle)",
     auth=False,
     body="LoginRequest",
     response="LoginResponse",
@@ -54,12 +54,13 @@ def login(ctx: RequestContext, body: Any) -> dict[str, Any]:
     from chalicelib.domain.account import AccountStatus
 
     box = container()
-    signed_in = box.auth.login(body.email, body.password, ctx.ip)
+    signed_in = box.auth.login(body.email, body.password, ctx.ip, body.device_token)
     account = signed_in.account
     owes = account.status in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED)
     locale = ctx.locale if ctx.headers.get("accept-language") else account.locale
     return {
         "token": signed_in.token,
+        "device_token": signed_in.device_token,
         "account": account_view(account),
         "pending_payment": pending_view(box.billing.pending_charges(account.id), locale)
         if owes

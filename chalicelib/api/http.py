@@ -139,6 +139,7 @@ _PYDANTIC_FIELD_MESSAGES = {
     "greater_than_equal": "field_range",
     "less_than": "field_range",
     "less_than_equal": "field_range",
+    "text_control_characters": "field_control_characters",  # schemas.SafeLine / SafeText
 }
 
 

@@ -9,14 +9,36 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from chalicelib.domain.text import unsafe_character
 
 NoControl = r"^[^\x00-\x1f\x7f]*$"
+
+
+def _single_line(value: str) -> str:
+    """Free text on one line: no control, bidi-override or separator character
+    (``domain.text``); 400 ``validation_error`` naming the field."""
+    if unsafe_character(value) is not None:
+        raise PydanticCustomError("text_control_characters", "control or bidi character")
+    return value
+
+
+def _multi_line(value: str) -> str:
+    """Free text on several lines: as :func:`_single_line`, line breaks and tabs allowed."""
+    if unsafe_character(value, multiline=True) is not None:
+        raise PydanticCustomError("text_control_characters", "control or bidi character")
+    return value
+
+
+SafeLine = AfterValidator(_single_line)
+SafeText = AfterValidator(_multi_line)
 
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=NoControl)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NoControl)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), SafeLine
 ]
 Phone = Annotated[str, StringConstraints(max_length=32, pattern=NoControl)]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
@@ -42,9 +64,17 @@ class SignupRequest(RequestModel):
     locale: Locale | None = None
 
 
+DeviceToken = Annotated[
+    str,
+    StringConstraints(max_length=200),
+    Field(description="the device_token of an earlier sign-in on this device"),
+]
+
+
 class LoginRequest(RequestModel):
     email: Annotated[str, StringConstraints(max_length=254)]
     password: Password
+    device_token: DeviceToken | None = None
 
 
 class ProfilePatchRequest(RequestModel):
@@ -142,6 +172,10 @@ class LoginNoticeOut(ResponseModel):
 
 class LoginResponse(ResponseModel):
     token: str
+    device_token: str = Field(
+        description="keep it on this device and send it with the next sign-ins: that device "
+        "then has its own sign-in throttle"
+    )
     account: AccountOut
     pending_payment: PendingPaymentOut | None
     notice: LoginNoticeOut | None = Field(
@@ -151,11 +185,9 @@ class LoginResponse(ResponseModel):
 
 # --- billing ------------------------------------------------------------------------------
 Line = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NoControl)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SafeLine
 ]
-OptionalLine = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=200, pattern=NoControl)
-]
+OptionalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SafeLine]
 PostalCode = Annotated[
     str,
     StringConstraints(
@@ -339,9 +371,7 @@ class InvoiceResponse(ResponseModel):
 CancelReason = Literal[  # domain.lifecycle.CANCEL_REASONS
     "too_expensive", "not_using", "missing_features", "switching", "technical_issues", "other"
 ]
-Comment = Annotated[  # free text: line breaks allowed, other control characters not
-    str, StringConstraints(max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
-]
+Comment = Annotated[str, StringConstraints(max_length=1000), SafeText]  # line breaks allowed
 
 
 class CancelRequest(RequestModel):

@@ -22,6 +22,7 @@ from typing import Any
 from chalicelib.domain.billing import Address, Charge, Invoice
 from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.payments import CardSummary
+from chalicelib.domain.throttle import Settle, ThrottleState, TrustedDevice
 
 
 class AccountStatus(enum.StrEnum):
@@ -136,6 +137,7 @@ class Session:
     created_at: datetime
     last_seen_at: datetime
     ip: str = ""
+    reauth: ThrottleState = field(default_factory=ThrottleState)  # domain.throttle
 
     def is_live(
         self, account: Account, now: datetime, idle_seconds: int, absolute_seconds: int
@@ -234,7 +236,8 @@ class AccountChange:
     conditional on the stored version).  ``email_swap`` moves the unique email marker.
     ``invoices`` and ``charges`` are ``(new state, expected stored version)`` pairs, ``None``
     meaning "create, must not exist".  ``counter`` is ``(name, expected value)``: the counter
-    is bumped by one, conditional on that value (gapless invoice numbers).
+    is bumped by one, conditional on that value (gapless invoice numbers).  ``devices`` and
+    ``throttle_settle`` belong to the sign-in throttle (``domain.throttle``).
     """
 
     account: Account | None = None
@@ -251,3 +254,5 @@ class AccountChange:
     work: tuple[WorkItem, ...] = ()
     markers: tuple[Marker, ...] = ()
     requests: tuple[tuple[ReactivationRequest, int | None], ...] = ()  # as invoices
+    devices: tuple[TrustedDevice, ...] = ()  # put (a new or refreshed trusted device)
+    throttle_settle: tuple[Settle, ...] = ()  # buckets cleared or refunded by a success

@@ -112,6 +112,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "This value must be a whole number.",
         "fr": "Cette valeur doit être un nombre entier.",
     },
+    "field_control_characters": {
+        "en": "This text contains invisible control or text-direction characters; remove them.",
+        "fr": "Ce texte contient des caractères de contrôle ou de direction du texte "
+        "invisibles ; retirez-les.",
+    },
     "field_range": {
         "en": "This value is out of range.",
         "fr": "Cette valeur est hors des limites.",
@@ -245,6 +250,25 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Bonjour {name},\n\nNous n'avons pas pu prélever {amount} pour la facture "
         "{number}. {reason}\n\nMettez à jour votre carte ou appliquez les frais en attente dans "
         "Mon compte : {console_url}\n",
+    },
+    "mail.sign_in_throttled.subject": {
+        "en": "Failed attempts to use your HelpDesk password",
+        "fr": "Tentatives échouées avec votre mot de passe HelpDesk",
+    },
+    "mail.sign_in_throttled.body": {
+        "en": "Hello {name},\n\nSeveral attempts with a wrong password were made on your "
+        "HelpDesk account (the latest on {at}). To protect it, further attempts are slowed "
+        "down for a while; you can still sign in at once from a device you have signed in "
+        "from before.\n\nIf this was you, there is nothing to do. If it was not, sign in and "
+        "change your password in My account ({console_url}), choosing one you use nowhere "
+        "else. If you cannot sign in, contact us at {support_email}.\n",
+        "fr": "Bonjour {name},\n\nPlusieurs tentatives avec un mot de passe erroné ont visé "
+        "votre compte HelpDesk (la dernière le {at}). Pour le protéger, les tentatives "
+        "suivantes sont ralenties pendant un moment ; vous pouvez toujours vous connecter "
+        "aussitôt depuis un appareil déjà utilisé pour vous connecter.\n\nSi c'était vous, il "
+        "n'y a rien à faire. Sinon, connectez-vous et changez votre mot de passe dans Mon "
+        "compte ({console_url}), en choisissant un mot de passe que vous n'utilisez nulle part "
+        "ailleurs. Si vous ne pouvez pas vous connecter, écrivez-nous à {support_email}.\n",
     },
     "mail.email_changed.subject": {
         "en": "Your HelpDesk email address was changed",

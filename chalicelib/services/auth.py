@@ -1,4 +1,4 @@
-"""Sign-up, sign-in, sessions and sign-out.
+"""Sign-up, sign-in, sessions, sign-out, and the throttle of every password check.
 
 Sessions: the bearer token is ``<account id>.<secret>``; only SHA-256(secret) is stored, under
 the account, so one BatchGet reads the account and the session together.  A session is valid
@@ -6,14 +6,30 @@ while its ``epoch`` equals the account's ``session_epoch``: bumping the epoch en
 session at once (password change keeps the current one by re-issuing it; cancel ends all).
 Idle and absolute expiry are checked here on every request; DynamoDB TTL only cleans up.
 
-Sign-in is throttled per account (keyed by the email's hash, so unknown emails are throttled
-the same way) and per source address, in fixed windows.  Unknown emails do the same
-password-hash work as known ones (``PasswordHasher.burn``).
+Password checks are throttled here, in one place (the rules are ``domain.throttle``'s):
+:meth:`AuthService.check_credentials` for sign-in and reactivation, and
+:meth:`AuthService.confirm_password` for the signed-in routes that ask for the password again
+(password change, email change, cancel).  Each reserves its attempt with a conditional write
+*before* the hash work, so parallel guesses cannot overrun the limit; failures slow an account
+down progressively (never a fixed lock-out); a device that signed in before (it holds the
+device token answered by ``/login``) has its own bucket, so the owner gets in while an attacker
+is slowed down; the failure that starts a lockout episode mails the owner once.  Unknown
+emails are throttled alike (buckets are keyed by the email's hash) and do the same hash work
+(``PasswordHasher.burn``).  The per-address limit counts failures only (a success gives its
+attempt back), with a high threshold, and loopback addresses are exempt on the local stage,
+where every client is 127.0.0.1: one test client cannot lock every other one out.
+
+DynamoDB requests of a sign-in: one BatchGet (email marker, buckets, device), the reservation
+(one conditional write: an UpdateItem, or a TransactWrite for the account and address buckets
+together), one GetItem (the account), then one commit (session, device, buckets settled,
+audit) on success, or one commit of the lockout mail when a failure starts an episode.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from chalicelib.config import Settings
@@ -24,10 +40,11 @@ from chalicelib.domain.account import (
     AuditEvent,
     Session,
 )
-from chalicelib.domain.contact import normalize_email, normalize_phone
+from chalicelib.domain.contact import email_lookup_key, normalize_email, normalize_phone
 from chalicelib.domain.countries import is_country
 from chalicelib.domain.errors import (
     Conflict,
+    DependencyUnavailable,
     EmailAlreadyUsed,
     Forbidden,
     InvalidInput,
@@ -36,8 +53,34 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.ids import new_id, new_session_token, sha256_hex, split_session_token
 from chalicelib.domain.passwords import check_password_policy
-from chalicelib.logs import log_event
+from chalicelib.domain.throttle import (
+    CONTENDED_RETRY_SECONDS,
+    BackoffPolicy,
+    Bucket,
+    BucketKind,
+    Reservation,
+    Settle,
+    ThrottlePolicy,
+    ThrottleState,
+    TrustedDevice,
+    WindowLimit,
+)
+from chalicelib.logs import log_error, log_event
+from chalicelib.services.mail import throttle_notice_mail
 from chalicelib.services.ports import AccountRepository, Clock, PasswordHasher
+
+
+def throttle_policy(settings: Settings) -> ThrottlePolicy:
+    """The throttle of every bucket kind, from the settings."""
+    s = settings
+    base, cap = s.login_delay_base_seconds, s.login_delay_cap_seconds
+    return ThrottlePolicy(
+        account=BackoffPolicy(s.login_free_failures, base, cap, s.login_window_seconds),
+        device=BackoffPolicy(s.login_device_free_failures, base, cap),
+        session=BackoffPolicy(s.login_free_failures, base, cap),
+        address=WindowLimit(s.login_max_failures_per_address, s.login_address_window_seconds),
+        device_days=s.device_token_days,
+    )
 
 
 @dataclass(frozen=True)
@@ -46,6 +89,17 @@ class SignedIn:
 
     token: str
     account: Account
+    device_token: str | None = None  # the trusted-device token (``/login`` answers it)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A password that checked out: its account, the trusted device it came from (if any),
+    and what the success does to the throttle buckets (committed with the change)."""
+
+    account: Account
+    device: TrustedDevice | None = None
+    settle: tuple[Settle, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +123,7 @@ class AuthService:
         self._hasher = hasher
         self._clock = clock
         self._settings = settings
+        self._policy = throttle_policy(settings)
 
     # --- sessions -------------------------------------------------------------------------
     def new_session(self, account: Account, now: datetime, ip: str) -> tuple[str, Session]:
@@ -157,41 +212,136 @@ class AuthService:
         log_event("auth.signup", account_id=account.id, ip=ip)
         return SignedIn(token, account)
 
-    # --- sign-in --------------------------------------------------------------------------
-    def _throttle_keys(self, email: str, ip: str) -> tuple[str, str]:
-        return f"email#{sha256_hex(email)}", f"ip#{ip}"
+    # --- the throttle of password checks -----------------------------------------------
+    def _address_counted(self, ip: str) -> bool:
+        """The per-address limit applies, except to loopback on the local stage."""
+        if self._settings.stage != "local":
+            return True
+        try:
+            return not ipaddress.ip_address(ip).is_loopback
+        except ValueError:
+            return True
 
-    def check_credentials(self, email: str, password: str, ip: str) -> Account:
+    def _reserve(self, reservations: Sequence[Reservation], ip: str) -> None:
+        """Take the attempt before any hash work; 429 when another attempt took it first."""
+        if not self._repo.reserve_attempts(reservations):
+            log_event("auth.throttled", ip=ip, contended=True)
+            raise Throttled(retry_after=CONTENDED_RETRY_SECONDS)
+
+    def _after_failure(
+        self, account: Account | None, reservation: Reservation, now: datetime, ip: str
+    ) -> None:
+        """Mail the owner once per lockout episode: the failure that used up the free tries."""
+        policy = self._policy.backoff(reservation.bucket.kind)
+        if account is None or policy is None or not policy.starts_episode(reservation):
+            return
+        mail = throttle_notice_mail(account, now=now, settings=self._settings)
+        event = AuditEvent(
+            account.id,
+            now,
+            "password_attempts_throttled",
+            ip=ip,
+            details={"bucket": reservation.bucket.kind.value},
+        )
+        try:
+            self._repo.commit(AccountChange(mails=(mail,), audit=(event,)))
+        except DependencyUnavailable:  # the answer stays the failure it is
+            log_error("auth.throttle_notice_failed", account_id=account.id)
+        log_event(
+            "auth.lockout_episode",
+            account_id=account.id,
+            ip=ip,
+            bucket=reservation.bucket.kind.value,
+        )
+
+    def check_credentials(
+        self, email: str, password: str, ip: str, device_token: str | None = None
+    ) -> Verified:
         """The account whose password this is, after the throttle; the same failure
         (``invalid_credentials``, same work) whether or not the email exists."""
-        email = email.strip().lower()
-        s = self._settings
+        email = email_lookup_key(email)
         now = self._clock.now()
-        window = int(now.timestamp()) // s.login_window_seconds
-        window_end = (window + 1) * s.login_window_seconds
-        email_key, ip_key = self._throttle_keys(email, ip)
-        account_id, counts = self._repo.login_lookup(email, (email_key, ip_key), window)
-        if (
-            counts.get(email_key, 0) >= s.login_max_failures_per_account
-            or counts.get(ip_key, 0) >= s.login_max_failures_per_address
-        ):
-            log_event("auth.throttled", ip=ip)
-            raise Throttled(retry_after=window_end - int(now.timestamp()))
-        account = self._repo.get_account(account_id) if account_id else None
+        policy = self._policy
+        account_bucket = Bucket(BucketKind.ACCOUNT, sha256_hex(email), policy.account.window(now))
+        buckets = [account_bucket]
+        if self._address_counted(ip):
+            buckets.append(Bucket(BucketKind.ADDRESS, ip, policy.address.window(now)))
+        presented = split_session_token(device_token) if device_token else None
+        found = self._repo.login_lookup(email, buckets, presented)
+        device = found.device
+        if device is not None and not device.is_valid(found.account_id, now):
+            device = None
+        try:
+            if device is not None:
+                bucket = Bucket(BucketKind.DEVICE, f"{device.account_id}/{device.token_hash}")
+                reservations = [policy.device.reserve(bucket, device.throttle, now)]
+            else:
+                reservations = [
+                    policy.account.reserve(account_bucket, found.states.get(account_bucket), now)
+                ]
+                for bucket in buckets[1:]:
+                    reservations.append(
+                        policy.address.reserve(bucket, found.states.get(bucket), now)
+                    )
+        except Throttled:
+            log_event("auth.throttled", ip=ip, trusted_device=device is not None)
+            raise
+        self._reserve(reservations, ip)
+        account = self._repo.get_account(found.account_id) if found.account_id else None
         if account is None:
             self._hasher.burn(password)
             ok = False
         else:
             ok = self._hasher.verify(account.password_hash, password)
         if not ok or account is None:
-            expires = datetime.fromtimestamp(window_end + 60, tz=now.tzinfo)
-            self._repo.add_failures((email_key, ip_key), window, expires)
-            log_event("auth.login_failed", account_id=account_id, ip=ip)
+            log_event("auth.login_failed", account_id=found.account_id, ip=ip)
+            self._after_failure(account, reservations[0], now, ip)
             raise NotAuthenticated("invalid_credentials")
-        return account
+        if device is not None:
+            return Verified(account, device)  # its bucket is reset with the device itself
+        settle = [Settle(account_bucket)]
+        settle += [Settle(r.bucket, refund=True, expires_at=r.expires_at) for r in reservations[1:]]
+        return Verified(account, None, tuple(settle))
 
-    def login(self, email: str, password: str, ip: str) -> SignedIn:
-        account = self.check_credentials(email, password, ip)
+    def confirm_password(self, caller: Caller, password: str) -> Session:
+        """Check the signed-in caller's password again (password change, email change,
+        cancel) under the session's own throttle, before the hash work.  The session to store
+        with the change (its bucket cleared); 401 ``invalid_password``; 429 while throttled."""
+        now = self._clock.now()
+        session = caller.session
+        bucket = Bucket(BucketKind.SESSION, f"{session.account_id}/{session.token_hash}")
+        try:
+            reservation = self._policy.session.reserve(bucket, session.reauth, now)
+        except Throttled:
+            log_event("auth.throttled", account_id=session.account_id, ip=caller.ip)
+            raise
+        self._reserve([reservation], caller.ip)
+        if not self._hasher.verify(caller.account.password_hash, password):
+            log_event("auth.password_confirmation_failed", account_id=session.account_id)
+            self._after_failure(caller.account, reservation, now, caller.ip)
+            raise NotAuthenticated("invalid_password")
+        return replace(session, reauth=ThrottleState())
+
+    def trusted_device(
+        self, account: Account, verified: Verified, presented: str | None, now: datetime
+    ) -> tuple[TrustedDevice, str]:
+        """The device to store at a sign-in and its token: the presented one refreshed (its
+        bucket cleared), or a new one.  Only the token's hash is stored."""
+        expires = now + timedelta(days=self._policy.device_days)
+        if verified.device is not None and presented:
+            fresh = replace(
+                verified.device, last_used_at=now, expires_at=expires, throttle=ThrottleState()
+            )
+            return fresh, presented
+        token, token_hash = new_session_token(account.id)
+        return TrustedDevice(account.id, token_hash, now, now, expires), token
+
+    # --- sign-in --------------------------------------------------------------------------
+    def login(
+        self, email: str, password: str, ip: str, device_token: str | None = None
+    ) -> SignedIn:
+        verified = self.check_credentials(email, password, ip, device_token)
+        account = verified.account
         if account.status in (AccountStatus.CANCELLED, AccountStatus.REACTIVATION_REQUESTED):
             log_event("auth.login_cancelled", account_id=account.id, ip=ip)
             raise Forbidden("account_cancelled", extra={"reactivation": {"url": "/reactivate"}})
@@ -200,13 +350,22 @@ class AuthService:
         if self._hasher.needs_rehash(account.password_hash):
             updated = account.evolve(password_hash=self._hasher.hash(password))
         token, session = self.new_session(updated or account, now, ip)
+        device, device_secret = self.trusted_device(account, verified, device_token, now)
         self._repo.commit(
             AccountChange(
                 account=updated,
                 expected_version=account.version if updated else None,
                 put_sessions=(session,),
+                devices=(device,),
+                throttle_settle=verified.settle,
                 audit=(AuditEvent(account.id, now, "login", ip=ip),),
             )
         )
-        log_event("auth.login", account_id=account.id, ip=ip, rehashed=updated is not None)
-        return SignedIn(token, updated or account)
+        log_event(
+            "auth.login",
+            account_id=account.id,
+            ip=ip,
+            rehashed=updated is not None,
+            trusted_device=verified.device is not None,
+        )
+        return SignedIn(token, updated or account, device_secret)

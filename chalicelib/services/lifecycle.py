@@ -3,13 +3,15 @@
 Every use case is one conditional commit (:class:`AccountChange`) on the account's version,
 with its mail in the outbox and its audit event (who: ``customer`` or ``support``; when; why):
 
-* **cancel** (password required): status ``cancelled``; the session epoch moves, so every
+* **cancel** (password required, checked under the session's throttle by
+  ``AuthService.confirm_password``): status ``cancelled``; the session epoch moves, so every
   session ends; the account leaves the renewal queue (only active accounts are in it); what is
   still owed is voided (pending charges become ``void`` with retries stopped, their open
   invoices ``void``, transactions kept) and the audit event says which and why.  Nothing is
   deleted.  A charge that may be moving money right now (``processing``, or ``unknown`` until
   reconciled) is never voided: cancel answers 409 ``payment_in_progress`` and changes nothing.
-* **reactivate** (public, email and password, throttled and enumeration-safe like sign-in):
+* **reactivate** (public, email and password, throttled and enumeration-safe like sign-in,
+  through ``AuthService.check_credentials``):
   a free trial (never paid: no plan) is ``trial`` again, with what is left of its trial or at
   least :data:`MIN_TRIAL_DAYS_ON_RETURN` days, and signed in at once.  A paid account becomes
   ``reactivation_requested``: the request and the mail to support commit in one transaction,
@@ -53,6 +55,7 @@ from chalicelib.domain.lifecycle import (
     new_request_id,
     request_account_id,
 )
+from chalicelib.domain.throttle import Settle
 from chalicelib.i18n import format_datetime_long
 from chalicelib.logs import log_event
 from chalicelib.services.auth import AuthService, Caller, SignedIn
@@ -101,9 +104,11 @@ class LifecycleService:
         comment = (comment or "").strip() or None
         if comment is not None and len(comment) > COMMENT_MAX:
             raise InvalidInput(fields={"comment": "field_too_long"})
-        if not self._hasher.verify(account.password_hash, password):
+        try:
+            self._auth.confirm_password(caller, password)  # throttled (services.auth)
+        except NotAuthenticated:
             log_event("lifecycle.cancel_refused", account_id=account.id, ip=caller.ip)
-            raise NotAuthenticated("invalid_password")
+            raise
         if account.status in CLOSED_STATUSES:
             raise Conflict("not_allowed_in_status")
         owed = self._repo.open_charges(account.id)
@@ -200,15 +205,20 @@ class LifecycleService:
     # --- reactivate -------------------------------------------------------------------------
     def reactivate(self, email: str, password: str, ip: str) -> Reactivated:
         """Bring a cancelled account back (trial) or ask support to (paid)."""
-        account = self._auth.check_credentials(email, password, ip)
+        verified = self._auth.check_credentials(email, password, ip)
+        account = verified.account
         if account.status not in CLOSED_STATUSES:
             log_event("lifecycle.reactivate_not_cancelled", account_id=account.id, ip=ip)
             raise Conflict("not_cancelled")
         if account.plan is None:
-            return Reactivated(signed_in=self._restart_trial(account, password, ip))
-        return Reactivated(request=self._request(account, ip))
+            return Reactivated(
+                signed_in=self._restart_trial(account, password, ip, verified.settle)
+            )
+        return Reactivated(request=self._request(account, ip, verified.settle))
 
-    def _restart_trial(self, account: Account, password: str, ip: str) -> SignedIn:
+    def _restart_trial(
+        self, account: Account, password: str, ip: str, settle: tuple[Settle, ...]
+    ) -> SignedIn:
         now = self._clock.now()
         floor = now + timedelta(days=MIN_TRIAL_DAYS_ON_RETURN)
         ends = max(account.trial_ends_at or floor, floor)
@@ -223,6 +233,7 @@ class LifecycleService:
                     account=updated,
                     expected_version=account.version,
                     put_sessions=(session,),
+                    throttle_settle=settle,
                     audit=(
                         AuditEvent(
                             account.id,
@@ -243,7 +254,9 @@ class LifecycleService:
     def _open_request(self, account_id: str) -> ReactivationRequest | None:
         return next((r for r in self._repo.reactivation_requests(account_id) if r.is_open), None)
 
-    def _request(self, account: Account, ip: str) -> ReactivationRequest:
+    def _request(
+        self, account: Account, ip: str, settle: tuple[Settle, ...]
+    ) -> ReactivationRequest:
         if account.status is AccountStatus.REACTIVATION_REQUESTED:
             existing = self._open_request(account.id)
             if existing is not None:
@@ -264,6 +277,7 @@ class LifecycleService:
                     account=account.evolve(status=AccountStatus.REACTIVATION_REQUESTED),
                     expected_version=account.version,
                     requests=((request, None),),
+                    throttle_settle=settle,
                     mails=(self._support_mail(account, request, last_invoices[:1]),),
                     audit=(
                         AuditEvent(

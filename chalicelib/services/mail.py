@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from chalicelib.config import Settings
 from chalicelib.domain.account import Account, OutboxMail
 from chalicelib.domain.billing import Invoice
 from chalicelib.domain.ids import new_id
@@ -69,4 +70,24 @@ def payment_mail(
         now=now,
         account_id=account.id,
         params=params,
+    )
+
+
+def throttle_notice_mail(account: Account, *, now: datetime, settings: Settings) -> OutboxMail:
+    """The notice that wrong passwords were tried on the account and further attempts are
+    slowed down (once per lockout episode, ``domain.throttle``), with what to do."""
+    from chalicelib.i18n import format_datetime_long
+
+    return new_mail(
+        to=account.email,
+        template="sign_in_throttled",
+        locale=account.locale,
+        now=now,
+        account_id=account.id,
+        params={
+            "name": account.name,
+            "at": format_datetime_long(now, account.locale),
+            "console_url": settings.console_url,
+            "support_email": settings.vendor_support_email,
+        },
     )

@@ -8,11 +8,12 @@ contract suite (``tests/integration/test_repository_contract.py``) runs against 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol, Sequence
+from typing import NamedTuple, Protocol, Sequence
 
 from chalicelib.domain.account import Account, AccountChange, OutboxMail, Session, WorkItem
 from chalicelib.domain.billing import Charge, Invoice
 from chalicelib.domain.lifecycle import ReactivationRequest
+from chalicelib.domain.throttle import Bucket, Reservation, ThrottleState, TrustedDevice
 
 
 class Clock(Protocol):
@@ -48,6 +49,14 @@ class Mailer(Protocol):
         ...
 
 
+class LoginLookup(NamedTuple):
+    """What sign-in reads before any hash work (``AccountRepository.login_lookup``)."""
+
+    account_id: str | None
+    states: dict[Bucket, ThrottleState]
+    device: TrustedDevice | None = None
+
+
 class AccountRepository(Protocol):
     """Accounts, their sessions, the email markers and the sign-in throttle counters."""
 
@@ -62,14 +71,16 @@ class AccountRepository(Protocol):
     def get_account(self, account_id: str) -> Account | None: ...
 
     def login_lookup(
-        self, email: str, throttle_keys: Sequence[str], window: int
-    ) -> tuple[str | None, dict[str, int]]:
-        """The account id owning ``email`` and the failure counts of ``throttle_keys`` in
-        ``window`` (one request)."""
+        self, email: str, buckets: Sequence[Bucket], device: tuple[str, str] | None = None
+    ) -> LoginLookup:
+        """The account id owning ``email``, the states of the windowed ``buckets`` and the
+        trusted device ``(account id, token hash)`` if it exists (one request)."""
         ...
 
-    def add_failures(self, throttle_keys: Sequence[str], window: int, expires_at: datetime) -> None:
-        """Count one failed sign-in on each key for ``window``."""
+    def reserve_attempts(self, reservations: Sequence[Reservation]) -> bool:
+        """Take every reservation or none (one conditional request); False when a bucket
+        moved since it was read (another attempt took the slot) or a device or session bucket
+        no longer exists."""
         ...
 
     def get_session(

@@ -2,15 +2,17 @@
 
 Every change is one conditional commit (on the account's version) together with its
 security notice in the outbox and its audit event, so a notice is never lost or sent for a
-change that did not happen.
+change that did not happen.  The current password (email and password changes) is checked
+by ``AuthService.confirm_password``, under the session's throttle, before any hash work; the
+commit stores the session with its throttle bucket cleared.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chalicelib.config import Settings
-from chalicelib.domain.account import Account, AccountChange, AuditEvent
+from chalicelib.domain.account import Account, AccountChange, AuditEvent, Session
 from chalicelib.domain.contact import normalize_email, normalize_phone
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
@@ -22,7 +24,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.passwords import check_password_policy
 from chalicelib.i18n import format_datetime_long
 from chalicelib.logs import log_event
-from chalicelib.services.auth import Caller
+from chalicelib.services.auth import AuthService, Caller
 from chalicelib.services.mail import new_mail
 from chalicelib.services.ports import AccountRepository, Clock, PasswordHasher
 
@@ -47,11 +49,13 @@ class ProfileService:
         hasher: PasswordHasher,
         clock: Clock,
         settings: Settings,
+        auth: AuthService,
     ) -> None:
         self._repo = repo
         self._hasher = hasher
         self._clock = clock
         self._settings = settings
+        self._auth = auth
 
     def _commit(self, change: AccountChange) -> None:
         try:
@@ -68,6 +72,7 @@ class ProfileService:
         mails = []
         audit = []
         email_swap = None
+        sessions: tuple[Session, ...] = ()
         if changes.name is not None and changes.name.strip() != account.name:
             updates["name"] = changes.name.strip()
         if changes.locale is not None and changes.locale != account.locale:
@@ -82,9 +87,11 @@ class ProfileService:
             if new_email != account.email:
                 if not changes.current_password:
                     raise InvalidInput(fields={"current_password": "current_password_required"})
-                if not self._hasher.verify(account.password_hash, changes.current_password):
+                try:
+                    sessions = (self._auth.confirm_password(caller, changes.current_password),)
+                except NotAuthenticated:
                     log_event("profile.email_change_refused", account_id=account.id, ip=caller.ip)
-                    raise NotAuthenticated("invalid_password")
+                    raise
                 updates["email"] = new_email
                 email_swap = (account.email, new_email)
                 mails.append(
@@ -121,6 +128,7 @@ class ProfileService:
                 account=updated,
                 expected_version=account.version,
                 email_swap=email_swap,
+                put_sessions=sessions,
                 mails=tuple(mails),
                 audit=tuple(audit),
             )
@@ -138,16 +146,17 @@ class ProfileService:
                 "password_mismatch", fields={"confirm_password": "password_mismatch"}
             )
         check_password_policy(new_password)
-        if not self._hasher.verify(account.password_hash, current_password):
+        try:
+            current = self._auth.confirm_password(caller, current_password)
+        except NotAuthenticated:
             log_event("profile.password_change_refused", account_id=account.id, ip=caller.ip)
-            raise NotAuthenticated("invalid_password")
+            raise
         now = self._clock.now()
         updated = account.evolve(
             password_hash=self._hasher.hash(new_password),
             session_epoch=account.session_epoch + 1,
         )
-        current = caller.session
-        kept = type(current)(**{**current.__dict__, "epoch": updated.session_epoch})
+        kept = replace(current, epoch=updated.session_epoch)
         mail = new_mail(
             to=account.email,
             template="password_changed",

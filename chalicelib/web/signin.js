@@ -1,11 +1,50 @@
 // Sign-in.  A cancelled account (403 account_cancelled) gets the API's message and a link to
 // the reactivation page at the address the API gives (only a same-site path is followed).
+//
+// Device tokens (OWASP "device cookies"): /login answers a `device_token`; it is kept in
+// localStorage per email and sent back with the next sign-ins from this browser, so that this
+// device has its own throttle bucket and its owner gets in while someone elsewhere is slowed
+// down guessing the password.  It is not a credential (the password is still needed) and
+// never leaves this origin; the bearer token stays in sessionStorage (session.js).
 
 import { api } from './api.js';
 import { $, busy, checkRequired, clearErrors, flash, say, setText, show } from './dom.js';
 import { session } from './session.js';
 
 const REACTIVATION_EMAIL_KEY = 'helpdesk.reactivate.email';
+const DEVICE_TOKENS_KEY = 'helpdesk.devices';
+const MAX_DEVICE_TOKENS = 5;
+
+function deviceTokens() {
+  try {
+    const stored = JSON.parse(window.localStorage.getItem(DEVICE_TOKENS_KEY) || '{}');
+    return stored && typeof stored === 'object' && !Array.isArray(stored) ? stored : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The device token this browser got at an earlier sign-in to ``email``, or null. */
+export function deviceTokenFor(email) {
+  const token = deviceTokens()[email.toLowerCase()];
+  return typeof token === 'string' ? token : null;
+}
+
+/** Keep the device token of a successful sign-in (the newest few accounts). */
+export function rememberDeviceToken(email, token) {
+  if (typeof token !== 'string' || !token) return;
+  const key = email.toLowerCase();
+  const kept = Object.entries(deviceTokens()).filter(([k]) => k !== key);
+  kept.push([key, token]);
+  try {
+    window.localStorage.setItem(
+      DEVICE_TOKENS_KEY,
+      JSON.stringify(Object.fromEntries(kept.slice(-MAX_DEVICE_TOKENS))),
+    );
+  } catch {
+    // storage refused: the next sign-in simply counts as from a new device
+  }
+}
 
 function safePath(url) {
   return typeof url === 'string' && url.startsWith('/') && !url.startsWith('//') ? url : '/reactivate';
@@ -41,7 +80,11 @@ export function setupSignin({ onSignedIn }) {
     const password = $('#signin-password').value;
     await busy(form, async () => {
       try {
-        const { data } = await api('POST', '/login', { body: { email, password }, auth: false });
+        const body = { email, password };
+        const deviceToken = deviceTokenFor(email);
+        if (deviceToken) body.device_token = deviceToken;
+        const { data } = await api('POST', '/login', { body, auth: false });
+        rememberDeviceToken(email, data.device_token);
         $('#signin-password').value = '';
         session.start(data.token, data.account);
         onSignedIn(data);

@@ -60,10 +60,15 @@ def test_sign_in_and_the_user_menu(page: Any, stack: Stack) -> None:
     view.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Welcome, Tina Trial")).to_be_visible()
     storage = page.evaluate(
-        "() => ({session: Object.keys(sessionStorage), local: Object.keys(localStorage)})"
+        "() => ({session: Object.keys(sessionStorage), local: Object.keys(localStorage),"
+        " devices: JSON.parse(localStorage.getItem('helpdesk.devices') || '{}'),"
+        " token: sessionStorage.getItem('helpdesk.token')})"
     )
     assert storage["session"] == ["helpdesk.token"]
-    assert set(storage["local"]) <= {"helpdesk.lang"}
+    # only the language and the trusted-device token (not a credential) outlive the tab
+    assert set(storage["local"]) <= {"helpdesk.lang", "helpdesk.devices"}
+    assert list(storage["devices"]) == ["trial@example.com"]
+    assert storage["devices"]["trial@example.com"] not in ("", storage["token"])
 
     menu_button = page.get_by_role("button", name="User menu")
     expect(menu_button).to_have_attribute("aria-expanded", "false")

@@ -21,7 +21,16 @@ from chalicelib.domain.account import (
     Session,
 )
 from chalicelib.domain.errors import ConcurrentUpdate, EmailAlreadyUsed
+from chalicelib.domain.throttle import (
+    Bucket,
+    BucketKind,
+    Reservation,
+    Settle,
+    ThrottleState,
+    TrustedDevice,
+)
 from chalicelib.services.mail import new_mail
+from chalicelib.services.ports import LoginLookup
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -80,7 +89,7 @@ def test_email_uniqueness_is_enforced_atomically(repo: Any) -> None:
     with pytest.raises(EmailAlreadyUsed):
         repo.commit(AccountChange(account=twin, create=True, put_sessions=(make_session(twin),)))
     assert repo.get_account(twin.id) is None
-    assert repo.login_lookup(first.email, [], 1)[0] == first.id
+    assert repo.login_lookup(first.email, []).account_id == first.id
 
 
 def test_updates_are_conditional_on_the_version(repo: Any) -> None:
@@ -122,18 +131,85 @@ def test_email_swap_moves_the_marker_or_changes_nothing(repo: Any) -> None:
             mails=(mail,),
         )
     )
-    assert repo.login_lookup(new_email, [], 1)[0] == account.id
-    assert repo.login_lookup(account.email, [], 1)[0] is None
+    assert repo.login_lookup(new_email, []).account_id == account.id
+    assert repo.login_lookup(account.email, []).account_id is None
     assert repo.get_mail(mail.id) is not None
 
 
-def test_throttle_counters_count_per_key_and_window(repo: Any) -> None:
-    keys = (f"email#{uuid.uuid4().hex}", f"ip#{uuid.uuid4().hex}")
-    repo.add_failures(keys, 100, NOW + timedelta(hours=1))
-    repo.add_failures(keys[:1], 100, NOW + timedelta(hours=1))
-    repo.add_failures(keys[:1], 101, NOW + timedelta(hours=1))
-    _, counts = repo.login_lookup("nobody@example.com", keys, 100)
-    assert counts == {keys[0]: 2, keys[1]: 1}
+def buckets() -> tuple[Bucket, Bucket]:
+    key = uuid.uuid4().hex
+    return Bucket(BucketKind.ACCOUNT, key, 100), Bucket(BucketKind.ADDRESS, f"10.{key[:6]}", 7)
+
+
+def test_a_reservation_is_a_compare_and_set_on_the_count_seen(repo: Any) -> None:
+    account_bucket, address_bucket = buckets()
+    lookup = repo.login_lookup("nobody@example.com", [account_bucket, address_bucket])
+    assert lookup == LoginLookup(None, {}, None)
+    first = Reservation(account_bucket, 0, NOW, NOW + timedelta(days=1))
+    assert repo.reserve_attempts([first]) is True
+    assert repo.reserve_attempts([first]) is False  # it saw 0, the count is 1 now
+    second = Reservation(account_bucket, 1, NOW + timedelta(seconds=5), NOW + timedelta(days=1))
+    assert repo.reserve_attempts([second]) is True
+    states = repo.login_lookup("nobody@example.com", [account_bucket]).states
+    assert states == {account_bucket: ThrottleState(2, NOW + timedelta(seconds=5))}
+    # the same key in another window is another bucket
+    other_window = Bucket(BucketKind.ACCOUNT, account_bucket.key, 101)
+    assert repo.login_lookup("x@example.com", [other_window]).states == {}
+
+
+def test_an_address_reservation_counts_up_to_its_limit_and_all_or_nothing(repo: Any) -> None:
+    account_bucket, address_bucket = buckets()
+    for _ in range(3):
+        taken = Reservation(address_bucket, 0, NOW, NOW + timedelta(hours=2), limit=3)
+        assert repo.reserve_attempts([taken]) is True  # stale counts are fine below the limit
+    full = Reservation(address_bucket, 0, NOW, NOW + timedelta(hours=2), limit=3)
+    account_attempt = Reservation(account_bucket, 0, NOW, NOW + timedelta(days=1))
+    assert repo.reserve_attempts([account_attempt, full]) is False
+    assert account_bucket not in repo.login_lookup("x@example.com", [account_bucket]).states
+    # a success clears the account bucket and gives the address attempt back, in its commit
+    assert repo.reserve_attempts([account_attempt]) is True
+    repo.commit(
+        AccountChange(
+            throttle_settle=(
+                Settle(account_bucket),
+                Settle(address_bucket, refund=True, expires_at=NOW + timedelta(hours=2)),
+            )
+        )
+    )
+    states = repo.login_lookup("x@example.com", [account_bucket, address_bucket]).states
+    assert account_bucket not in states and states[address_bucket].failures == 2
+
+
+def test_trusted_devices_and_sessions_keep_their_own_buckets(repo: Any) -> None:
+    account = make_account()
+    session = make_session(account)
+    device = TrustedDevice(account.id, uuid.uuid4().hex, NOW, NOW, NOW + timedelta(days=180))
+    device_bucket = Bucket(BucketKind.DEVICE, f"{account.id}/{device.token_hash}")
+    session_bucket = Bucket(BucketKind.SESSION, f"{account.id}/{session.token_hash}")
+    # neither exists yet: a reservation never creates them
+    assert repo.reserve_attempts([Reservation(device_bucket, 0, NOW)]) is False
+    assert repo.reserve_attempts([Reservation(session_bucket, 0, NOW)]) is False
+    repo.commit(
+        AccountChange(account=account, create=True, put_sessions=(session,), devices=(device,))
+    )
+    found = repo.login_lookup(account.email, [], (account.id, device.token_hash))
+    assert (found.account_id, found.device) == (account.id, device)
+    assert repo.login_lookup(account.email, [], (account.id, "0" * 64)).device is None
+    later = NOW + timedelta(seconds=3)
+    assert repo.reserve_attempts([Reservation(device_bucket, 0, later)]) is True
+    assert repo.reserve_attempts([Reservation(device_bucket, 0, later)]) is False
+    assert repo.reserve_attempts([Reservation(session_bucket, 0, later)]) is True
+    device_state = repo.login_lookup(account.email, [], (account.id, device.token_hash)).device
+    assert device_state.throttle == ThrottleState(1, later)
+    _, stored_session = repo.get_session(account.id, session.token_hash)
+    assert stored_session.reauth == ThrottleState(1, later)
+    repo.touch_session(stored_session, later, later + timedelta(hours=2))  # keeps the count
+    assert repo.get_session(account.id, session.token_hash)[1].reauth.failures == 1
+    # putting them again (a success) clears their buckets
+    repo.commit(AccountChange(put_sessions=(session,), devices=(device,)))
+    assert repo.get_session(account.id, session.token_hash)[1].reauth == ThrottleState()
+    found = repo.login_lookup(account.email, [], (account.id, device.token_hash))
+    assert found.device is not None and found.device.throttle == ThrottleState()
 
 
 def test_sessions_are_touched_and_deleted(repo: Any) -> None:

@@ -1,4 +1,4 @@
-"""Sign-up, sign-in, sessions and throttling, over in-memory fakes."""
+"""Sign-up, sign-in and sessions, over in-memory fakes (the throttle: ``test_throttle.py``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from chalicelib.domain.errors import (
     Forbidden,
     InvalidInput,
     NotAuthenticated,
-    Throttled,
 )
 from chalicelib.wiring import Container
 
@@ -103,29 +102,6 @@ def test_unknown_email_gets_the_same_answer_and_the_same_hash_work(memory_box: C
         memory_box.auth.login("nobody@example.com", "wrong password!", "10.0.0.4")
     assert known.value.code == unknown.value.code == "invalid_credentials"
     assert hasher.work == work_known == 1
-
-
-def test_failed_sign_ins_are_throttled_per_account_then_released(memory_box: Container) -> None:
-    signup(memory_box)
-    for _ in range(memory_box.settings.login_max_failures_per_account):
-        with pytest.raises(NotAuthenticated):
-            memory_box.auth.login("ada@example.com", "wrong password!", "10.0.0.5")
-    with pytest.raises(Throttled) as error:
-        memory_box.auth.login("ada@example.com", PASSWORD, "10.0.0.6")
-    assert 0 < error.value.retry_after <= memory_box.settings.login_window_seconds
-    assert error.value.headers["Retry-After"] == str(error.value.retry_after)
-    memory_box.clock.advance(seconds=memory_box.settings.login_window_seconds)  # type: ignore[attr-defined]
-    assert memory_box.auth.login("ada@example.com", PASSWORD, "10.0.0.6").token
-
-
-def test_failed_sign_ins_are_throttled_per_address_for_unknown_emails(
-    memory_box: Container,
-) -> None:
-    for i in range(memory_box.settings.login_max_failures_per_address):
-        with pytest.raises(NotAuthenticated):
-            memory_box.auth.login(f"nobody{i}@example.com", "wrong password!", "10.9.9.9")
-    with pytest.raises(Throttled):
-        memory_box.auth.login("someone@example.com", "wrong password!", "10.9.9.9")
 
 
 def test_cancelled_account_is_told_only_after_the_right_password(memory_box: Container) -> None:

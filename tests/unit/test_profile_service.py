@@ -50,7 +50,7 @@ def _token(box: Container, account_id: str) -> str:
 
 
 def test_email_change_needs_the_password_and_tells_the_old_address(memory_box: Container) -> None:
-    caller, _ = new_caller(memory_box)
+    caller, token = new_caller(memory_box)
     with pytest.raises(InvalidInput) as missing:
         memory_box.profile.update_profile(caller, ProfileChanges(email="new@example.com"))
     assert missing.value.fields == {"current_password": "current_password_required"}
@@ -63,6 +63,7 @@ def test_email_change_needs_the_password_and_tells_the_old_address(memory_box: C
     assert repo.accounts[caller.account.id].email == "ada@example.com"
     assert repo.mail == {}
 
+    caller = memory_box.auth.authenticate(token, "10.0.0.1")  # the next request
     updated = memory_box.profile.update_profile(
         caller, ProfileChanges(email="New@Example.com", current_password=PASSWORD)
     )

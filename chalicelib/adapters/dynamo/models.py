@@ -21,6 +21,8 @@ marker             ``<KIND>#<key>``            ``MARKER``                   cust
                                                                             clock
 email marker       ``EMAIL#<email>``           ``EMAIL``                    uniqueness (txn)
 throttle counter   ``THROTTLE#<key>``          ``W#<window>``               TTL housekeeping
+trusted device     ``ACCOUNT#<id>``            ``DEVICE#<sha256>``          own throttle bucket,
+                                                                            TTL housekeeping
 outbox mail        ``OUTBOX#<id>``             ``OUTBOX``                   queue while pending
                                                                             or failed
 =================  ==========================  ===========================  ====================
@@ -28,7 +30,8 @@ outbox mail        ``OUTBOX#<id>``             ``OUTBOX``                   queu
 Access patterns:
 
 * authenticate a request: BatchGet account + session (1 request);
-* sign in: BatchGet email marker + 2 throttle counters, then GetItem account (2 requests);
+* sign in: BatchGet email marker + throttle buckets (+ the trusted device), a conditional
+  write reserving the attempt, then GetItem account (2 reads, see ``domain.throttle``);
 * sign up / change email: TransactWrite on the account, old and new email markers;
 * account page items: Query ``pk = ACCOUNT#<id>`` with an ``sk`` prefix (invoices newest
   first with a cursor; the open charges for ``pending_payment``);
@@ -132,6 +135,8 @@ class SessionItem(TableItem, discriminator="session"):
     created_at = UTCDateTimeAttribute()
     last_seen_at = UTCDateTimeAttribute()
     ip = UnicodeAttribute(default="")
+    failures = NumberAttribute(default=0)  # password confirmations (throttle bucket)
+    attempted_at = UTCDateTimeAttribute(null=True)
 
 
 class AuditItem(TableItem, discriminator="audit"):
@@ -147,7 +152,19 @@ class EmailItem(TableItem, discriminator="email"):
 
 
 class ThrottleItem(TableItem, discriminator="throttle"):
+    """A windowed sign-in throttle bucket (``domain.throttle``)."""
+
     failures = NumberAttribute(default=0)
+    attempted_at = UTCDateTimeAttribute(null=True)
+
+
+class DeviceItem(TableItem, discriminator="device"):
+    """A trusted device (its token's SHA-256 in the key) and its own throttle bucket."""
+
+    created_at = UTCDateTimeAttribute()
+    last_used_at = UTCDateTimeAttribute()
+    failures = NumberAttribute(default=0)
+    attempted_at = UTCDateTimeAttribute(null=True)
 
 
 class InvoiceItem(TableItem, discriminator="invoice"):
@@ -223,6 +240,7 @@ MODELS: tuple[type[TableItem], ...] = (
     AuditItem,
     EmailItem,
     ThrottleItem,
+    DeviceItem,
     OutboxItem,
     InvoiceItem,
     ChargeItem,

@@ -33,6 +33,7 @@ from botocore.exceptions import (
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import codec
@@ -41,6 +42,7 @@ from chalicelib.adapters.dynamo.models import (
     AuditItem,
     ChargeItem,
     CounterItem,
+    DeviceItem,
     EmailItem,
     InvoiceItem,
     MarkerItem,
@@ -73,7 +75,15 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.ids import new_id, shard_of, utc_iso
 from chalicelib.domain.lifecycle import ReactivationRequest, RequestStatus
+from chalicelib.domain.throttle import (
+    Bucket,
+    BucketKind,
+    Reservation,
+    ThrottleState,
+    TrustedDevice,
+)
 from chalicelib.logs import log_error
+from chalicelib.services.ports import LoginLookup
 
 PROFILE = "PROFILE"
 MAIL_FAILED_QUEUE = "mail_failed"  # failed mail, by creation time (requeue-failed-mail)
@@ -271,6 +281,8 @@ def _session_to_item(session: Session, settings: Settings) -> SessionItem:
         created_at=session.created_at,
         last_seen_at=session.last_seen_at,
         ip=session.ip,
+        failures=session.reauth.failures,
+        attempted_at=session.reauth.attempted_at,
         expires_at=session.expires_at(
             settings.session_idle_seconds, settings.session_absolute_seconds
         ),
@@ -285,7 +297,71 @@ def _session_from_item(item: SessionItem) -> Session:
         created_at=item.created_at,
         last_seen_at=item.last_seen_at,
         ip=item.ip,
+        reauth=ThrottleState(int(item.failures or 0), item.attempted_at),
     )
+
+
+# --- sign-in throttle (domain.throttle) ----------------------------------------------------
+def _throttle_item(bucket: Bucket) -> ThrottleItem:
+    return ThrottleItem(pk=f"THROTTLE#{bucket.kind.value}#{bucket.key}", sk=f"W#{bucket.window}")
+
+
+def _device_to_item(device: TrustedDevice) -> DeviceItem:
+    return DeviceItem(
+        pk=account_pk(device.account_id),
+        sk=f"DEVICE#{device.token_hash}",
+        created_at=device.created_at,
+        last_used_at=device.last_used_at,
+        failures=device.throttle.failures,
+        attempted_at=device.throttle.attempted_at,
+        expires_at=device.expires_at,
+    )
+
+
+def _device_from_item(item: DeviceItem) -> TrustedDevice:
+    assert item.expires_at is not None  # always written
+    return TrustedDevice(
+        account_id=item.pk.removeprefix("ACCOUNT#"),
+        token_hash=item.sk.removeprefix("DEVICE#"),
+        created_at=item.created_at,
+        last_used_at=item.last_used_at,
+        expires_at=item.expires_at,
+        throttle=ThrottleState(int(item.failures or 0), item.attempted_at),
+    )
+
+
+def _reservation_update(r: Reservation) -> tuple[TableItem, list[Action], Any]:
+    """The item, update actions and condition that take reservation ``r`` (see
+    ``domain.throttle``): compare-and-set on the failures seen, or an increment below the
+    limit; device and session buckets must exist (they are never created here)."""
+    item: TableItem
+    attrs: Any
+    if r.bucket.kind in (BucketKind.DEVICE, BucketKind.SESSION):
+        account_id, token_hash = r.bucket.owner
+        if r.bucket.kind is BucketKind.DEVICE:
+            item = DeviceItem(pk=account_pk(account_id), sk=f"DEVICE#{token_hash}")
+            attrs = DeviceItem
+        else:
+            item = SessionItem(pk=account_pk(account_id), sk=f"SESSION#{token_hash}")
+            attrs = SessionItem
+        exists: Any = attrs.pk.exists()
+        actions: list[Action] = [attrs.failures.add(1), attrs.attempted_at.set(r.at)]
+    else:
+        item, attrs, exists = _throttle_item(r.bucket), ThrottleItem, None
+        actions = [
+            ThrottleItem.failures.add(1),
+            ThrottleItem.attempted_at.set(r.at),
+            ThrottleItem.kind.set(ThrottleItem),
+        ]
+        if r.expires_at is not None:
+            actions.append(ThrottleItem.expires_at.set(r.expires_at))
+    if r.limit is not None:
+        condition = attrs.failures.does_not_exist() | (attrs.failures < r.limit)
+    elif r.expected == 0:
+        condition = attrs.failures.does_not_exist() | (attrs.failures == 0)
+    else:
+        condition = attrs.failures == r.expected
+    return item, actions, condition if exists is None else exists & condition
 
 
 def _audit_to_item(event: AuditEvent) -> AuditItem:
@@ -541,6 +617,21 @@ class DynamoRepository:
                 put(_mail_to_item(mail, shards), OutboxItem.pk.does_not_exist())
             for event in change.audit:
                 put(_audit_to_item(event))
+            for device in change.devices:
+                put(_device_to_item(device))
+            for settle in change.throttle_settle:
+                bucket_item = _throttle_item(settle.bucket)
+                if not settle.refund:
+                    delete(bucket_item)
+                    continue
+                refund: list[Action] = [
+                    ThrottleItem.failures.add(-1),
+                    ThrottleItem.kind.set(ThrottleItem),
+                ]
+                if settle.expires_at is not None:
+                    refund.append(ThrottleItem.expires_at.set(settle.expires_at))
+                tw.update(bucket_item, actions=refund)
+                updates.append(bucket_item.pk)
 
         def on_cancel(failed: list[int]) -> Exception:
             order = deletes + puts + updates
@@ -574,34 +665,51 @@ class DynamoRepository:
         with dynamo_errors():
             return list(TableItem.batch_get(keys, consistent_read=True))
 
+    # --- sign-in throttle (domain.throttle) ----------------------------------------------
     def login_lookup(
-        self, email: str, throttle_keys: Sequence[str], window: int
-    ) -> tuple[str | None, dict[str, int]]:
-        keys = [(email_pk(email), "EMAIL")] + [
-            (f"THROTTLE#{k}", f"W#{window}") for k in throttle_keys
-        ]
+        self, email: str, buckets: Sequence[Bucket], device: tuple[str, str] | None = None
+    ) -> LoginLookup:
+        by_key = {(f"THROTTLE#{b.kind.value}#{b.key}", f"W#{b.window}"): b for b in buckets}
+        keys = [(email_pk(email), "EMAIL"), *by_key]
+        if device is not None:
+            keys.append((account_pk(device[0]), f"DEVICE#{device[1]}"))
         account_id: str | None = None
-        counts: dict[str, int] = {}
+        states: dict[Bucket, ThrottleState] = {}
+        found: TrustedDevice | None = None
         for item in self._batch_get(keys):
             if isinstance(item, EmailItem):
                 account_id = item.account_id
             elif isinstance(item, ThrottleItem):
-                counts[item.pk.removeprefix("THROTTLE#")] = int(item.failures)
-        return account_id, counts
+                bucket = by_key[(item.pk, item.sk)]
+                states[bucket] = ThrottleState(int(item.failures), item.attempted_at)
+            elif isinstance(item, DeviceItem):
+                found = _device_from_item(item)
+        return LoginLookup(account_id, states, found)
 
-    def add_failures(self, throttle_keys: Sequence[str], window: int, expires_at: datetime) -> None:
+    def reserve_attempts(self, reservations: Sequence[Reservation]) -> bool:
+        """One conditional UpdateItem, or one TransactWrite for several buckets."""
+        if len(reservations) == 1:
+            item, actions, condition = _reservation_update(reservations[0])
+            with dynamo_errors():
+                try:
+                    item.update(actions=actions, condition=condition)
+                except PynamoDBException as error:
+                    code = getattr(error, "cause_response_code", "")
+                    if code == "ConditionalCheckFailedException":
+                        return False
+                    raise
+            return True
+
         def build(tw: TransactWrite) -> None:
-            for key in throttle_keys:
-                tw.update(
-                    ThrottleItem(pk=f"THROTTLE#{key}", sk=f"W#{window}"),
-                    actions=[
-                        ThrottleItem.failures.add(1),
-                        ThrottleItem.kind.set(ThrottleItem),
-                        ThrottleItem.expires_at.set(expires_at),
-                    ],
-                )
+            for reservation in reservations:
+                item, actions, condition = _reservation_update(reservation)
+                tw.update(item, actions=actions, condition=condition)
 
-        self._transact(build, lambda failed: ConcurrentUpdate())
+        try:
+            self._transact(build, lambda failed: ConcurrentUpdate())
+        except ConcurrentUpdate:
+            return False
+        return True
 
     def get_session(
         self, account_id: str, token_hash: str
