@@ -49,6 +49,7 @@ class Account:
     vat_status: str | None = None  # pending, valid, invalid
     vat_checked_at: datetime | None = None
     vat_request_id: str | None = None
+    subscribe_charge_id: str | None = None  # the first payment in flight (one at a time)
     version: int = 0
 
     def evolve(self, **changes: Any) -> Account:

@@ -116,6 +116,7 @@ class AccountItem(TableItem, discriminator="account"):
     vat_status = UnicodeAttribute(null=True)
     vat_checked_at = UTCDateTimeAttribute(null=True)
     vat_request_id = UnicodeAttribute(null=True)
+    subscribe_charge_id = UnicodeAttribute(null=True)  # the first payment in flight
     version = NumberAttribute(default=0)
 
 
@@ -164,6 +165,8 @@ class ChargeItem(TableItem, discriminator="charge"):
     last_failure_key = UnicodeAttribute(null=True)
     payment_intent_id = UnicodeAttribute(null=True)
     attempt = UnicodeAttribute(null=True)  # JSON Attempt in flight
+    purpose = UnicodeAttribute(default="renewal")  # ChargePurpose
+    suspend_at = UTCDateTimeAttribute(null=True)
     version = NumberAttribute(default=0)
 
 

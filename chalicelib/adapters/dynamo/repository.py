@@ -46,7 +46,7 @@ from chalicelib.domain.account import (
     Session,
     WorkItem,
 )
-from chalicelib.domain.billing import Charge, ChargeState, Invoice
+from chalicelib.domain.billing import Charge, ChargePurpose, ChargeState, Invoice
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     CounterMoved,
@@ -112,6 +112,7 @@ def _account_to_item(account: Account, shards: int) -> AccountItem:
         vat_status=account.vat_status,
         vat_checked_at=account.vat_checked_at,
         vat_request_id=account.vat_request_id,
+        subscribe_charge_id=account.subscribe_charge_id,
         version=account.version,
         queue_pk=f"renewal#{shard_of(account.id, shards)}" if renewing else None,
         queue_sk=queue_sort_key(account.next_renewal_at, account.id)
@@ -143,6 +144,7 @@ def _account_from_item(item: AccountItem) -> Account:
         vat_status=item.vat_status,
         vat_checked_at=item.vat_checked_at,
         vat_request_id=item.vat_request_id,
+        subscribe_charge_id=item.subscribe_charge_id,
         version=int(item.version),
     )
 
@@ -181,6 +183,8 @@ def _charge_to_item(charge: Charge, shards: int) -> ChargeItem:
         last_failure_key=charge.last_failure_key,
         payment_intent_id=charge.payment_intent_id,
         attempt=codec.attempt_to_json(charge.attempt),
+        purpose=charge.purpose.value,
+        suspend_at=charge.suspend_at,
         version=charge.version,
         queue_pk=f"retry#{shard_of(charge.id, shards)}" if due_at else None,
         queue_sk=queue_sort_key(due_at, f"{charge.account_id}#{charge.id}") if due_at else None,
@@ -205,6 +209,8 @@ def _charge_from_item(item: ChargeItem) -> Charge:
         last_failure_key=item.last_failure_key,
         payment_intent_id=item.payment_intent_id,
         attempt=codec.attempt_from_json(item.attempt),
+        purpose=ChargePurpose(item.purpose or "renewal"),
+        suspend_at=item.suspend_at,
         version=int(item.version),
     )
 
@@ -636,6 +642,7 @@ class DynamoRepository:
                     ChargeState.PROCESSING.value,
                     ChargeState.UNKNOWN.value,
                 ),
+                consistent_read=True,
             )
             return [_charge_from_item(i) for i in items if isinstance(i, ChargeItem)]
 
