@@ -61,7 +61,9 @@ def login(ctx: RequestContext, body: Any) -> dict[str, Any]:
     return {
         "token": signed_in.token,
         "account": account_view(account),
-        "pending_payment": pending_view(box.billing.pending_charges(account.id), locale)
+        "pending_payment": pending_view(
+            box.billing.pending_charges(account.id), locale, box.settings.retry_schedule_days
+        )
         if owes
         else None,
     }

@@ -261,8 +261,8 @@ class Charge:
             return None
         if self.retries_stopped:
             return self.suspend_at
-        if self.first_failed_at is None or not schedule_days:
-            return None
+        if self.first_failed_at is None or not schedule_days or self.next_retry_at is None:
+            return None  # not failed yet, or the schedule is over (suspended already)
         return self.first_failed_at + timedelta(days=schedule_days[-1])
 
     # --- transitions ----------------------------------------------------------------------

@@ -505,8 +505,10 @@ class Settlement:
         repeated = any(
             c.retries_stopped and c.last_failure_key == guidance.message_key for c in charges
         )
-        if not customer_present and not repeated and draft.invoices:
-            after_account = draft.account or account
+        after_account = draft.account or account
+        now_suspended = after_account.status is AccountStatus.SUSPENDED and not suspended
+        # the customer paying gets the answer on the spot; a suspension is always mailed
+        if draft.invoices and (now_suspended or (not customer_present and not repeated)):
             suspends = None
             if after_account.status is not AccountStatus.SUSPENDED:
                 dates = [d for c in declined if (d := c.suspends_at(self._schedule)) is not None]
@@ -517,7 +519,7 @@ class Settlement:
                     [i for i, _ in draft.invoices],
                     guidance.message_key,
                     suspends_at=suspends,
-                    suspended=after_account.status is AccountStatus.SUSPENDED,
+                    suspended=now_suspended,
                 )
             )
 

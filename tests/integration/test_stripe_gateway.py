@@ -421,17 +421,17 @@ EXPECTED: dict[str, tuple[str, bool, str]] = {
     "invalid_expiry_year": ("decline.check_card_details", True, "invalid_expiry_year"),
     "expired_card": ("decline.check_card_details", True, "expired_card"),
     "expired_card_try_again_later": ("decline.check_card_details", False, "expired_card"),
-    "incorrect_cvc": ("decline.check_cvc", False, "incorrect_cvc"),
+    "incorrect_cvc": ("decline.check_cvc", True, "incorrect_cvc"),
     "incorrect_cvc_confirm_card_data": ("decline.check_cvc", True, "incorrect_cvc"),
-    "incorrect_zip": ("decline.check_address", False, "incorrect_zip"),
-    "incorrect_address": ("decline.check_address", False, "incorrect_address"),
+    "incorrect_zip": ("decline.check_address", True, "incorrect_zip"),
+    "incorrect_address": ("decline.check_address", True, "incorrect_address"),
     "insufficient_funds": ("decline.insufficient_funds", False, "insufficient_funds"),
     "authentication_required": (
         "decline.authentication_required",
         True,
         "authentication_required",
     ),
-    "card_not_supported": ("decline.card_not_supported", False, "card_not_supported"),
+    "card_not_supported": ("decline.card_not_supported", True, "card_not_supported"),
     "do_not_honor": ("decline.call_bank", False, "do_not_honor"),
     "do_not_honor_do_not_try_again": ("decline.call_bank", True, "do_not_honor"),
     "fraudulent": ("card_declined", True, "card_declined"),
@@ -440,8 +440,8 @@ EXPECTED: dict[str, tuple[str, bool, str]] = {
     "pickup_card": ("card_declined", True, "card_declined"),
     "merchant_blacklist": ("card_declined", True, "card_declined"),
     "generic_decline": ("card_declined", False, "card_declined"),
-    "restricted_card": ("card_declined", False, "card_declined"),
-    "processing_error": ("card_declined", False, "card_declined"),
+    "restricted_card": ("decline.use_another_card", True, "restricted_card"),
+    "processing_error": ("decline.processing_error", False, "processing_error"),
 }
 FRAUD = ("fraudulent", "lost_card", "stolen_card", "pickup_card", "merchant_blacklist")
 
