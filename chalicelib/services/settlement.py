@@ -549,7 +549,10 @@ class Settlement:
             retry_at = now if result.kind is Result.NOT_FOUND else now + UNAVAILABLE_RETRY
             if charge.next_retry_at is not None and charge.next_retry_at > now:
                 retry_at = min(retry_at, charge.next_retry_at)
-            draft.charges.append((charge.put_back(retry_at), charge.version))
+            back = charge.put_back(retry_at)
+            if account.status is AccountStatus.SUSPENDED:  # never retried automatically
+                back = replace(back, retries_stopped=True, suspend_at=None)
+            draft.charges.append((back, charge.version))
         if voided and account.subscribe_charge_id is not None:
             draft.account = account.evolve(subscribe_charge_id=None)
         if voided and not customer_present:  # they were told "unknown": tell them the end

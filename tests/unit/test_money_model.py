@@ -103,7 +103,16 @@ class MoneyLifecycle(RuleBasedStateMachine):
         override(self.box)
         self.timeline: list[tuple[datetime, AccountStatus]] = []
         self.suspensions = 0
-        self.event_ids: list[tuple[str, str]] = []  # (event id, payment intent id) sent
+        # when the customer (or the job) first sent each attempt: a lost request replayed
+        # later is that same payment, made then
+        self.first_sent: dict[str, datetime] = {}
+        real_charge = self.fake.charge
+
+        def charge(*args: Any, **kwargs: Any) -> Any:
+            self.first_sent.setdefault(kwargs["idempotency_key"], self.clock.now())
+            return real_charge(*args, **kwargs)
+
+        self.fake.charge = charge  # type: ignore[method-assign]
 
     @initialize(card=st.sampled_from(["ok", "ok", "ok", *sorted(CARDS)]))
     def sign_up(self, card: str) -> None:
@@ -281,7 +290,11 @@ class MoneyLifecycle(RuleBasedStateMachine):
         for (account_id, _), invoice in self.repo.invoices.items():
             if account_id != self.account_id or invoice.status is not InvoiceStatus.PAID:
                 continue
-            paid_at = next(t.at for t in invoice.transactions if t.status == "succeeded")
+            paid = next(t for t in invoice.transactions if t.status == "succeeded")
+            intent = next(
+                c for c in self.fake.charges if c.payment_intent_id == paid.payment_intent_id
+            )
+            paid_at = self.first_sent[intent.idempotency_key]  # when the customer paid
             for start, until in spans:
                 if start >= paid_at:
                     continue  # suspended after paying: a later matter
