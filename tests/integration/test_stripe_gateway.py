@@ -206,6 +206,31 @@ def test_off_session_charge_succeeds_and_can_be_found(backend: Backend) -> None:
     assert found.payment_intent_id == outcome.payment_intent_id
 
 
+def test_an_attempt_is_found_by_its_metadata_and_a_lost_one_is_not(backend: Backend) -> None:
+    """Reconciliation after Stripe's 24 h key window: the PaymentIntent an attempt made is
+    found by the ``attempt_key`` metadata; one that never reached Stripe is not."""
+    customer = _customer(backend)
+    card = backend.new_card("4242424242424242")
+    backend.gateway.attach_card(customer, card)
+    key = f"charge:{uuid.uuid4().hex}:attempt:1"
+    charge_id = uuid.uuid4().hex
+    outcome = backend.gateway.charge(
+        customer,
+        card,
+        1500,
+        "EUR",
+        key,
+        "HelpDesk Basic (monthly)",
+        {"charge_ids": charge_id, "attempt_key": key},
+        True,
+    )
+    found = backend.gateway.find_attempt(customer, key, [charge_id])
+    assert found is not None and found.status == "succeeded"
+    assert found.payment_intent_id == outcome.payment_intent_id
+    assert backend.gateway.find_attempt(customer, f"{key}x", [uuid.uuid4().hex]) is None
+    assert backend.gateway.find_attempt(_customer(backend), key, [charge_id]) is None
+
+
 def test_a_card_that_attaches_then_declines_at_charge_time(backend: Backend) -> None:
     customer = _customer(backend)
     card = backend.new_card("4000000000000341")
