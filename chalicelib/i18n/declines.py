@@ -162,6 +162,12 @@ DECLINE_MESSAGES: dict[str, dict[str, str]] = {
         "{number} : votre compte est suspendu. Mettez à jour votre carte ou appliquez les "
         "frais en attente dans Mon compte pour le réactiver aussitôt : {console_url}\n",
     },
+    "payment_in_progress": {  # 409 from subscribe and "apply pending charges"
+        "en": "A payment is already on its way for this account. Wait a few minutes and look "
+        "at your billing page again: you will not be charged twice.",
+        "fr": "Un paiement est déjà en cours pour ce compte. Patientez quelques minutes puis "
+        "consultez à nouveau votre page de facturation : vous ne serez pas débité deux fois.",
+    },
     "invalid_payment_method": {
         "en": "This card could not be used. Enter your card details again.",
         "fr": "Cette carte ne peut pas être utilisée. Saisissez à nouveau les informations de "
