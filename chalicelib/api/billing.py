@@ -97,14 +97,15 @@ def put_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
     from chalicelib.services.auth import Caller
 
     box = container()
-    account = box.billing.set_card(ctx.caller, body.payment_method_id)
+    account, owed, invoices = box.billing.replace_card(ctx.caller, body.payment_method_id)
     assert account.card is not None
     answer = account.card.as_dict()
     if account.status.value in ("past_due", "suspended"):  # retried at once with the new card
-        result = box.dunning.retry_now(Caller(account, ctx.caller.session, ctx.caller.ip))
+        who = Caller(account, ctx.caller.session, ctx.caller.ip)
+        result = box.dunning.retry_now(who, owed=(owed, invoices))
         if result is None:
             # not tried yet (a claim is held, or Stripe is down): the charges are due at once
-            # and carry no failure of the old card (set_card cleared it)
+            # and carry no failure of the old card (replace_card cleared it)
             charges = box.billing.pending_charges(account.id)
         else:
             charges = list(result.pending)

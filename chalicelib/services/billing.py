@@ -170,6 +170,12 @@ class BillingService:
         return updated, not keep
 
     def set_card(self, caller: Caller, payment_method_id: str) -> Account:
+        """Attach a PaymentMethod made by Stripe.js (see :meth:`replace_card`)."""
+        return self.replace_card(caller, payment_method_id)[0]
+
+    def replace_card(
+        self, caller: Caller, payment_method_id: str
+    ) -> tuple[Account, list[Charge], list[Invoice]]:
         """Attach a PaymentMethod made by Stripe.js and make it the card charged from now on.
 
         What the account owes is due again at once with it, in the same transaction: the old
@@ -183,6 +189,8 @@ class BillingService:
             account.id, account.email, account.name, idempotency_key=f"customer:{account.id}"
         )
         card = self._gateway.attach_card(customer_id, payment_method_id)
+        # (returns what the account owes after the change, with its open invoices, read in
+        # the same Query: "retried at once" then needs no second read)
         updated = account.evolve(
             customer_id=customer_id, payment_method_id=payment_method_id, card=card
         )
@@ -195,11 +203,12 @@ class BillingService:
         owing = account.status in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED)
         now = self._clock.now()
         for _ in range(5):
-            charges = self._repo.open_charges(account.id) if owing else []
+            charges, invoices, _ = self._repo.payable(account.id, None) if owing else ([], [], None)
+            changed = [c.card_changed(now) for c in charges]
             change = AccountChange(
                 account=updated,
                 expected_version=account.version,
-                charges=tuple((c.card_changed(now), c.version) for c in charges),
+                charges=tuple(zip(changed, [c.version for c in charges], strict=True)),
                 audit=(AuditEvent(account.id, now, "card_replaced", ip=caller.ip),),
                 markers=marker,
             )
@@ -211,7 +220,7 @@ class BillingService:
                     raise Conflict() from None
                 continue  # a charge moved meanwhile (claimed or settled): read them again
             log_event("billing.card_replaced", account_id=account.id, ip=caller.ip)
-            return updated
+            return updated, changed, invoices
         raise Conflict()
 
     def edit_card(self, caller: Caller, changes: CardChanges) -> Account:

@@ -189,7 +189,12 @@ class DunningService:
 
     # --- on-session: "apply pending charges" -------------------------------------------------
     def pay_pending(
-        self, caller: Caller, idempotency_key: str | None = None, *, raise_decline: bool = True
+        self,
+        caller: Caller,
+        idempotency_key: str | None = None,
+        *,
+        raise_decline: bool = True,
+        owed: tuple[Sequence[Charge], Sequence[Invoice]] | None = None,
     ) -> PayResult:
         """Charge every open charge of the account at once with the card on file.
 
@@ -198,7 +203,10 @@ class DunningService:
         """
         account = caller.account
         now = self._clock.now()
-        charges, invoices, stored = self._repo.payable(account.id, idempotency_key)
+        if owed is not None and idempotency_key is None:  # just read by the caller
+            charges, invoices, stored = list(owed[0]), list(owed[1]), None
+        else:
+            charges, invoices, stored = self._repo.payable(account.id, idempotency_key)
         if stored is not None:
             return PayResult.from_json(stored, account).raise_if_declined()
         if any(c.state is not ChargeState.PENDING for c in charges):
@@ -411,14 +419,18 @@ class DunningService:
         return (outcome, True) if applied.retry_now else outcome
 
     # --- card changes and webhooks --------------------------------------------------------------
-    def retry_now(self, caller: Caller) -> PayResult | None:
+    def retry_now(
+        self,
+        caller: Caller,
+        owed: tuple[Sequence[Charge], Sequence[Invoice]] | None = None,
+    ) -> PayResult | None:
         """After a new card: pay the pending charges at once (the customer is present).
 
         None when that could not be tried (a payment in progress, Stripe down): the charges
         are due at once and the claim holder or the next retry run tries the new card.
         """
         try:
-            return self.pay_pending(caller, raise_decline=False)
+            return self.pay_pending(caller, raise_decline=False, owed=owed)
         except (CardDeclined, PaymentGatewayUnavailable, DependencyUnavailable, Conflict):
             return None
 
