@@ -8,7 +8,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test lint typecheck unit bench clean system-deps
-.PHONY: package fuzz
+.PHONY: package fuzz soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ package: $(STAMP)
 ## fuzz: the /openapi.json fuzz suite with many more examples per route (FUZZ_MAX_EXAMPLES)
 fuzz: $(STAMP)
 	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-500} $(BIN)/python -m pytest tests/fuzz -q
+
+## soak: the money lifecycle's model-based test with thousands of examples (Hypothesis
+## profile "soak"; `make test` runs the "money" profile, a hundred-odd examples)
+soak: $(STAMP)
+	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest tests/unit/test_money_model.py -q -p no:logging
 
 ## bench: print the benchmark figures
 bench: $(STAMP)

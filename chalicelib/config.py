@@ -77,6 +77,7 @@ class Settings:
     trial_days: int = 14
     retry_queue_name: str = "helpdesk-accounts-charge-retries"
     retry_schedule_days: tuple[int, ...] = (1, 3, 5, 7, 10, 14)
+    hard_decline_grace_days: int = 7  # a stopped charge suspends the account after this
     stripe_request_budget: int = 90  # requests per second toward Stripe (live limit: 100)
     retry_consumer_concurrency: int = 24  # SQS consumers at once (Lambda maximum concurrency)
     plans: tuple[Plan, ...] = field(default=DEFAULT_PLANS)
@@ -145,6 +146,9 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
             int(d) for d in e.get("RETRY_SCHEDULE_DAYS", "").split(",") if d.strip()
         )
         or defaults.retry_schedule_days,
+        hard_decline_grace_days=int(
+            e.get("HARD_DECLINE_GRACE_DAYS", defaults.hard_decline_grace_days)
+        ),
         stripe_request_budget=int(e.get("STRIPE_REQUEST_BUDGET", defaults.stripe_request_budget)),
         retry_consumer_concurrency=int(
             e.get("RETRY_CONSUMER_CONCURRENCY", defaults.retry_consumer_concurrency)

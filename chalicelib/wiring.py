@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.services.payment_ports import PaymentGateway
     from chalicelib.services.ports import Clock, Mailer, PasswordHasher
     from chalicelib.services.profile import ProfileService
+    from chalicelib.services.settlement import Settlement
     from chalicelib.services.trials import TrialService
     from chalicelib.services.vat import VatService
     from chalicelib.services.vat_ports import VatChecker
@@ -74,22 +75,38 @@ class Container:
         return self.payment_gateway
 
     @cached_property
-    def dunning(self) -> DunningService:
-        from chalicelib.services.dunning import DunningService
+    def settlement(self) -> Settlement:
+        """The one owner of what a payment's outcome does (every money path uses it)."""
         from chalicelib.services.rate_limit import TokenBucket
+        from chalicelib.services.settlement import Settlement
 
         s = self.settings
         # Locally one process runs every worker: one bucket holds the whole budget.  In AWS each
         # of the (at most retry_consumer_concurrency) SQS consumers gets its share.
         share = 1 if s.stage == "local" else max(1, s.retry_consumer_concurrency)
         limiter = TokenBucket(max(1.0, s.stripe_request_budget / share - 1))
-        return DunningService(self.repo, lambda: self.gateway, self.clock, s, limiter=limiter)
+        return Settlement(self.repo, lambda: self.gateway, self.clock, s, limiter=limiter)
+
+    @cached_property
+    def dunning(self) -> DunningService:
+        from chalicelib.services.dunning import DunningService
+
+        return DunningService(
+            self.repo,
+            lambda: self.gateway,
+            self.clock,
+            self.settings,
+            settlement=self.settlement,
+            billing=self.billing,
+        )
 
     @cached_property
     def billing(self) -> BillingService:
         from chalicelib.services.billing import BillingService
 
-        return BillingService(self.repo, lambda: self.gateway, self.clock, self.settings)
+        return BillingService(
+            self.repo, lambda: self.gateway, self.clock, self.settings, self.settlement
+        )
 
     @cached_property
     def auth(self) -> AuthService:

@@ -104,11 +104,22 @@ def invoice_from_json(raw: str, status: str, transactions: str, version: int) ->
 
 
 def attempt_to_json(attempt: Attempt | None) -> str | None:
-    return dumps(asdict(attempt)) if attempt else None
+    if not attempt:
+        return None
+    data = asdict(attempt)
+    data["created_at"] = utc_iso(attempt.created_at) if attempt.created_at else None
+    return dumps(data)
 
 
 def attempt_from_json(raw: str | None) -> Attempt | None:
     if not raw:
         return None
     data = json.loads(raw)
-    return Attempt(**{**data, "charge_ids": tuple(data["charge_ids"])})
+    created = data.get("created_at")
+    return Attempt(
+        **{
+            **data,
+            "charge_ids": tuple(data["charge_ids"]),
+            "created_at": parse_iso(created) if created else None,
+        }
+    )

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import count
 from typing import Literal
@@ -48,6 +48,11 @@ from chalicelib.domain.payments import (
 )
 
 BehaviourKind = Literal["succeed", "decline", "require_action", "timeout"]
+# One-off faults of the next charge requests (:meth:`FakePaymentGateway.inject`):
+# ``lost_request`` times out before reaching "Stripe" (nothing created), ``lost_answer``
+# creates the PaymentIntent and loses the answer, ``unavailable`` refuses it unprocessed,
+# ``late`` leaves the PaymentIntent processing until :meth:`FakePaymentGateway.finish_late`.
+Fault = Literal["lost_request", "lost_answer", "unavailable", "late"]
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,7 @@ class FakePaymentGateway:
         self.calls: Counter[str] = Counter()
         self.requests = 0
         self.request_times: list[float] = []
+        self.faults: deque[Fault] = deque()
 
     # --- set-up and inspection (not part of the port) --------------------------------------
 
@@ -198,6 +204,24 @@ class FakePaymentGateway:
     def default_payment_method(self, customer_id: str) -> str | None:
         with self._lock:
             return self._customers[customer_id].default_payment_method
+
+    def inject(self, *faults: Fault) -> None:
+        """The next charge requests meet ``faults``, one each, in order."""
+        with self._lock:
+            self.faults.extend(faults)
+
+    def late_intents(self) -> list[str]:
+        """PaymentIntents still processing (``late``)."""
+        with self._lock:
+            return [i for i, x in self._intents.items() if x.charge.outcome.status == "unknown"]
+
+    def finish_late(self, payment_intent_id: str) -> ChargeOutcome:
+        """Settle a ``late`` PaymentIntent as its card decides (as Stripe would, later)."""
+        with self._lock:
+            intent = self._intents[payment_intent_id]
+            assert intent.pending_outcome is not None
+            self._settle(intent, intent.pending_outcome)
+            return intent.pending_outcome
 
     def charges_with_key(self, idempotency_key: str) -> list[FakeCharge]:
         with self._lock:
@@ -304,6 +328,11 @@ class FakePaymentGateway:
         self._request()
         request = (customer_id, payment_method_id, amount, currency.lower(), off_session)
         with self._lock:
+            fault = self.faults.popleft() if self.faults else None
+            if fault == "unavailable":
+                raise PaymentGatewayUnavailable(reason="server_error")
+            if fault == "lost_request":
+                raise PaymentOutcomeUnknown(idempotency_key=idempotency_key, reason="connection")
             self.calls[idempotency_key] += 1
             existing = self._intent_by_key.get(idempotency_key)
             if existing is not None:  # Stripe's replay: same answer, no new PaymentIntent
@@ -316,6 +345,8 @@ class FakePaymentGateway:
                 raise PaymentMethodInvalid(reason="other_customer")
             intent_id = self._new_id("pi")
             outcome, pending = self._decide(intent_id, card, off_session)
+            if fault == "late":  # "processing": the real outcome comes later
+                outcome, pending = ChargeOutcome("unknown", intent_id, card=card.summary), outcome
             charge = FakeCharge(
                 payment_intent_id=intent_id,
                 idempotency_key=idempotency_key,
@@ -331,7 +362,8 @@ class FakePaymentGateway:
             self._intents[intent_id] = _Intent(charge, request, outcome, pending)
             self._intent_by_key[idempotency_key] = intent_id
             self.charges.append(charge)
-            if card.behaviour.kind == "timeout":  # charged, but the answer is lost
+            if card.behaviour.kind == "timeout" or fault == "lost_answer":
+                # charged, but the answer is lost
                 raise PaymentOutcomeUnknown(idempotency_key=idempotency_key, reason="connection")
             return outcome
 
@@ -342,6 +374,25 @@ class FakePaymentGateway:
             if intent is None:
                 raise PaymentRequestRejected(stripe_code="resource_missing")
             return intent.charge.outcome
+
+    def find_attempt(
+        self, customer_id: str, idempotency_key: str, charge_ids: Sequence[str]
+    ) -> ChargeOutcome | None:
+        self._request()
+        wanted = ",".join(charge_ids)
+        with self._lock:
+            found = [
+                c
+                for c in self.charges
+                if c.customer_id == customer_id
+                and (
+                    c.metadata.get("attempt_key") == idempotency_key
+                    or ("attempt_key" not in c.metadata and c.metadata.get("charge_ids") == wanted)
+                )
+            ]
+            rank = {"succeeded": 0, "unknown": 1, "requires_action": 1}
+            found.sort(key=lambda c: rank.get(c.outcome.status, 2))
+            return found[0].outcome if found else None
 
     # --- internals -------------------------------------------------------------------------
 

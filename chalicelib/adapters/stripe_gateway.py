@@ -40,7 +40,7 @@ the description travels in ``metadata["description"]`` instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeGuard, cast
 
@@ -259,6 +259,39 @@ class StripeGateway:
         except stripe.StripeError as error:
             self._fail(error, "find")
         return outcome_from_intent(intent.to_dict(), off_session=False)
+
+    def find_attempt(
+        self, customer_id: str, idempotency_key: str, charge_ids: Sequence[str]
+    ) -> ChargeOutcome | None:
+        """List the customer's PaymentIntents and match the attempt's metadata (``attempt_key``,
+        else ``charge_ids`` for attempts made before the key was sent).  localstripe cannot
+        filter the list by customer, so on the local stage the filter is applied here."""
+        import stripe
+
+        params: dict[str, Any] = {"limit": 100, "expand": ["data.payment_method"]}
+        if self._settings.stage != "local":
+            params["customer"] = customer_id
+        else:
+            params.pop("expand")
+        wanted = ",".join(charge_ids)
+        found: list[dict[str, Any]] = []
+        try:
+            page = self._client.v1.payment_intents.list(params=cast(Any, params))
+            for intent in page.auto_paging_iter():
+                data = intent.to_dict()
+                if _id_of(data.get("customer")) != customer_id:
+                    continue
+                metadata = data.get("metadata") or {}
+                key = metadata.get("attempt_key")
+                if key == idempotency_key or (key is None and metadata.get("charge_ids") == wanted):
+                    found.append(data)
+        except stripe.StripeError as error:
+            self._fail(error, "find")
+        if not found:
+            return None
+        outcomes = [outcome_from_intent(i, off_session=bool(i.get("off_session"))) for i in found]
+        rank = {"succeeded": 0, "unknown": 1, "requires_action": 1}
+        return sorted(outcomes, key=lambda o: rank.get(o.status, 2))[0]
 
     # --- error translation ---------------------------------------------------------------
 

@@ -62,7 +62,9 @@ def login(ctx: RequestContext, body: Any) -> dict[str, Any]:
         "token": signed_in.token,
         "device_token": signed_in.device_token,
         "account": account_view(account),
-        "pending_payment": pending_view(box.billing.pending_charges(account.id), locale)
+        "pending_payment": pending_view(
+            box.billing.pending_charges(account.id), locale, box.settings.retry_schedule_days
+        )
         if owes
         else None,
         "notice": login_notice_view(account, locale),

@@ -32,7 +32,9 @@ def _billing(
     plan = box.settings.plan(account.plan or "")
     currency = plan.currency if plan else DEFAULT_CURRENCY
     charges = box.billing.pending_charges(account.id) if pending is None else pending
-    return billing_view(account, charges, ctx.locale, currency, vat_notice)
+    return billing_view(
+        account, charges, ctx.locale, currency, vat_notice, box.settings.retry_schedule_days
+    )
 
 
 @endpoint(
@@ -95,16 +97,21 @@ def put_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
     from chalicelib.services.auth import Caller
 
     box = container()
-    account = box.billing.set_card(ctx.caller, body.payment_method_id)
+    account, owed, invoices = box.billing.replace_card(ctx.caller, body.payment_method_id)
     assert account.card is not None
     answer = account.card.as_dict()
     if account.status.value in ("past_due", "suspended"):  # retried at once with the new card
-        result = box.dunning.retry_now(Caller(account, ctx.caller.session, ctx.caller.ip))
+        who = Caller(account, ctx.caller.session, ctx.caller.ip)
+        result = box.dunning.retry_now(who, owed=(owed, invoices))
         if result is None:
+            # not tried yet (a claim is held, or Stripe is down): the charges are due at once
+            # and carry no failure of the old card (replace_card cleared it)
             charges = box.billing.pending_charges(account.id)
         else:
             charges = list(result.pending)
-        answer["pending_payment"] = pending_view(charges, ctx.locale)
+        answer["pending_payment"] = pending_view(
+            charges, ctx.locale, box.settings.retry_schedule_days
+        )
     return answer
 
 
@@ -122,7 +129,9 @@ def get_pending(ctx: RequestContext) -> dict[str, Any]:
 
     box = container()
     account = ctx.caller.account
-    view = pending_view(box.billing.pending_charges(account.id), ctx.locale)
+    view = pending_view(
+        box.billing.pending_charges(account.id), ctx.locale, box.settings.retry_schedule_days
+    )
     plan = box.settings.plan(account.plan or "")
     currency = plan.currency if plan else DEFAULT_CURRENCY
     return view or {"items": [], "total": {"amount": 0, "currency": currency}}

@@ -273,6 +273,7 @@ class PendingItemOut(ResponseModel):
     since: Timestamp
     attempts: int
     next_retry_at: Timestamp | None
+    suspends_at: Timestamp | None = None
     last_failure: FailureOut | None
 
 

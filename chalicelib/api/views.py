@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -48,8 +49,14 @@ def _iso(value: datetime | None) -> str | None:
     return utc_iso(value) if value else None
 
 
-def pending_view(charges: list[Charge], locale: str) -> dict[str, Any] | None:
-    """The contract's ``pending_payment`` object, or None when nothing is owed."""
+def pending_view(
+    charges: list[Charge], locale: str, schedule_days: Sequence[int] = ()
+) -> dict[str, Any] | None:
+    """The contract's ``pending_payment`` object, or None when nothing is owed.
+
+    ``suspends_at`` (an addition to the contract) is when the account is suspended if the
+    charge stays unpaid: the grace period's end after a decline that stopped retries, or the
+    last scheduled retry (``schedule_days``); null when no suspension is pending."""
     if not charges:
         return None
     items = [
@@ -60,6 +67,7 @@ def pending_view(charges: list[Charge], locale: str) -> dict[str, Any] | None:
             "since": utc_iso(c.first_failed_at or c.created_at),
             "attempts": c.attempts,
             "next_retry_at": None if c.retries_stopped else _iso(c.next_retry_at),
+            "suspends_at": _iso(c.suspends_at(schedule_days)),
             "last_failure": {
                 "code": c.last_failure.guidance.public_code,
                 "message": translate(c.last_failure.guidance.message_key, locale),
@@ -83,6 +91,7 @@ def billing_view(
     locale: str,
     currency: str,
     vat_notice: str | None = None,
+    schedule_days: Sequence[int] = (),
 ) -> dict[str, Any]:
     from chalicelib.domain.countries import EU_VAT_COUNTRIES
 
@@ -100,7 +109,7 @@ def billing_view(
             "status": account.vat_status,
             **({"notice": translate(vat_notice, locale)} if vat_notice else {}),
         },
-        "pending_payment": pending_view(charges, locale),
+        "pending_payment": pending_view(charges, locale, schedule_days),
     }
 
 

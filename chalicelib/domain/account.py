@@ -91,6 +91,7 @@ class Account:
     vat_checked_at: datetime | None = None
     vat_request_id: str | None = None
     trial_notice_for: datetime | None = None  # the trial end the 3-day notice was mailed for
+    subscribe_charge_id: str | None = None  # the first payment in flight (one at a time)
     version: int = 0
 
     def evolve(self, **changes: Any) -> Account:

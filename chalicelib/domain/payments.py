@@ -12,11 +12,14 @@ and which must not reach customers, AZ5):
 
 * ``message_key``: the i18n key of the sentence telling the customer what to do (check the
   number or expiry, the security code, the billing address, call the bank, use another card);
-* ``hard``: whether automatic retries must stop.  The issuer's advice comes first
-  (``do_not_try_again`` and ``confirm_card_data`` stop, ``try_again_later`` keeps retrying);
-  without advice the decline code decides (a wrong number, an expired or invalid expiry,
-  ``authentication_required`` are hard).  The fraud codes (lost, stolen, ...) are hard even
-  against a ``try_again_later`` advice: card networks forbid re-attempting them;
+* ``decline_class`` (:class:`DeclineClass`), one per code (:data:`DECLINE_TABLE`, every code
+  of Stripe's "Decline codes" page): ``soft`` (retry on the schedule), ``hard`` (stop retries;
+  the account is suspended after ``HARD_DECLINE_GRACE_DAYS`` unless the card changes),
+  ``revoked`` (the cardholder revoked the authorisation: stop retries and renewal) or
+  ``needs_customer`` (the bank wants the customer to authenticate).  The issuer's
+  ``advice_code`` comes after the code (``try_again_later`` softens a hard code,
+  ``do_not_try_again`` and ``confirm_card_data`` harden a soft one) except for revocations,
+  authentication and the fraud codes, which no advice changes; ``hard`` is "not soft";
 * ``public_code``: the code shown to the customer.  Codes that reveal fraud suspicion
   (``fraudulent``, ``lost_card``, ``stolen_card``, ``pickup_card``, ``merchant_blacklist``, ST6)
   and codes not in the table are shown as the generic ``card_declined``.
@@ -33,6 +36,7 @@ reconcile it (same idempotency key, or the PaymentIntent looked up), never charg
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -75,6 +79,19 @@ class CardSummary:
         }
 
 
+class DeclineClass(enum.StrEnum):
+    """What a decline means for the retry schedule (one class per code, see the table)."""
+
+    SOFT = "soft"  # the same card may work later: retry on the schedule
+    HARD = "hard"  # this card will not work: stop retries, suspend after the grace period
+    REVOKED = "revoked"  # the cardholder revoked the authorisation: stop retries and renewal
+    NEEDS_CUSTOMER = "needs_customer"  # the bank wants the customer (authentication)
+
+    @property
+    def stops_retries(self) -> bool:
+        return self is not DeclineClass.SOFT
+
+
 @dataclass(frozen=True)
 class Guidance:
     """What a decline means for the customer and for the retry schedule."""
@@ -82,6 +99,7 @@ class Guidance:
     message_key: str
     hard: bool
     public_code: str
+    decline_class: DeclineClass = DeclineClass.SOFT
 
 
 @dataclass(frozen=True)
@@ -113,26 +131,77 @@ class ChargeOutcome:
 
 
 # --- the decline table ---------------------------------------------------------------------
+#
+# Every decline code of Stripe's "Decline codes" page (and the card-detail error codes), with
+# the class it belongs to and the i18n key of what the customer can do.  ``None`` as message
+# means the generic text (the fraud codes, ST6, and codes that say nothing more useful).
 
+_S, _H, _R, _N = (
+    DeclineClass.SOFT,
+    DeclineClass.HARD,
+    DeclineClass.REVOKED,
+    DeclineClass.NEEDS_CUSTOMER,
+)
 _CHECK_CARD = "decline.check_card_details"
 _CHECK_CVC = "decline.check_cvc"
 _CHECK_ADDRESS = "decline.check_address"
+_CALL_BANK = "decline.call_bank"
+_ANOTHER_CARD = "decline.use_another_card"
+_TRY_LATER = "decline.try_again_later"
+_PIN = "decline.pin_required"
 
-# decline or error code -> i18n key of what the customer can do
-_MESSAGE_BY_CODE: dict[str, str] = {
-    "incorrect_number": _CHECK_CARD,
-    "invalid_number": _CHECK_CARD,
-    "invalid_expiry_month": _CHECK_CARD,
-    "invalid_expiry_year": _CHECK_CARD,
-    "expired_card": _CHECK_CARD,
-    "incorrect_cvc": _CHECK_CVC,
-    "invalid_cvc": _CHECK_CVC,
-    "incorrect_zip": _CHECK_ADDRESS,
-    "incorrect_address": _CHECK_ADDRESS,
-    "insufficient_funds": "decline.insufficient_funds",
-    "authentication_required": "decline.authentication_required",
-    "card_not_supported": "decline.card_not_supported",
-    "do_not_honor": "decline.call_bank",
+DECLINE_TABLE: dict[str, tuple[DeclineClass, str | None]] = {
+    "authentication_required": (_N, "decline.authentication_required"),
+    "approve_with_id": (_S, "decline.approve_with_id"),
+    "call_issuer": (_H, "decline.call_issuer"),
+    "card_not_supported": (_H, "decline.card_not_supported"),
+    "card_velocity_exceeded": (_S, "decline.card_velocity_exceeded"),
+    "currency_not_supported": (_H, "decline.currency_not_supported"),
+    "do_not_honor": (_S, _CALL_BANK),
+    "do_not_try_again": (_H, _CALL_BANK),
+    "duplicate_transaction": (_S, "decline.duplicate_transaction"),
+    "expired_card": (_H, _CHECK_CARD),
+    "fraudulent": (_H, None),
+    "generic_decline": (_S, None),
+    "incorrect_number": (_H, _CHECK_CARD),
+    "incorrect_cvc": (_H, _CHECK_CVC),
+    "incorrect_pin": (_H, _PIN),
+    "incorrect_zip": (_H, _CHECK_ADDRESS),
+    "incorrect_address": (_H, _CHECK_ADDRESS),
+    "insufficient_funds": (_S, "decline.insufficient_funds"),
+    "invalid_account": (_H, "decline.invalid_account"),
+    "invalid_amount": (_H, _CALL_BANK),
+    "invalid_cvc": (_H, _CHECK_CVC),
+    "invalid_expiry_month": (_H, _CHECK_CARD),
+    "invalid_expiry_year": (_H, _CHECK_CARD),
+    "invalid_number": (_H, _CHECK_CARD),
+    "invalid_pin": (_H, _PIN),
+    "issuer_not_available": (_S, "decline.issuer_not_available"),
+    "lost_card": (_H, None),
+    "merchant_blacklist": (_H, None),
+    "new_account_information_available": (_H, "decline.new_account_information"),
+    "no_action_taken": (_H, _CALL_BANK),
+    "not_permitted": (_H, _CALL_BANK),
+    "offline_pin_required": (_H, _PIN),
+    "online_or_offline_pin_required": (_H, _PIN),
+    "pickup_card": (_H, None),
+    "pin_try_exceeded": (_H, "decline.pin_try_exceeded"),
+    "processing_error": (_S, "decline.processing_error"),
+    "reenter_transaction": (_S, _TRY_LATER),
+    "restricted_card": (_H, _ANOTHER_CARD),
+    "revocation_of_all_authorizations": (_R, "decline.revoked"),
+    "revocation_of_authorization": (_R, "decline.revoked"),
+    "security_violation": (_H, _ANOTHER_CARD),
+    "service_not_allowed": (_H, _CALL_BANK),
+    "stolen_card": (_H, None),
+    "stop_payment_order": (_R, "decline.revoked"),
+    "testmode_decline": (_H, _ANOTHER_CARD),
+    "transaction_not_allowed": (_H, _ANOTHER_CARD),
+    "try_again_later": (_S, _TRY_LATER),
+    "withdrawal_count_limit_exceeded": (_S, "decline.withdrawal_count_limit_exceeded"),
+    # error codes (not decline codes) that end a PaymentIntent attempt
+    "payment_intent_authentication_failure": (_N, "decline.authentication_required"),
+    "payment_intent_canceled": (_S, None),
 }
 
 # Shown as the generic decline (never reveal fraud suspicion), but retries must stop.
@@ -140,22 +209,12 @@ FRAUD_CODES = frozenset(
     {"fraudulent", "lost_card", "stolen_card", "pickup_card", "merchant_blacklist"}
 )
 
-# Retrying the same card cannot succeed (without issuer advice saying otherwise).
-_HARD_CODES = frozenset(
-    {
-        "incorrect_number",
-        "invalid_number",
-        "expired_card",
-        "invalid_expiry_month",
-        "invalid_expiry_year",
-        "authentication_required",
-        "do_not_try_again",  # also exists as a decline code
-        *FRAUD_CODES,
-    }
-)
-
-_HARD_ADVICE = frozenset({"do_not_try_again", "confirm_card_data"})
-_SOFT_ADVICE = frozenset({"try_again_later"})
+# Stripe's ``advice_code``: what the issuer suggests, applied after the code's own class.
+ADVICE_CLASSES: dict[str, DeclineClass] = {
+    "try_again_later": DeclineClass.SOFT,
+    "do_not_try_again": DeclineClass.HARD,
+    "confirm_card_data": DeclineClass.HARD,  # the customer must re-enter or update the card
+}
 
 # Codes that are too vague to guide anything: look at the other code instead.
 _VAGUE = frozenset({"card_declined", "generic_decline"})
@@ -169,22 +228,41 @@ def _deciding_code(code: str | None, decline_code: str | None) -> str | None:
     return None
 
 
+def decline_class(
+    code: str | None, decline_code: str | None = None, advice_code: str | None = None
+) -> DeclineClass:
+    """The class of a decline: the code's own, then the issuer's advice.
+
+    Revocations and the fraud codes never become soft (card networks forbid re-attempting
+    them); authentication always needs the customer; otherwise ``advice_code`` decides when
+    present (``try_again_later`` keeps retrying, ``do_not_try_again`` and
+    ``confirm_card_data`` stop).  Unknown codes are soft: the schedule is bounded anyway.
+    """
+    deciding = _deciding_code(code, decline_code)
+    own, _ = DECLINE_TABLE.get(deciding or "", (DeclineClass.SOFT, None))
+    if own in (DeclineClass.REVOKED, DeclineClass.NEEDS_CUSTOMER) or deciding in FRAUD_CODES:
+        return own
+    return ADVICE_CLASSES.get(advice_code or "", own)
+
+
 def decline_guidance(
     code: str | None, decline_code: str | None = None, advice_code: str | None = None
 ) -> Guidance:
     """What to tell the customer about this decline and whether retries must stop."""
     deciding = _deciding_code(code, decline_code)
-    if deciding in FRAUD_CODES or deciding not in _MESSAGE_BY_CODE:
+    _, message = DECLINE_TABLE.get(deciding or "", (DeclineClass.SOFT, None))
+    if deciding in FRAUD_CODES or message is None:
         message_key, public_code = GENERIC_DECLINE_KEY, GENERIC_PUBLIC_CODE
     else:
-        message_key, public_code = _MESSAGE_BY_CODE[deciding], deciding
-    if advice_code in _HARD_ADVICE or deciding in FRAUD_CODES:
-        hard = True  # a lost or stolen card is never retried, whatever the advice
-    elif advice_code in _SOFT_ADVICE:
-        hard = False
-    else:
-        hard = deciding in _HARD_CODES
-    return Guidance(message_key=message_key, hard=hard, public_code=public_code)
+        assert deciding is not None
+        message_key, public_code = message, deciding
+    klass = decline_class(code, decline_code, advice_code)
+    return Guidance(
+        message_key=message_key,
+        hard=klass.stops_retries,
+        public_code=public_code,
+        decline_class=klass,
+    )
 
 
 # --- PaymentMethod ids -----------------------------------------------------------------------

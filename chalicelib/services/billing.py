@@ -2,15 +2,19 @@
 
 Money moves exactly once:
 
-1. the invoice (numbered from the gapless yearly counter) and its :class:`Charge` record are
-   committed in one transaction *before* Stripe is called, the charge already ``processing``;
-2. Stripe is called with the charge's idempotency key (``charge:<id>:attempt:<n>``);
-3. the outcome is committed in one transaction (invoice status and transaction, charge state,
-   account status, mail).
+1. the invoice (numbered from the gapless yearly counter, bumped in the same transaction) and
+   its :class:`Charge` record, already claimed (``processing``) with its :class:`Attempt` and
+   key stored, are committed in one transaction *before* Stripe is called;
+2. :class:`~chalicelib.services.settlement.Settlement` sends the attempt and commits what its
+   outcome means (the same code as every other money path).
 
-A lost answer (timeout after sending) leaves the charge ``unknown``: it is reconciled with
-the same key, never charged anew.  A renewal moves ``next_renewal_at`` forward in the same
-transaction that issues its invoice, so running the job twice never bills a period twice.
+One subscription per account: subscribing stores the charge's id on the account
+(``subscribe_charge_id``) in that transaction, conditional on the account's version, and
+answers 409 ``payment_in_progress`` while it is set (the first payment processing or being
+reconciled: a lost answer is never followed by a second charge).  A renewal moves
+``next_renewal_at`` forward in the same transaction that issues its invoice, so running the
+job twice never bills a period twice, and a renewal date more than one period in the past
+starts a new period now instead of billing the missed ones.
 
 Plan amounts are net; VAT (see ``domain.vat_rates``) is added on the invoice.
 """
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
 
@@ -30,11 +34,11 @@ from chalicelib.domain.account import (
     AccountStatus,
     AuditEvent,
     Marker,
-    OutboxMail,
 )
 from chalicelib.domain.billing import (
     Address,
     Charge,
+    ChargePurpose,
     ChargeState,
     Invoice,
     InvoiceLine,
@@ -43,7 +47,6 @@ from chalicelib.domain.billing import (
     Tax,
     invoice_number,
     new_invoice_id,
-    transaction_for,
 )
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
@@ -55,24 +58,18 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.payments import (
     CardDeclined,
-    CardSummary,
-    ChargeOutcome,
-    DeclineInfo,
     PaymentGatewayUnavailable,
-    PaymentOutcomeUnknown,
     check_payment_method_id,
 )
 from chalicelib.domain.vat_rates import tax_for
 from chalicelib.logs import log_event
 from chalicelib.services.auth import Caller
-from chalicelib.services.mail import payment_mail
 from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock
+from chalicelib.services.settlement import Result, Settlement
 
-LEASE = timedelta(minutes=15)  # longer than any Lambda timeout
-FIRST_RETRY = timedelta(days=1)
-UNAVAILABLE_RETRY = timedelta(hours=1)
 PAYING_STATUSES = (AccountStatus.ACTIVE, AccountStatus.PAST_DUE, AccountStatus.SUSPENDED)
+ISSUE_RETRIES = 20
 
 
 @dataclass(frozen=True)
@@ -106,11 +103,13 @@ class BillingService:
         gateway: Callable[[], PaymentGateway],
         clock: Clock,
         settings: Settings,
+        settlement: Settlement | None = None,
     ) -> None:
         self._repo = repo
         self._gateway_factory = gateway
         self._clock = clock
         self._settings = settings
+        self._settlement = settlement or Settlement(repo, gateway, clock, settings)
 
     @property
     def _gateway(self) -> PaymentGateway:
@@ -171,13 +170,27 @@ class BillingService:
         return updated, not keep
 
     def set_card(self, caller: Caller, payment_method_id: str) -> Account:
-        """Attach a PaymentMethod made by Stripe.js and make it the card charged from now on."""
+        """Attach a PaymentMethod made by Stripe.js (see :meth:`replace_card`)."""
+        return self.replace_card(caller, payment_method_id)[0]
+
+    def replace_card(
+        self, caller: Caller, payment_method_id: str
+    ) -> tuple[Account, list[Charge], list[Invoice]]:
+        """Attach a PaymentMethod made by Stripe.js and make it the card charged from now on.
+
+        What the account owes is due again at once with it, in the same transaction: the old
+        card's failures no longer apply, stopped retries resume and no suspension is pending.
+        A charge claimed right now keeps its claim; its holder sees the new card when it
+        records the answer and, if the old card was declined, tries the new one at once.
+        """
         check_payment_method_id(payment_method_id)
         account = caller.account
         customer_id = account.customer_id or self._gateway.create_customer(
             account.id, account.email, account.name, idempotency_key=f"customer:{account.id}"
         )
         card = self._gateway.attach_card(customer_id, payment_method_id)
+        # (returns what the account owes after the change, with its open invoices, read in
+        # the same Query: "retried at once" then needs no second read)
         updated = account.evolve(
             customer_id=customer_id, payment_method_id=payment_method_id, card=card
         )
@@ -187,7 +200,28 @@ class BillingService:
             if account.customer_id
             else (Marker("CUSTOMER", customer_id, account.id, unique=False),)
         )
-        return self._commit_account(account, updated, "card_replaced", caller.ip, marker)
+        owing = account.status in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED)
+        now = self._clock.now()
+        for _ in range(5):
+            charges, invoices, _ = self._repo.payable(account.id, None) if owing else ([], [], None)
+            changed = [c.card_changed(now) for c in charges]
+            change = AccountChange(
+                account=updated,
+                expected_version=account.version,
+                charges=tuple(zip(changed, [c.version for c in charges], strict=True)),
+                audit=(AuditEvent(account.id, now, "card_replaced", ip=caller.ip),),
+                markers=marker,
+            )
+            try:
+                self._repo.commit(change)
+            except ConcurrentUpdate:
+                fresh = self._repo.get_account(account.id)
+                if fresh is None or fresh.version != account.version or not charges:
+                    raise Conflict() from None
+                continue  # a charge moved meanwhile (claimed or settled): read them again
+            log_event("billing.card_replaced", account_id=account.id, ip=caller.ip)
+            return updated, changed, invoices
+        raise Conflict()
 
     def edit_card(self, caller: Caller, changes: CardChanges) -> Account:
         """Edit the expiry and billing details of the card on file."""
@@ -227,9 +261,17 @@ class BillingService:
             ),
         )
 
-    def _new_invoice(
-        self, account: Account, plan: Plan, start: datetime, now: datetime, sequence: int
+    def new_invoice(
+        self,
+        account: Account,
+        plan: Plan,
+        start: datetime,
+        now: datetime,
+        sequence: int,
+        purpose: ChargePurpose,
     ) -> tuple[Invoice, Charge]:
+        """A numbered invoice for one period of ``plan`` from ``start`` and its charge
+        (pending: the caller claims it)."""
         end = period_end(start, plan.interval)
         country = account.billing_address.country if account.billing_address else account.country
         decision = tax_for(
@@ -277,93 +319,57 @@ class BillingService:
             invoice_id=invoice_id,
             amount=invoice.total,
             currency=invoice.currency,
-            state=ChargeState.PROCESSING,
+            state=ChargeState.PENDING,
             created_at=now,
-            attempts=1,
-            lease_until=now + LEASE,
+            purpose=purpose,
         )
         return invoice, charge
 
-    def _issue(
-        self, account: Account, updated: Account, plan: Plan, start: datetime
-    ) -> tuple[Invoice, Charge]:
-        """Number and store a new invoice with its charge (and the account change) at once."""
+    def issue(
+        self,
+        account: Account,
+        plan: Plan,
+        start: datetime,
+        *,
+        purpose: ChargePurpose,
+        on_session: bool,
+        account_changes: dict[str, object] | None = None,
+        also: AccountChange | None = None,
+    ) -> tuple[Account, Invoice, Charge]:
+        """Number and store a new invoice with its charge already claimed (attempt and key
+        stored), and the account change, in one transaction: the number is taken from the
+        counter in that same transaction (conditional on its value), so numbers never repeat
+        and never skip.  ``also``: charges and invoices to write in it too (voided ones)."""
         now = self._clock.now()
         counter = f"invoice#{now.year}"
-        for _ in range(20):
+        for _ in range(ISSUE_RETRIES):
             sequence = self._repo.counter_value(counter)
-            invoice, charge = self._new_invoice(account, plan, start, now, sequence + 1)
+            invoice, charge = self.new_invoice(account, plan, start, now, sequence + 1, purpose)
+            attempt = self._settlement.new_attempt(
+                account,
+                [charge],
+                on_session=on_session,
+                description=f"HelpDesk invoice {invoice.number}",
+            )
+            claimed = charge.claim(attempt, now)
+            changes = dict(account_changes or {})
+            if purpose is ChargePurpose.SUBSCRIBE:
+                changes["subscribe_charge_id"] = charge.id
+            updated = account.evolve(**changes)
             try:
                 self._repo.commit(
                     AccountChange(
                         account=updated,
                         expected_version=account.version,
-                        invoices=((invoice, None),),
-                        charges=((charge, None),),
+                        invoices=((invoice, None), *(also.invoices if also else ())),
+                        charges=((claimed, None), *(also.charges if also else ())),
                         counter=(counter, sequence),
                     )
                 )
             except CounterMoved:
                 continue
-            return invoice, charge
+            return updated, invoice, claimed
         raise DependencyUnavailable()
-
-    def _attempt(
-        self, account: Account, invoice: Invoice, charge: Charge, off_session: bool
-    ) -> ChargeOutcome:
-        assert account.customer_id and account.payment_method_id
-        return self._gateway.charge(
-            account.customer_id,
-            account.payment_method_id,
-            charge.amount,
-            charge.currency,
-            idempotency_key=charge.idempotency_key(),
-            description=f"HelpDesk invoice {invoice.number}",
-            metadata={"account_id": account.id, "invoice_id": invoice.id, "charge_ids": charge.id},
-            off_session=off_session,
-        )
-
-    def _paid(
-        self, invoice: Invoice, charge: Charge, outcome: ChargeOutcome, card: CardSummary | None
-    ) -> tuple[tuple[Invoice, int], tuple[Charge, int]]:
-        now = self._clock.now()
-        tx = transaction_for(
-            charge.id,
-            now,
-            charge.amount,
-            "succeeded",
-            outcome.card or card,
-            payment_intent_id=outcome.payment_intent_id,
-        )
-        paid_invoice = invoice.evolve(
-            status=InvoiceStatus.PAID, transactions=(*invoice.transactions, tx)
-        )
-        paid_charge = charge.evolve(
-            state=ChargeState.PAID,
-            lease_until=None,
-            next_retry_at=None,
-            payment_intent_id=outcome.payment_intent_id,
-        )
-        return (paid_invoice, invoice.version), (paid_charge, charge.version)
-
-    def _failed_tx(
-        self,
-        invoice: Invoice,
-        charge: Charge,
-        failure: DeclineInfo,
-        card: CardSummary | None,
-        status: str = "failed",
-    ) -> Invoice:
-        tx = transaction_for(
-            charge.id,
-            self._clock.now(),
-            charge.amount,
-            status,
-            card,
-            failure=failure,
-            failure_key=failure.guidance.message_key,
-        )
-        return invoice.evolve(transactions=(*invoice.transactions, tx))
 
     # --- subscribe ------------------------------------------------------------------------------
     def subscribe(self, caller: Caller, plan_id: str) -> Account:
@@ -372,108 +378,57 @@ class BillingService:
         if plan is None:
             raise InvalidInput("unknown_plan", fields={"plan": "unknown_plan"})
         account = caller.account
-        if account.status in PAYING_STATUSES:
-            raise Conflict("already_subscribed")
-        if not account.status.can_subscribe:  # a trial, running or ended (trial_expired)
-            raise Conflict("not_allowed_in_status")
+        self._check_can_subscribe(account)
         if account.payment_method_id is None or account.customer_id is None:
             raise InvalidInput("no_card")
         now = self._clock.now()
-        issued_account = account.evolve()
         try:
-            invoice, charge = self._issue(account, issued_account, plan, now)
+            issued, invoice, charge = self.issue(
+                account, plan, now, purpose=ChargePurpose.SUBSCRIBE, on_session=True
+            )
         except ConcurrentUpdate:
-            raise Conflict() from None  # a concurrent change (or a second subscribe) won
-        try:
-            outcome = self._attempt(account, invoice, charge, off_session=False)
-        except PaymentOutcomeUnknown:
-            self._repo.commit(
-                AccountChange(charges=((charge.evolve(state=ChargeState.UNKNOWN), charge.version),))
-            )
-            log_event("charge.unknown", account_id=account.id, charge_id=charge.id)
-            raise DependencyUnavailable("payment_outcome_unknown") from None
-        except PaymentGatewayUnavailable:
-            self._void(invoice, charge)
-            raise
-        if outcome.status == "succeeded":
-            invoice_write, charge_write = self._paid(invoice, charge, outcome, account.card)
-            current = issued_account
-            for _ in range(5):  # the money moved: record it even if the profile changed meanwhile
-                active = current.evolve(
-                    status=AccountStatus.ACTIVE,
-                    plan=plan.id,
-                    next_renewal_at=invoice.period_end,
-                    trial_ends_at=None,
-                )
-                try:
-                    self._repo.commit(
-                        AccountChange(
-                            account=active,
-                            expected_version=current.version,
-                            invoices=(invoice_write,),
-                            charges=(charge_write,),
-                            mails=(self._mail(active, invoice),),
-                            audit=(
-                                AuditEvent(
-                                    account.id,
-                                    now,
-                                    "subscribed",
-                                    ip=caller.ip,
-                                    details={"plan": plan.id},
-                                ),
-                            ),
-                        )
-                    )
-                    break
-                except ConcurrentUpdate:
-                    fresh = self._repo.get_account(account.id)
-                    if fresh is None or fresh.version == current.version:
-                        raise
-                    current = fresh
-            log_event(
-                "charge.succeeded",
-                account_id=account.id,
-                charge_id=charge.id,
-                amount=charge.amount,
-                currency=charge.currency,
-            )
-            return active
-        failure = outcome.failure or DeclineInfo("authentication_required")
-        voided = self._failed_tx(invoice, charge, failure, account.card).evolve(
-            status=InvoiceStatus.VOID
-        )
-        self._repo.commit(
-            AccountChange(
-                invoices=((voided, invoice.version),),
-                charges=(
-                    (
-                        charge.evolve(
-                            state=ChargeState.VOID, lease_until=None, last_failure=failure
-                        ),
-                        charge.version,
-                    ),
+            fresh = self._repo.get_account(account.id)
+            if fresh is not None:
+                self._check_can_subscribe(fresh)  # a second subscribe won: payment_in_progress
+            raise Conflict() from None  # another change won: try again
+        assert charge.attempt is not None
+        result = self._settlement.send(charge.attempt, account.customer_id, account.id)
+        applied = self._settlement.apply(
+            issued,
+            [charge],
+            [invoice],
+            result,
+            attempt=charge.attempt,
+            customer_present=True,
+            open_elsewhere=False,
+            audit=(
+                AuditEvent(
+                    account.id,
+                    now,
+                    "subscribed" if result.kind is Result.SUCCEEDED else "subscribe_failed",
+                    ip=caller.ip,
+                    details={"plan": plan.id, "outcome": result.kind.value},
                 ),
-            )
+            ),
         )
-        log_event(
-            "charge.declined",
-            account_id=account.id,
-            charge_id=charge.id,
-            code=failure.code,
-            decline_code=failure.decline_code,
-        )
-        raise CardDeclined(failure, payment_intent_id=outcome.payment_intent_id)
+        if result.kind is Result.SUCCEEDED:
+            return applied.account
+        if result.kind is Result.UNKNOWN:
+            raise DependencyUnavailable("payment_outcome_unknown")
+        if result.kind in (Result.UNAVAILABLE, Result.NOT_FOUND):
+            raise PaymentGatewayUnavailable(reason="connection")
+        raise CardDeclined(result.failure, payment_intent_id=result.payment_intent_id)
 
-    def _void(self, invoice: Invoice, charge: Charge) -> None:
-        self._repo.commit(
-            AccountChange(
-                invoices=((invoice.evolve(status=InvoiceStatus.VOID), invoice.version),),
-                charges=(
-                    (charge.evolve(state=ChargeState.VOID, lease_until=None), charge.version),
-                ),
-            )
-        )
+    @staticmethod
+    def _check_can_subscribe(account: Account) -> None:
+        if account.subscribe_charge_id is not None:
+            raise Conflict("payment_in_progress")  # the first payment is on its way
+        if account.status in PAYING_STATUSES:
+            raise Conflict("already_subscribed")
+        if not account.status.can_subscribe:  # a trial, running or ended
+            raise Conflict("not_allowed_in_status")
 
+    # --- renewals --------------------------------------------------------------------------------
     def run_renewals(self, limit: int = 1000) -> RenewalReport:
         """Issue and charge every renewal that is due (the ``renewals`` job)."""
         report = RenewalReport()
@@ -497,100 +452,36 @@ class BillingService:
     def _renew(self, account: Account, report: RenewalReport) -> None:
         plan = self._settings.plan(account.plan or "")
         assert account.next_renewal_at is not None
-        if plan is None or account.payment_method_id is None:
+        if plan is None or account.payment_method_id is None or account.customer_id is None:
             report.skipped += 1
             report.details.append(f"{account.id}: no plan or no card")
             return
-        start = account.next_renewal_at
-        moved = account.evolve(next_renewal_at=period_end(start, plan.interval))
-        invoice, charge = self._issue(account, moved, plan, start)
-        try:
-            outcome = self._attempt(account, invoice, charge, off_session=True)
-        except PaymentOutcomeUnknown:
-            self._repo.commit(
-                AccountChange(charges=((charge.evolve(state=ChargeState.UNKNOWN), charge.version),))
-            )
-            report.unknown += 1
-            return
-        except PaymentGatewayUnavailable:
-            outcome = None
         now = self._clock.now()
-        if outcome is not None and outcome.status == "succeeded":
-            invoice_write, charge_write = self._paid(invoice, charge, outcome, account.card)
-            self._repo.commit(
-                AccountChange(
-                    invoices=(invoice_write,),
-                    charges=(charge_write,),
-                    mails=(self._mail(moved, invoice),),
-                )
-            )
-            log_event(
-                "charge.succeeded",
-                account_id=account.id,
-                charge_id=charge.id,
-                amount=charge.amount,
-                currency=charge.currency,
-            )
-            report.renewed += 1
-            return
-        if outcome is None:  # Stripe unreachable: not a decline, try again soon
-            pending = charge.evolve(
-                state=ChargeState.PENDING, lease_until=None, next_retry_at=now + UNAVAILABLE_RETRY
-            )
-            self._repo.commit(AccountChange(charges=((pending, charge.version),)))
-            report.failed += 1
-            return
-        failure = outcome.failure or DeclineInfo("authentication_required")
-        guidance = failure.guidance
-        pending = charge.evolve(
-            state=ChargeState.PENDING,
-            lease_until=None,
-            first_failed_at=now,
-            next_retry_at=now + FIRST_RETRY,
-            retries_stopped=guidance.hard,
-            last_failure=failure,
-            last_failure_key=guidance.message_key,
-            payment_intent_id=outcome.payment_intent_id,
-        )
-        failed_invoice = self._failed_tx(invoice, charge, failure, account.card)
-        for _ in range(5):
-            current = self._repo.get_account(account.id)
-            assert current is not None
-            past_due = (
-                current.evolve(status=AccountStatus.PAST_DUE)
-                if (current.status is AccountStatus.ACTIVE)
-                else current
-            )
-            try:
-                self._repo.commit(
-                    AccountChange(
-                        account=past_due,
-                        expected_version=current.version,
-                        invoices=((failed_invoice, invoice.version),),
-                        charges=((pending, charge.version),),
-                        mails=(self._mail(current, invoice, guidance.message_key),),
-                    )
-                )
-                break
-            except ConcurrentUpdate:
-                continue
-        log_event(
-            "charge.declined",
-            account_id=account.id,
-            charge_id=charge.id,
-            code=failure.code,
-            decline_code=failure.decline_code,
-            hard=guidance.hard,
-        )
-        report.failed += 1
-
-    def _mail(
-        self, account: Account, invoice: Invoice, failure_key: str | None = None
-    ) -> OutboxMail:
-        return payment_mail(
+        start = account.next_renewal_at
+        if period_end(start, plan.interval) <= now:
+            start = now  # missed whole periods are never billed one by one: start anew now
+        moved, invoice, charge = self.issue(
             account,
-            [invoice],
-            now=self._clock.now(),
-            console_url=self._settings.console_url,
-            failure_key=failure_key,
+            plan,
+            start,
+            purpose=ChargePurpose.RENEWAL,
+            on_session=False,
+            account_changes={"next_renewal_at": period_end(start, plan.interval)},
         )
+        assert charge.attempt is not None
+        result = self._settlement.send(charge.attempt, account.customer_id, account.id)
+        self._settlement.apply(
+            moved,
+            [charge],
+            [invoice],
+            result,
+            attempt=charge.attempt,
+            customer_present=False,
+            open_elsewhere=None,
+        )
+        if result.kind is Result.SUCCEEDED:
+            report.renewed += 1
+        elif result.kind is Result.UNKNOWN:
+            report.unknown += 1
+        else:
+            report.failed += 1

@@ -48,10 +48,13 @@ def payment_mail(
     now: datetime,
     console_url: str,
     failure_key: str | None = None,
+    suspends_at: datetime | None = None,
+    suspended: bool = False,
 ) -> OutboxMail:
     """The receipt for ``invoices`` paid together, or (with ``failure_key``, the decline
-    guidance) the notice that charging them failed, with a link to the console."""
-    from chalicelib.i18n import format_money, translate
+    guidance) the notice that charging them failed, with a link to the console and, when the
+    account will be suspended if nothing changes, the date (or that it is suspended now)."""
+    from chalicelib.i18n import format_date_long, format_money, translate
 
     params = {
         "name": account.name,
@@ -62,7 +65,13 @@ def payment_mail(
         "console_url": console_url,
     }
     if failure_key is not None:
-        params["reason"] = translate(failure_key, account.locale)
+        reason = translate(failure_key, account.locale)
+        if suspended:
+            reason += " " + translate("decline.now_suspended", account.locale)
+        elif suspends_at is not None:
+            date = format_date_long(suspends_at, account.locale)
+            reason += " " + translate("decline.suspends_on", account.locale, date=date)
+        params["reason"] = reason
     return new_mail(
         to=account.email,
         template="payment_failed" if failure_key else "payment_receipt",
@@ -89,5 +98,30 @@ def throttle_notice_mail(account: Account, *, now: datetime, settings: Settings)
             "at": format_datetime_long(now, account.locale),
             "console_url": settings.console_url,
             "support_email": settings.vendor_support_email,
+        },
+    )
+
+
+def suspension_mail(
+    account: Account, invoices: Sequence[Invoice], *, now: datetime, console_url: str
+) -> OutboxMail:
+    """The notice that the account is suspended until what it owes is paid."""
+    from chalicelib.i18n import format_money
+
+    return new_mail(
+        to=account.email,
+        template="account_suspended",
+        locale=account.locale,
+        now=now,
+        account_id=account.id,
+        params={
+            "name": account.name,
+            "number": ", ".join(i.number for i in invoices),
+            "amount": format_money(
+                sum(i.total for i in invoices), invoices[0].currency, account.locale
+            )
+            if invoices
+            else "",
+            "console_url": console_url,
         },
     )

@@ -16,8 +16,8 @@ domain errors:
   processed (connection failure, rate limit, Stripe errors after its own retries);
 * :class:`~chalicelib.domain.payments.PaymentOutcomeUnknown`, from ``charge`` only, when the
   request may have been processed but no answer came back.  Replay with the same idempotency
-  key (Stripe answers with the original result for 24 hours) or use :meth:`find_payment`;
-  never charge with a new key.
+  key (Stripe answers with the original result for 24 hours), and after that look the
+  PaymentIntent up with :meth:`find_attempt`; never charge with a new key.
 
 Idempotency keys are the caller's, derived from stored records (``charge:<id>:attempt:<n>``,
 ST1); the gateway never invents them for charges or customers.
@@ -25,7 +25,7 @@ ST1); the gateway never invents them for charges or customers.
 
 from __future__ import annotations
 
-from typing import Mapping, Protocol
+from typing import Mapping, Protocol, Sequence
 
 from chalicelib.domain.payments import CardSummary, ChargeOutcome
 
@@ -85,4 +85,14 @@ class PaymentGateway(Protocol):
 
     def find_payment(self, payment_intent_id: str) -> ChargeOutcome:
         """The current state of a PaymentIntent (reconciliation)."""
+        ...
+
+    def find_attempt(
+        self, customer_id: str, idempotency_key: str, charge_ids: Sequence[str]
+    ) -> ChargeOutcome | None:
+        """The PaymentIntent one stored attempt created, found by its metadata
+        (``attempt_key``, or ``charge_ids`` for attempts made before it was sent), or None
+        when it never reached Stripe.  Used once the 24 h idempotency window is over.  When
+        several match (older attempts on the same charges), a succeeded one wins, then one
+        still in progress, then the attempt's own."""
         ...

@@ -208,6 +208,31 @@ def test_off_session_charge_succeeds_and_can_be_found(backend: Backend) -> None:
     assert found.payment_intent_id == outcome.payment_intent_id
 
 
+def test_an_attempt_is_found_by_its_metadata_and_a_lost_one_is_not(backend: Backend) -> None:
+    """Reconciliation after Stripe's 24 h key window: the PaymentIntent an attempt made is
+    found by the ``attempt_key`` metadata; one that never reached Stripe is not."""
+    customer = _customer(backend)
+    card = backend.new_card("4242424242424242")
+    backend.gateway.attach_card(customer, card)
+    key = f"charge:{uuid.uuid4().hex}:attempt:1"
+    charge_id = uuid.uuid4().hex
+    outcome = backend.gateway.charge(
+        customer,
+        card,
+        1500,
+        "EUR",
+        key,
+        "HelpDesk Basic (monthly)",
+        {"charge_ids": charge_id, "attempt_key": key},
+        True,
+    )
+    found = backend.gateway.find_attempt(customer, key, [charge_id])
+    assert found is not None and found.status == "succeeded"
+    assert found.payment_intent_id == outcome.payment_intent_id
+    assert backend.gateway.find_attempt(customer, f"{key}x", [uuid.uuid4().hex]) is None
+    assert backend.gateway.find_attempt(_customer(backend), key, [charge_id]) is None
+
+
 def test_a_card_that_attaches_then_declines_at_charge_time(backend: Backend) -> None:
     customer = _customer(backend)
     card = backend.new_card("4000000000000341")
@@ -432,17 +457,17 @@ EXPECTED: dict[str, tuple[str, bool, str]] = {
     "invalid_expiry_year": ("decline.check_card_details", True, "invalid_expiry_year"),
     "expired_card": ("decline.check_card_details", True, "expired_card"),
     "expired_card_try_again_later": ("decline.check_card_details", False, "expired_card"),
-    "incorrect_cvc": ("decline.check_cvc", False, "incorrect_cvc"),
+    "incorrect_cvc": ("decline.check_cvc", True, "incorrect_cvc"),
     "incorrect_cvc_confirm_card_data": ("decline.check_cvc", True, "incorrect_cvc"),
-    "incorrect_zip": ("decline.check_address", False, "incorrect_zip"),
-    "incorrect_address": ("decline.check_address", False, "incorrect_address"),
+    "incorrect_zip": ("decline.check_address", True, "incorrect_zip"),
+    "incorrect_address": ("decline.check_address", True, "incorrect_address"),
     "insufficient_funds": ("decline.insufficient_funds", False, "insufficient_funds"),
     "authentication_required": (
         "decline.authentication_required",
         True,
         "authentication_required",
     ),
-    "card_not_supported": ("decline.card_not_supported", False, "card_not_supported"),
+    "card_not_supported": ("decline.card_not_supported", True, "card_not_supported"),
     "do_not_honor": ("decline.call_bank", False, "do_not_honor"),
     "do_not_honor_do_not_try_again": ("decline.call_bank", True, "do_not_honor"),
     "fraudulent": ("card_declined", True, "card_declined"),
@@ -451,8 +476,8 @@ EXPECTED: dict[str, tuple[str, bool, str]] = {
     "pickup_card": ("card_declined", True, "card_declined"),
     "merchant_blacklist": ("card_declined", True, "card_declined"),
     "generic_decline": ("card_declined", False, "card_declined"),
-    "restricted_card": ("card_declined", False, "card_declined"),
-    "processing_error": ("card_declined", False, "card_declined"),
+    "restricted_card": ("decline.use_another_card", True, "restricted_card"),
+    "processing_error": ("decline.processing_error", False, "processing_error"),
 }
 FRAUD = ("fraudulent", "lost_card", "stolen_card", "pickup_card", "merchant_blacklist")
 

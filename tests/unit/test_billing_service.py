@@ -225,7 +225,12 @@ def test_a_failed_renewal_leaves_a_pending_charge_and_a_past_due_account(
     assert stored.status is AccountStatus.PAST_DUE
     (pending,) = box.billing.pending_charges(account.id)
     assert pending.state is ChargeState.PENDING and pending.retries_stopped is hard
-    assert pending.next_retry_at == box.clock.now() + timedelta(days=1)
+    now = box.clock.now()
+    if hard:  # retries stop; the account is suspended after the grace period
+        assert pending.next_retry_at is None
+        assert pending.suspend_at == now + timedelta(days=box.settings.hard_decline_grace_days)
+    else:  # the first retry of the configured schedule
+        assert pending.next_retry_at == now + timedelta(days=box.settings.retry_schedule_days[0])
     invoice = repo_of(box).invoices[(account.id, pending.invoice_id)]
     assert invoice.status is InvoiceStatus.OPEN
     assert [t.status for t in invoice.transactions] == ["failed"]

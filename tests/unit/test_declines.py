@@ -25,6 +25,7 @@ from chalicelib.domain.payments import (
     FRAUD_CODES,
     CardDeclined,
     ChargeOutcome,
+    DeclineClass,
     DeclineInfo,
     Guidance,
     PaymentGatewayUnavailable,
@@ -68,10 +69,10 @@ from chalicelib.i18n.declines import DECLINE_MESSAGES
             None,
             ("decline.check_card_details", True, "expired_card"),
         ),
-        ("incorrect_cvc", None, None, ("decline.check_cvc", False, "incorrect_cvc")),
-        ("incorrect_zip", None, None, ("decline.check_address", False, "incorrect_zip")),
-        ("card_declined", "incorrect_zip", None, ("decline.check_address", False, "incorrect_zip")),
-        ("incorrect_address", None, None, ("decline.check_address", False, "incorrect_address")),
+        ("incorrect_cvc", None, None, ("decline.check_cvc", True, "incorrect_cvc")),
+        ("incorrect_zip", None, None, ("decline.check_address", True, "incorrect_zip")),
+        ("card_declined", "incorrect_zip", None, ("decline.check_address", True, "incorrect_zip")),
+        ("incorrect_address", None, None, ("decline.check_address", True, "incorrect_address")),
         (
             "card_declined",
             "insufficient_funds",
@@ -88,22 +89,146 @@ from chalicelib.i18n.declines import DECLINE_MESSAGES
             "card_declined",
             "card_not_supported",
             None,
-            ("decline.card_not_supported", False, "card_not_supported"),
+            ("decline.card_not_supported", True, "card_not_supported"),
         ),
         ("card_declined", "do_not_honor", None, ("decline.call_bank", False, "do_not_honor")),
         ("card_declined", "generic_decline", None, ("card_declined", False, "card_declined")),
         ("card_declined", None, None, ("card_declined", False, "card_declined")),
         ("card_declined", "a_code_from_2031", None, ("card_declined", False, "card_declined")),
-        ("processing_error", None, None, ("card_declined", False, "card_declined")),
+        (
+            "processing_error",
+            None,
+            None,
+            ("decline.processing_error", False, "processing_error"),
+        ),
         (None, None, None, ("card_declined", False, "card_declined")),
-        ("card_declined", "do_not_try_again", None, ("card_declined", True, "card_declined")),
+        (
+            "card_declined",
+            "do_not_try_again",
+            None,
+            ("decline.call_bank", True, "do_not_try_again"),
+        ),
     ],
 )
-def test_the_decline_table(
+def test_the_decline_rules(
     code: str | None, decline_code: str | None, advice: str | None, expected: tuple[str, bool, str]
 ) -> None:
     guidance = decline_guidance(code, decline_code, advice)
     assert (guidance.message_key, guidance.hard, guidance.public_code) == expected
+
+
+# Every code of Stripe's "Decline codes" page (docs.stripe.com/declines/codes), plus the card
+# error code incorrect_address: its class and what the customer is told (G: the generic text).
+S, H, R, N = "soft", "hard", "revoked", "needs_customer"
+G = "card_declined"
+EVERY_DECLINE_CODE: list[tuple[str, str, str]] = [
+    ("authentication_required", N, "decline.authentication_required"),
+    ("approve_with_id", S, "decline.approve_with_id"),
+    ("call_issuer", H, "decline.call_issuer"),
+    ("card_not_supported", H, "decline.card_not_supported"),
+    ("card_velocity_exceeded", S, "decline.card_velocity_exceeded"),
+    ("currency_not_supported", H, "decline.currency_not_supported"),
+    ("do_not_honor", S, "decline.call_bank"),
+    ("do_not_try_again", H, "decline.call_bank"),
+    ("duplicate_transaction", S, "decline.duplicate_transaction"),
+    ("expired_card", H, "decline.check_card_details"),
+    ("fraudulent", H, G),
+    ("generic_decline", S, G),
+    ("incorrect_number", H, "decline.check_card_details"),
+    ("incorrect_cvc", H, "decline.check_cvc"),
+    ("incorrect_pin", H, "decline.pin_required"),
+    ("incorrect_zip", H, "decline.check_address"),
+    ("incorrect_address", H, "decline.check_address"),
+    ("insufficient_funds", S, "decline.insufficient_funds"),
+    ("invalid_account", H, "decline.invalid_account"),
+    ("invalid_amount", H, "decline.call_bank"),
+    ("invalid_cvc", H, "decline.check_cvc"),
+    ("invalid_expiry_month", H, "decline.check_card_details"),
+    ("invalid_expiry_year", H, "decline.check_card_details"),
+    ("invalid_number", H, "decline.check_card_details"),
+    ("invalid_pin", H, "decline.pin_required"),
+    ("issuer_not_available", S, "decline.issuer_not_available"),
+    ("lost_card", H, G),
+    ("merchant_blacklist", H, G),
+    ("new_account_information_available", H, "decline.new_account_information"),
+    ("no_action_taken", H, "decline.call_bank"),
+    ("not_permitted", H, "decline.call_bank"),
+    ("offline_pin_required", H, "decline.pin_required"),
+    ("online_or_offline_pin_required", H, "decline.pin_required"),
+    ("pickup_card", H, G),
+    ("pin_try_exceeded", H, "decline.pin_try_exceeded"),
+    ("processing_error", S, "decline.processing_error"),
+    ("reenter_transaction", S, "decline.try_again_later"),
+    ("restricted_card", H, "decline.use_another_card"),
+    ("revocation_of_all_authorizations", R, "decline.revoked"),
+    ("revocation_of_authorization", R, "decline.revoked"),
+    ("security_violation", H, "decline.use_another_card"),
+    ("service_not_allowed", H, "decline.call_bank"),
+    ("stolen_card", H, G),
+    ("stop_payment_order", R, "decline.revoked"),
+    ("testmode_decline", H, "decline.use_another_card"),
+    ("transaction_not_allowed", H, "decline.use_another_card"),
+    ("try_again_later", S, "decline.try_again_later"),
+    ("withdrawal_count_limit_exceeded", S, "decline.withdrawal_count_limit_exceeded"),
+]
+
+
+def test_the_table_names_every_documented_code() -> None:
+    from chalicelib.domain.payments import DECLINE_TABLE
+
+    codes = [c for c, _, _ in EVERY_DECLINE_CODE]
+    assert len(codes) == len(set(codes)) == 48  # 47 decline codes + incorrect_address
+    assert set(codes) <= set(DECLINE_TABLE)
+
+
+@pytest.mark.parametrize(("code", "klass", "message_key"), EVERY_DECLINE_CODE)
+def test_every_decline_code_has_one_class_and_guidance(
+    code: str, klass: str, message_key: str
+) -> None:
+    for guidance in (
+        decline_guidance("card_declined", code, None),
+        decline_guidance(code, None, None),
+    ):
+        assert guidance.decline_class.value == klass, code
+        assert guidance.hard is (klass != S)
+        assert guidance.message_key == message_key
+        assert guidance.public_code == (G if message_key == G else code)
+        english, french = translate(message_key, "en"), translate(message_key, "fr")
+        assert english != message_key and french != message_key and english != french
+
+
+@pytest.mark.parametrize(
+    ("code", "advice", "klass"),
+    [
+        ("insufficient_funds", "do_not_try_again", H),
+        ("insufficient_funds", "confirm_card_data", H),
+        ("incorrect_cvc", "try_again_later", S),
+        ("expired_card", "try_again_later", S),
+        ("do_not_honor", "try_again_later", S),
+        # no advice softens a revocation, a fraud code or an authentication request
+        ("stop_payment_order", "try_again_later", R),
+        ("revocation_of_authorization", "try_again_later", R),
+        ("stolen_card", "try_again_later", H),
+        ("authentication_required", "try_again_later", N),
+        ("authentication_required", "do_not_try_again", N),
+        ("a_code_from_2031", "do_not_try_again", H),
+        ("a_code_from_2031", None, S),
+    ],
+)
+def test_advice_codes_come_after_the_code(code: str, advice: str | None, klass: str) -> None:
+    assert decline_guidance("card_declined", code, advice).decline_class.value == klass
+
+
+def test_the_seed_reasons_come_out_for_their_codes() -> None:
+    """Wrong number or expiry; address verification refusing cards from outside the US."""
+    for code in ("incorrect_number", "invalid_number", "invalid_expiry_month", "expired_card"):
+        text = translate(decline_guidance("card_declined", code).message_key, "en")
+        assert "card number" in text and "expiry date" in text, code
+        fr = translate(decline_guidance("card_declined", code).message_key, "fr")
+        assert "numéro" in fr and "expiration" in fr
+    for code in ("incorrect_zip", "incorrect_address"):
+        text = translate(decline_guidance(code).message_key, "en")
+        assert "outside the United States" in text and "postal code" in text
 
 
 @pytest.mark.parametrize(
@@ -113,7 +238,7 @@ def test_fraud_codes_look_generic_but_stop_retries(fraud: str) -> None:
     assert fraud in FRAUD_CODES
     for advice in (None, "do_not_try_again", "try_again_later"):
         assert decline_guidance("card_declined", fraud, advice) == Guidance(
-            "card_declined", True, "card_declined"
+            "card_declined", True, "card_declined", DeclineClass.HARD
         )
     assert decline_guidance(fraud, None, None).public_code == "card_declined"
 
@@ -122,7 +247,7 @@ def test_issuer_advice_comes_before_the_decline_code() -> None:
     # do_not_try_again and confirm_card_data stop retries of otherwise soft declines
     assert decline_guidance("card_declined", "insufficient_funds", "do_not_try_again").hard
     assert decline_guidance("incorrect_cvc", "incorrect_cvc", "confirm_card_data").hard
-    assert not decline_guidance("incorrect_cvc", "incorrect_cvc", None).hard
+    assert decline_guidance("incorrect_cvc", "incorrect_cvc", None).hard
     # try_again_later keeps retrying an otherwise hard decline
     assert not decline_guidance("expired_card", "expired_card", "try_again_later").hard
     assert decline_guidance("expired_card", "expired_card", "something_new").hard
@@ -168,8 +293,12 @@ def _guidance_keys() -> set[str]:
 
 
 def test_every_guidance_key_is_in_the_catalogue_in_english_and_french() -> None:
-    keys = _guidance_keys() | {"card_declined", "invalid_payment_method"}
-    assert len(keys) == 9
+    keys = (
+        _guidance_keys()
+        | {"card_declined", "invalid_payment_method"}
+        | {key for _, _, key in EVERY_DECLINE_CODE}
+    )
+    assert len(keys) == 24
     for key in keys:
         assert key in DECLINE_MESSAGES, key
         assert MESSAGES[key] == DECLINE_MESSAGES[key], key  # merged into the catalogue

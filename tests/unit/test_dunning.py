@@ -218,10 +218,16 @@ def test_three_d_secure_stops_automatic_retries_and_tells_the_customer_once(
     (stopped,) = pending(box, account_id)
     assert stopped.retries_stopped and stopped.last_failure.code == "authentication_required"
     assert len(repo(box).mail) == mails_before + 1
-    for _ in range(5):  # no retry storm: the index no longer lists it
+    attempts = len(fake(box).charges)
+    reports = []
+    for _ in range(5):  # no retry storm: nothing is charged, only the grace period ends
         box.clock.advance(days=3)  # type: ignore[attr-defined]
-        assert run_job("retry-pending", box=box)["due"] == 0
-    assert len(repo(box).mail) == mails_before + 1
+        reports.append(run_job("retry-pending", box=box))
+    assert len(fake(box).charges) == attempts
+    assert [r["suspended"] for r in reports] == [0, 0, 1, 0, 0]  # 7 days after the decline
+    assert sum(r["due"] for r in reports) == 1
+    templates = [m.template for m in repo(box).mail.values()][mails_before:]
+    assert templates == ["payment_failed", "account_suspended"]
     on_session = box.dunning.pay_pending(caller(box, account_id))  # the customer, in the console
     assert on_session.client_secret
 
@@ -255,13 +261,19 @@ def test_the_schedule_ends_in_suspension(box: Container) -> None:
 def test_a_hard_decline_waits_for_a_new_card(box: Container) -> None:
     account_id = past_due(box, DeclineInfo("card_declined", "stolen_card"))
     (charge,) = pending(box, account_id)
-    assert charge.retries_stopped and charge.queue_due_at() is None
+    grace = timedelta(days=box.settings.hard_decline_grace_days)
+    assert charge.retries_stopped and charge.next_retry_at is None
+    assert charge.queue_due_at() == charge.first_failed_at + grace  # only to suspend, then
     box.clock.advance(days=2)  # type: ignore[attr-defined]
     assert run_job("retry-pending", box=box)["due"] == 0
     who = caller(box, account_id)
     box.billing.set_card(who, fake(box).add_test_card("5555555555554444"))
     assert box.dunning.retry_now(caller(box, account_id)) is not None
     assert pending(box, account_id) == []
+    box.clock.advance(days=30)  # type: ignore[attr-defined]
+    assert run_job("retry-pending", box=box)["suspended"] == 0  # the card changed in time
+    account = box.repo.get_account(account_id)
+    assert account is not None and account.status is AccountStatus.ACTIVE
 
 
 def test_rate_limits_back_off_and_do_not_fail_the_charge(box: Container) -> None:

@@ -127,6 +127,7 @@ class AccountItem(TableItem, discriminator="account"):
     vat_checked_at = UTCDateTimeAttribute(null=True)
     vat_request_id = UnicodeAttribute(null=True)
     trial_notice_for = UTCDateTimeAttribute(null=True)  # trial end the 3-day notice was for
+    subscribe_charge_id = UnicodeAttribute(null=True)  # the first payment in flight
     version = NumberAttribute(default=0)
 
 
@@ -189,6 +190,8 @@ class ChargeItem(TableItem, discriminator="charge"):
     last_failure_key = UnicodeAttribute(null=True)
     payment_intent_id = UnicodeAttribute(null=True)
     attempt = UnicodeAttribute(null=True)  # JSON Attempt in flight
+    purpose = UnicodeAttribute(default="renewal")  # ChargePurpose
+    suspend_at = UTCDateTimeAttribute(null=True)
     version = NumberAttribute(default=0)
 
 

@@ -65,7 +65,7 @@ from chalicelib.domain.account import (
     Session,
     WorkItem,
 )
-from chalicelib.domain.billing import Charge, ChargeState, Invoice
+from chalicelib.domain.billing import Charge, ChargePurpose, ChargeState, Invoice
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     CounterMoved,
@@ -177,6 +177,7 @@ def _account_to_item(account: Account, shards: int) -> AccountItem:
         vat_checked_at=account.vat_checked_at,
         vat_request_id=account.vat_request_id,
         trial_notice_for=account.trial_notice_for,
+        subscribe_charge_id=account.subscribe_charge_id,
         version=account.version,
         queue_pk=f"{queued[0]}#{shard_of(account.id, shards)}" if queued else None,
         queue_sk=queue_sort_key(queued[1], account.id) if queued else None,
@@ -207,6 +208,7 @@ def _account_from_item(item: AccountItem) -> Account:
         vat_checked_at=item.vat_checked_at,
         vat_request_id=item.vat_request_id,
         trial_notice_for=item.trial_notice_for,
+        subscribe_charge_id=item.subscribe_charge_id,
         version=int(item.version),
     )
 
@@ -245,6 +247,8 @@ def _charge_to_item(charge: Charge, shards: int) -> ChargeItem:
         last_failure_key=charge.last_failure_key,
         payment_intent_id=charge.payment_intent_id,
         attempt=codec.attempt_to_json(charge.attempt),
+        purpose=charge.purpose.value,
+        suspend_at=charge.suspend_at,
         version=charge.version,
         queue_pk=f"retry#{shard_of(charge.id, shards)}" if due_at else None,
         queue_sk=queue_sort_key(due_at, f"{charge.account_id}#{charge.id}") if due_at else None,
@@ -269,6 +273,8 @@ def _charge_from_item(item: ChargeItem) -> Charge:
         last_failure_key=item.last_failure_key,
         payment_intent_id=item.payment_intent_id,
         attempt=codec.attempt_from_json(item.attempt),
+        purpose=ChargePurpose(item.purpose or "renewal"),
+        suspend_at=item.suspend_at,
         version=int(item.version),
     )
 
@@ -808,6 +814,7 @@ class DynamoRepository:
                     ChargeState.PROCESSING.value,
                     ChargeState.UNKNOWN.value,
                 ),
+                consistent_read=True,
             )
             return [_charge_from_item(i) for i in items if isinstance(i, ChargeItem)]
 
