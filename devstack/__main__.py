@@ -125,7 +125,9 @@ def _run(ports: dict[str, int], folder: Path, reset: bool) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
 
-    stack = start_stack(ports["LOCAL_AWS_PORT"], ports["LOCAL_STRIPE_PORT"], ports["LOCAL_VIES_PORT"])
+    stack = start_stack(
+        ports["LOCAL_AWS_PORT"], ports["LOCAL_STRIPE_PORT"], ports["LOCAL_VIES_PORT"]
+    )
     assert stack.stripe is not None
     data = DataFolder(folder, stack.stripe.call)
     chalice: subprocess.Popen[bytes] | None = None
@@ -206,7 +208,8 @@ def _run(ports: dict[str, int], folder: Path, reset: bool) -> int:
         print(
             f"\nHelpDesk Accounts is running:\n"
             f"  API and console  {url}   (OpenAPI: {url}/openapi.json)\n"
-            f"  embedded AWS     {stack.aws_url}   (mail sent: {stack.aws_url}/moto-api/data.json)\n"
+            f"  embedded AWS     {stack.aws_url}"
+            f"   (mail sent: {stack.aws_url}/moto-api/data.json)\n"
             f"  embedded Stripe  http://{LOOPBACK}:{ports['LOCAL_STRIPE_PORT']}\n"
             f"  fake VIES        http://{LOOPBACK}:{ports['LOCAL_VIES_PORT']}\n"
             f"  data             {folder} ({kept}; make reset starts empty)\n"

@@ -64,14 +64,13 @@ class SerializedApp:
 
 
 def _serve_serialized(server: Any) -> None:
-    """``ThreadedMotoServer._server_entry`` with the dispatcher wrapped in :class:`SerializedApp`."""
-    from werkzeug.serving import make_server
-
+    """moto's ``ThreadedMotoServer._server_entry``, its dispatcher in :class:`SerializedApp`."""
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
         create_backend_app,
     )
+    from werkzeug.serving import make_server
 
     app = SerializedApp(DomainDispatcherApplication(create_backend_app))
     server._server = make_server(
@@ -205,11 +204,11 @@ def patch_moto() -> None:
             return object.__new__(cls)
         return original_new(cls, *args, **kwargs)
 
-    BaseModel.__new__ = staticmethod(untracked_new)  # type: ignore[method-assign,assignment]
+    BaseModel.__new__ = staticmethod(untracked_new)  # type: ignore[method-assign]
     for service in UNTRACKED_SERVICES:
         forget_tracked(service)
 
-    dynamodb_models.copy = _TablesByReference(Table)  # type: ignore[assignment]
+    dynamodb_models.copy = _TablesByReference(Table)  # type: ignore[attr-defined,assignment]
     backend_class = dynamodb_models.DynamoDBBackend
     original_transact = backend_class.transact_write_items
 
