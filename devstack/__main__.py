@@ -13,7 +13,8 @@ local`` runs none).
 * One at a time: the data folder's ``devstack.pid`` is locked (``flock``) for the whole run,
   and every port is checked before anything starts; a second ``make run`` says that one is
   already running and exits with status 3.
-* No orphans: ``chalice local`` is started through ``devstack.child``, which asks the kernel to
+* No orphans: ``chalice local`` (``devstack/api_server.py``: chalice's CLI with a listen backlog
+  for bursts of clients) is started through ``devstack.child``, which asks the kernel to
   SIGTERM it when the devstack dies (even by ``kill -9``), in a session of its own (a Ctrl-C
   reaches the devstack only, which stops it in order).  If ``chalice local`` or an embedded
   server dies, the devstack saves the data, stops the rest and exits with status 1.
@@ -153,7 +154,9 @@ def _run(ports: dict[str, int], folder: Path, reset: bool) -> int:
                 "-m",
                 "devstack.child",
                 str(os.getpid()),
-                str(Path(sys.executable).parent / "chalice"),
+                sys.executable,
+                "-m",
+                "devstack.api_server",
                 "local",
                 "--no-autoreload",
                 "--host",
@@ -186,7 +189,9 @@ def _run(ports: dict[str, int], folder: Path, reset: bool) -> int:
                 except Exception as error:  # the next save tries again
                     _say(f"saving the data failed: {error!r}")
 
-        scheduler = threading.Thread(target=run_jobs, name="scheduler")
+        # a daemon: a stop waits 10 s at most for the job under way (each of its writes is
+        # one atomic transaction, and every job picks up where an interrupted run stopped)
+        scheduler = threading.Thread(target=run_jobs, name="scheduler", daemon=True)
         scheduler.start()
         threading.Thread(target=save_periodically, name="saver", daemon=True).start()
 
