@@ -62,11 +62,12 @@ package: $(STAMP)
 fuzz: $(STAMP)
 	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-500} $(BIN)/python -m pytest tests/fuzz -q
 
-## bench: print the benchmark figures
+## bench: print the benchmark figures (bench/local_stack.py, ~8 min, is run on its own)
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/requests.py
 	$(BIN)/python bench/dunning.py
+	$(BIN)/python bench/load.py --seconds 15
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

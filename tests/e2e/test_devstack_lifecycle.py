@@ -7,7 +7,8 @@ loopback ports over a temporary data folder (``DEVSTACK_DATA_DIR``):
 * ``/health`` over HTTP: 200 with every dependency ``ok``;
 * a second devstack on the same data folder, or on ports in use, says it is already running
   and exits with status 3, leaving the first one serving;
-* stop (SIGTERM) and start again on the same data: the account signs in with its password,
+* stop (SIGTERM) and start again on the same data: the account signs in with its password
+  (changed before the stop, which mailed a notice),
   its card is still in the embedded Stripe, the sent mail is still listed;
 * ``kill -9`` of ``chalice local``: the devstack stops and frees every port; ``kill -9`` of the
   devstack: ``chalice local`` goes too.
@@ -34,6 +35,7 @@ from tests.conftest import unique_email
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "e2e pass phrase"
+NEW_PASSWORD = "e2e newer phrase"
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +133,12 @@ def test_a_restart_keeps_accounts_mail_and_cards(tmp_path: Path) -> None:
         method = create_payment_method(settings, "4242424242424242")
         status, card = first.call("PUT", "/billing/card", {"payment_method_id": method}, token)
         assert status == 200, card
+        change = {
+            "current_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        }
+        assert first.call("POST", "/account/password", change, token)[0] == 204  # mails a notice
         outbox = subprocess.run(
             [sys.executable, "-m", "chalicelib.cli", "run-job", "outbox"],
             cwd=ROOT,
@@ -148,7 +156,7 @@ def test_a_restart_keeps_accounts_mail_and_cards(tmp_path: Path) -> None:
 
     second = RunningDevstack(tmp_path / "data", ports=dict(first.ports)).start()
     try:
-        status, body = second.call("POST", "/login", {"email": email, "password": PASSWORD})
+        status, body = second.call("POST", "/login", {"email": email, "password": NEW_PASSWORD})
         assert status == 200, body
         billing = second.call("GET", "/billing", token=body["token"])[1]  # type: ignore[index]
         assert billing["card"]["last4"] == "4242", billing  # type: ignore[index]
