@@ -79,6 +79,8 @@ class SesMailer:
         except urllib.error.HTTPError as error:
             if error.code >= 500:
                 raise MailDeliveryError(f"HTTP {error.code}", permanent=False) from None
+        except OSError as error:  # refused, reset, timed out, no route
+            raise MailDeliveryError(type(error).__name__, permanent=False) from None
 
     def verify_sender(self) -> None:
         """Verify the sender identity (the local stack needs it before SES accepts mail)."""

@@ -349,11 +349,16 @@ class DynamoRepository:
 
     def ping(self) -> None:
         """``HealthProbe``: one GetItem of a key that is never written (short timeouts, no
-        retry); raises when the table does not answer."""
-        self._ping_connection.client.get_item(  # type: ignore[attr-defined]
-            TableName=self._settings.table_name,
-            Key={"pk": {"S": "HEALTH"}, "sk": {"S": "PING"}},
-        )
+        retry); ``DependencyUnavailable`` when the table does not answer."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._ping_connection.client.get_item(  # type: ignore[attr-defined]
+                TableName=self._settings.table_name,
+                Key={"pk": {"S": "HEALTH"}, "sk": {"S": "PING"}},
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise DependencyUnavailable() from error
 
     # --- transactions -----------------------------------------------------------------------
     def _transact(
