@@ -235,6 +235,7 @@ def _run(ports: dict[str, int], folder: Path, reset: bool) -> int:
             stopping.wait(0.5)
     finally:
         stopping.set()
+        stop_began = time.monotonic()
         if chalice is not None and chalice.poll() is None:
             chalice.terminate()
             try:
@@ -248,7 +249,7 @@ def _run(ports: dict[str, int], folder: Path, reset: bool) -> int:
             data.save()
         finally:
             stack.stop()
-    _say(f"stopped; data saved in {folder}")
+    _say(f"stopped in {time.monotonic() - stop_began:.1f} s; data saved in {folder}")
     return 1 if crashed else 0
 
 

@@ -3,7 +3,8 @@
 Each test runs ``python -m devstack`` in a subprocess (``devstack/running.py``) on free
 loopback ports over a temporary data folder (``DEVSTACK_DATA_DIR``):
 
-* 16 concurrent sign-ups of one email: exactly one 201, fifteen 409, no 5xx;
+* 16 concurrent sign-ups of one email: exactly one 201, fifteen 409, no 5xx; 10 parallel
+  subscribes of one account: one 200 (one charge, one paid invoice), the rest 409;
 * ``/health`` over HTTP: 200 with every dependency ``ok``;
 * a second devstack on the same data folder, or on ports in use, says it is already running
   and exits with status 3, leaving the first one serving;
@@ -83,6 +84,39 @@ def test_sixteen_sign_ups_of_one_email_make_one_account(running: RunningDevstack
         thread.join(120)
     assert statuses == Counter({201: 1, 409: 15})
     assert running.call("POST", "/login", {"email": email, "password": PASSWORD})[0] == 200
+
+
+def test_ten_parallel_subscribes_charge_once(running: RunningDevstack) -> None:
+    from chalicelib.config import settings_from_env
+    from tests.helpers import create_payment_method
+
+    status, body = signup(running, unique_email("subscribe"))
+    assert status == 201
+    token = body["token"]  # type: ignore[index]
+    env = local_environment(
+        running.ports["LOCAL_AWS_PORT"],
+        running.ports["LOCAL_STRIPE_PORT"],
+        running.ports["LOCAL_VIES_PORT"],
+    )
+    method = create_payment_method(settings_from_env({**os.environ, **env}), "4242424242424242")
+    assert running.call("PUT", "/billing/card", {"payment_method_id": method}, token)[0] == 200
+    plan = running.call("GET", "/plans")[1]["items"][0]["id"]  # type: ignore[index]
+    start = threading.Barrier(10)
+    statuses: Counter[int] = Counter()
+
+    def one() -> None:
+        start.wait()
+        statuses[running.call("POST", "/billing/subscribe", {"plan": plan}, token)[0]] += 1
+
+    threads = [threading.Thread(target=one) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert statuses[200] == 1 and sum(statuses.values()) == 10, statuses
+    assert set(statuses) <= {200, 409}, statuses
+    invoices = running.call("GET", "/billing/invoices", token=token)[1]["items"]  # type: ignore[index]
+    assert len(invoices) == 1 and invoices[0]["status"] == "paid", invoices
 
 
 def test_a_second_start_says_it_is_already_running(
