@@ -134,10 +134,18 @@ def _run(ports: dict[str, int], folder: Path, reset: bool) -> int:
     chalice: subprocess.Popen[bytes] | None = None
     scheduler: threading.Thread | None = None
     crashed = False
+    restored: dict[str, int] | None = None
     try:
         if reset:
             data.clear()
-        restored = data.restore()
+        try:
+            restored = data.restore()
+        except Exception as error:
+            _say(
+                f"could not restore the data saved in {folder} ({error!r}); the files are kept "
+                "as they are. make reset starts empty."
+            )
+            return 1
         os.environ.update(stack.environment)
         os.environ["PORT"] = str(ports["PORT"])
 
@@ -246,7 +254,8 @@ def _run(ports: dict[str, int], folder: Path, reset: bool) -> int:
         if scheduler is not None:
             scheduler.join(10)
         try:
-            data.save()
+            if restored is not None:  # never overwrite data that could not be read
+                data.save()
         finally:
             stack.stop()
     _say(f"stopped in {time.monotonic() - stop_began:.1f} s; data saved in {folder}")

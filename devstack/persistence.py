@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,7 @@ class DataFolder:
         """``on_stripe_loop(fn)`` runs ``fn`` on localstripe's event loop and answers its result."""
         self.folder = folder
         self._on_stripe_loop = on_stripe_loop
+        self._saving = threading.Lock()  # the timer's save and the stop's save never overlap
 
     def clear(self) -> None:
         for name in FILES:
@@ -180,8 +182,9 @@ class DataFolder:
         return counts
 
     def save(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        dynamo, ses, stripe = (self.folder / name for name in FILES)
-        _write_atomically(dynamo, json.dumps(dynamodb_snapshot()).encode())
-        _write_atomically(ses, json.dumps(ses_snapshot()).encode())
-        _write_atomically(stripe, self._on_stripe_loop(stripe_snapshot))
+        with self._saving:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            dynamo, ses, stripe = (self.folder / name for name in FILES)
+            _write_atomically(dynamo, json.dumps(dynamodb_snapshot()).encode())
+            _write_atomically(ses, json.dumps(ses_snapshot()).encode())
+            _write_atomically(stripe, self._on_stripe_loop(stripe_snapshot))

@@ -12,7 +12,8 @@ loopback ports over a temporary data folder (``DEVSTACK_DATA_DIR``):
   (changed before the stop, which mailed a notice),
   its card is still in the embedded Stripe, the sent mail is still listed;
 * ``kill -9`` of ``chalice local``: the devstack stops and frees every port; ``kill -9`` of the
-  devstack: ``chalice local`` goes too.
+  devstack: ``chalice local`` goes too;
+* saved data it cannot read: it says so, exits 1 and leaves the files as they were.
 """
 
 from __future__ import annotations
@@ -253,3 +254,15 @@ def test_a_killed_devstack_takes_chalice_with_it(tmp_path: Path) -> None:
     assert wait_for(gone, 10), "chalice local outlived the devstack"
     assert wait_for(lambda: not port_open(stack.ports["PORT"]), 10)
     assert stack.ports_free()
+
+
+def test_unreadable_data_is_kept_and_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "dynamodb.json").write_text("{not json")
+    stack = RunningDevstack(folder)
+    assert stack.launch().wait(90) == 1
+    assert "could not restore" in stack.log_tail()
+    assert (folder / "dynamodb.json").read_text() == "{not json"
+    assert stack.ports_free()
+    stack.kill()
