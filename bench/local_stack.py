@@ -230,6 +230,7 @@ def main() -> int:
             code = stack.stop(60)
             stopped = time.monotonic() - began
         free = stack.ports_free()
+        phases = [line for line in stack.log_tail(10).splitlines() if "stopped in" in line]
 
     first, last = rows[0], rows[-1]
     flat = last[1] <= max(2 * first[1], first[1] + 100)
@@ -241,6 +242,7 @@ def main() -> int:
     print(f"devstack RSS after the load {after:.0f} MB, after 5 s idle {idle:.0f} MB")
     print(f"'dictionary changed size' in the log: {log.count('dictionary changed size')}")
     print(f"stop: status {code} in {stopped:.1f} s, every port free: {free}")
+    print("  " + (phases[-1] if phases else "(no stop line in the log)"))
     print(
         f"bars: RSS < 600 MB {'PASS' if after < 600 else 'FAIL'}; sign-up p50 "
         f"{first[1]:.0f} ms at {first[0]} accounts -> {last[1]:.0f} ms at {last[0]} "

@@ -208,7 +208,7 @@ def _run(ports: dict[str, int], folder: Path, reset: bool) -> int:
             if chalice.poll() is not None or stopping.is_set():
                 break
             try:
-                urllib.request.urlopen(f"{url}/health", timeout=1).read()
+                urllib.request.urlopen(f"{url}/health", timeout=5).read()
                 break
             except OSError:
                 time.sleep(0.2)
@@ -243,7 +243,13 @@ def _run(ports: dict[str, int], folder: Path, reset: bool) -> int:
             stopping.wait(0.5)
     finally:
         stopping.set()
-        stop_began = time.monotonic()
+        phases: dict[str, float] = {}
+        mark = stop_began = time.monotonic()
+
+        def done(phase: str) -> None:
+            nonlocal mark
+            phases[phase], mark = time.monotonic() - mark, time.monotonic()
+
         if chalice is not None and chalice.poll() is None:
             chalice.terminate()
             try:
@@ -251,16 +257,30 @@ def _run(ports: dict[str, int], folder: Path, reset: bool) -> int:
             except subprocess.TimeoutExpired:
                 chalice.kill()
                 chalice.wait(5)
+        done("chalice")
         if scheduler is not None:
             scheduler.join(10)
+        done("jobs")
         try:
             if restored is not None:  # never overwrite data that could not be read
                 data.save()
+            done("save")
         finally:
             stack.stop()
-    _say(f"stopped in {time.monotonic() - stop_began:.1f} s; data saved in {folder}")
+            done("servers")
+    _say(
+        f"stopped in {time.monotonic() - stop_began:.1f} s ("
+        + ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.items())
+        + f"); data saved in {folder}"
+    )
     return 1 if crashed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Everything is stopped, saved (fsync'ed) and closed by now: skip the interpreter's final
+    # garbage collection, which takes seconds over a large embedded table and would hold the
+    # process (and a `make run` right after it) for nothing.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
