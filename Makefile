@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export AWS_EC2_METADATA_DISABLED := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint typecheck unit bench clean system-deps
+.PHONY: run reset test lint typecheck unit bench clean system-deps
 .PHONY: package fuzz soak
 
 $(BIN)/python:
@@ -28,9 +28,14 @@ system-deps:
 			apt-get install -y --no-install-recommends chromium poppler-utils; \
 	fi
 
-## run: the API and console on http://127.0.0.1:$${PORT:-8000} over the embedded local stack
+## run: the API and console on http://127.0.0.1:$${PORT:-8000} over the embedded local stack;
+## the data is kept in $${DEVSTACK_DATA_DIR:-.devstack/} between runs
 run: $(STAMP) system-deps
 	$(BIN)/python -m devstack
+
+## reset: make run, starting with empty data (the demo accounts only)
+reset: $(STAMP) system-deps
+	$(BIN)/python -m devstack --reset
 
 ## test: lint, type-check and every test (the embedded servers are started by the tests)
 test: $(STAMP) system-deps lint typecheck
@@ -62,11 +67,12 @@ fuzz: $(STAMP)
 soak: $(STAMP)
 	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest tests/unit/test_money_model.py -q -p no:logging
 
-## bench: print the benchmark figures
+## bench: print the benchmark figures (bench/local_stack.py, ~8 min, is run on its own)
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/requests.py
 	$(BIN)/python bench/dunning.py
+	$(BIN)/python bench/load.py --seconds 15
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

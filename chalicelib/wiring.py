@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.services.auth import AuthService
     from chalicelib.services.billing import BillingService
     from chalicelib.services.dunning import DunningService
+    from chalicelib.services.health import HealthService
     from chalicelib.services.lifecycle import LifecycleService
     from chalicelib.services.outbox import OutboxRelay
     from chalicelib.services.payment_ports import PaymentGateway
@@ -131,6 +132,19 @@ class Container:
         from chalicelib.services.trials import TrialService
 
         return TrialService(self.repo, self.clock, self.settings)
+
+    @cached_property
+    def health(self) -> HealthService:
+        """``/health``: the table, the mailer and the payment gateway, each pinged."""
+        from chalicelib.services.health import HealthService
+
+        return HealthService(
+            {
+                "dynamodb": lambda: self.repo,
+                "ses": lambda: self.mailer,
+                "stripe": lambda: self.gateway,
+            }
+        )
 
     @cached_property
     def outbox_relay(self) -> OutboxRelay:

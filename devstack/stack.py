@@ -1,6 +1,9 @@
 """Start and stop the embedded servers in-process, bound to loopback.
 
-* moto's ``ThreadedMotoServer`` needs ``ip_address="127.0.0.1"`` (it binds 0.0.0.0 otherwise);
+* moto (DynamoDB, SES, SQS) is served by ``devstack/dynamo.py``'s ``SerializedMotoServer``:
+  one request at a time, so its DynamoDB's transactions and conditions are atomic as
+  DynamoDB's are, with bounded memory (moto's own ``ThreadedMotoServer`` also needs
+  ``ip_address="127.0.0.1"``, it binds 0.0.0.0 otherwise);
 * the fake VIES (``devstack/fake_vies.py``) answers VAT checks, VIES being unreachable here;
 * localstripe's own command line binds every interface and pickles its store to /tmp, so its
   aiohttp app is served here on 127.0.0.1 with ``store.dump_to_disk`` disabled; its
@@ -10,11 +13,15 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 LOOPBACK = "127.0.0.1"
 
@@ -96,7 +103,8 @@ class LocalStripe:
 
         def serve() -> None:
             asyncio.set_event_loop(self._loop)
-            self._runner = web.AppRunner(server.app, access_log=None)
+            # open keep-alive connections would hold the stop for 60 s (aiohttp's default)
+            self._runner = web.AppRunner(server.app, access_log=None, shutdown_timeout=1.0)
             self._loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, LOOPBACK, self.port)
             self._loop.run_until_complete(site.start())
@@ -109,10 +117,29 @@ class LocalStripe:
         if not ready.wait(15):
             raise RuntimeError("localstripe did not start")
 
+    def call(self, function: Callable[[], T], timeout: float = 30) -> T:
+        """Run ``function`` on localstripe's event loop (the only thread that touches its
+        store) and answer its result."""
+
+        if not self._loop.is_running():
+            raise RuntimeError("localstripe is not running")
+
+        async def run() -> T:
+            return function()
+
+        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(run(), self._loop)
+        return future.result(timeout)
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
+        """Stop serving; the port is closed when this returns."""
         if self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._loop.is_running():
+                self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
+            self._thread = None
 
 
 @dataclass
@@ -135,10 +162,10 @@ class EmbeddedStack:
     def start(self) -> EmbeddedStack:
         import logging
 
-        from moto.server import ThreadedMotoServer
+        from devstack.dynamo import SerializedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-        self.moto = ThreadedMotoServer(ip_address=LOOPBACK, port=self.aws_port, verbose=False)
+        self.moto = SerializedMotoServer(LOOPBACK, self.aws_port)
         self.moto.start()
         self.stripe = LocalStripe(self.stripe_port)
         self.stripe.start()
@@ -157,7 +184,19 @@ class EmbeddedStack:
         create_table(settings)
         SesMailer(settings).verify_sender()
 
+    def alive(self) -> bool:
+        """Whether every embedded server is still serving."""
+        return bool(
+            self.moto is not None
+            and self.moto.alive()
+            and self.stripe is not None
+            and self.stripe.alive()
+            and self.vies is not None
+            and self.vies.alive()
+        )
+
     def stop(self) -> None:
+        """Stop every server; their ports are free when this returns."""
         if self.vies is not None:
             self.vies.stop()
         if self.stripe is not None:

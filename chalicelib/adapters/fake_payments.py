@@ -420,6 +420,10 @@ class FakePaymentGateway:
             for c in self.charges
         ]
 
+    def ping(self) -> None:
+        """``HealthProbe``: one counted request; raises while ``unavailable`` is set."""
+        self._request()
+
     def _request(self) -> None:
         """One request toward 'Stripe': counted, delayed by ``latency``, maybe refused."""
         with self._lock:

@@ -26,6 +26,7 @@ from chalicelib.domain.billing import Charge, ChargeState, Invoice
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     CounterMoved,
+    DependencyUnavailable,
     EmailAlreadyUsed,
     MarkerExists,
 )
@@ -59,6 +60,14 @@ class InMemoryRepository:
         self.markers: dict[tuple[str, str], str] = {}
         self.reactivations: dict[tuple[str, str], ReactivationRequest] = {}
         self.requests = 0  # calls made, to compare with the DynamoDB request budget
+        self.unavailable = False  # ping() fails while set (health tests)
+
+    def ping(self) -> None:
+        """``HealthProbe``: raises ``DependencyUnavailable`` while ``unavailable`` is set."""
+        with self._lock:
+            self.requests += 1
+        if self.unavailable:
+            raise DependencyUnavailable()
 
     def commit(self, change: AccountChange) -> None:
         with self._lock:
@@ -454,6 +463,11 @@ class RecordingMailer:
             raise self.fail_with
         self.sent.append((to, subject, body))
         return f"memory-{len(self.sent)}"
+
+    def ping(self) -> None:
+        """``HealthProbe``: fails as sending would while ``fail_with`` is set."""
+        if self.fail_with is not None:
+            raise self.fail_with
 
 
 class PlainHasher:

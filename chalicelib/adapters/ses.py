@@ -82,6 +82,29 @@ class SesMailer:
             raise MailDeliveryError(type(error).__name__, permanent=False) from None
         return str(answer["MessageId"])
 
+    def ping(self) -> None:
+        """``HealthProbe``: the SES endpoint answers HTTP within 2 s (any status below 500).
+
+        An unsigned request on purpose: SES's read-only calls (GetSendQuota...) cannot be
+        granted on the sender identity alone, and the functions' policy grants nothing wider
+        (``tests/security/test_policy.py``).  This checks the network path and the service,
+        not the sender's verification.
+        """
+        import urllib.error
+        import urllib.request
+
+        endpoint = self._settings.aws_endpoint_url or (
+            f"https://email.{self._settings.aws_region}.amazonaws.com"
+        )
+        try:
+            with urllib.request.urlopen(endpoint.rstrip("/") + "/", timeout=2) as answer:  # noqa: S310 - the configured endpoint
+                answer.read(1024)
+        except urllib.error.HTTPError as error:
+            if error.code >= 500:
+                raise MailDeliveryError(f"HTTP {error.code}", permanent=False) from None
+        except OSError as error:  # refused, reset, timed out, no route
+            raise MailDeliveryError(type(error).__name__, permanent=False) from None
+
     def verify_sender(self) -> None:
         """Verify the sender identity (the local stack needs it before SES accepts mail)."""
         self._client.verify_email_identity(EmailAddress=self._settings.ses_sender)

@@ -61,7 +61,7 @@ from chalicelib.logs import log_event
 if TYPE_CHECKING:
     from stripe import StripeClient, StripeError
 
-Operation = Literal["customer", "attach", "update", "get", "charge", "find"]
+Operation = Literal["customer", "attach", "update", "get", "charge", "find", "ping"]
 
 # Error codes that describe the card itself: a decline whatever the HTTP status.
 _CARD_PROBLEM_CODES = frozenset(
@@ -117,6 +117,29 @@ class StripeGateway:
             max_network_retries=self._max_network_retries,
             http_client=stripe.RequestsClient(timeout=(self._connect_timeout, self._read_timeout)),
         )
+
+    @cached_property
+    def _ping_client(self) -> StripeClient:
+        import stripe
+
+        stripe.enable_telemetry = False
+        base = self._settings.stripe_api_base
+        return stripe.StripeClient(
+            self._settings.stripe_secret_key,
+            base_addresses={"api": base} if base else None,
+            max_network_retries=0,
+            http_client=stripe.RequestsClient(timeout=(1.0, 2.0)),
+        )
+
+    def ping(self) -> None:
+        """``HealthProbe``: retrieve the balance (one cheap read, 1 s/2 s timeouts, no retry);
+        raises the domain error when Stripe does not answer or refuses the key."""
+        import stripe
+
+        try:
+            self._ping_client.v1.balance.retrieve()
+        except stripe.StripeError as error:
+            self._fail(error, "ping")
 
     # --- customers and cards -------------------------------------------------------------
 

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint
+from chalice.app import Blueprint, Response
 
-from chalicelib.api.http import RequestContext, endpoint
+from chalicelib.api.http import RequestContext, endpoint, json_response
 from chalicelib.config import get_settings
 
 bp = Blueprint(__name__)
 
 
 @endpoint(
-    bp, "/health", "GET", tag="meta", summary="Liveness", auth=False, response="HealthResponse"
+    bp,
+    "/health",
+    "GET",
+    tag="meta",
+    summary="Each dependency's state (DynamoDB, SES, Stripe); 503 when one is down",
+    auth=False,
+    response="HealthResponse",
+    other_responses=((503, "HealthResponse"),),
 )
-def health(ctx: RequestContext) -> dict[str, str]:
-    return {"status": "ok"}
+def health(ctx: RequestContext) -> Response:
+    from chalicelib.wiring import container
+
+    report = container().health.check()
+    return json_response(report.to_json(), 200 if report.healthy else 503)
 
 
 @endpoint(

@@ -105,8 +105,17 @@ class ErrorResponse(ResponseModel):
     error: ErrorDetail
 
 
+class HealthChecks(ResponseModel):
+    dynamodb: Literal["ok", "down"]
+    ses: Literal["ok", "down"]
+    stripe: Literal["ok", "down"]
+
+
 class HealthResponse(ResponseModel):
-    status: Literal["ok"]
+    """200 when every check is ``ok``; 503 (``degraded``) when one is ``down``."""
+
+    status: Literal["ok", "degraded"]
+    checks: HealthChecks
 
 
 class PlanOut(ResponseModel):

@@ -28,9 +28,10 @@ from __future__ import annotations
 from typing import Mapping, Protocol, Sequence
 
 from chalicelib.domain.payments import CardSummary, ChargeOutcome
+from chalicelib.services.ports import HealthProbe
 
 
-class PaymentGateway(Protocol):
+class PaymentGateway(HealthProbe, Protocol):
     def create_customer(self, account_id: str, email: str, name: str, idempotency_key: str) -> str:
         """Create the Stripe Customer of an account; its id (same key -> same customer)."""
         ...

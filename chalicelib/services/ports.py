@@ -34,6 +34,17 @@ class PasswordHasher(Protocol):
         ...
 
 
+class HealthProbe(Protocol):
+    """A dependency that can be checked cheaply (``/health``)."""
+
+    def ping(self) -> None:
+        """One cheap request to the dependency, with short timeouts; raises when it is down.
+
+        Implemented by the repositories, the mailers and the payment gateways (real and fake).
+        """
+        ...
+
+
 class MailDeliveryError(Exception):
     """Sending failed. ``permanent`` failures are not retried (and alarm)."""
 
@@ -43,7 +54,7 @@ class MailDeliveryError(Exception):
         self.permanent = permanent
 
 
-class Mailer(Protocol):
+class Mailer(HealthProbe, Protocol):
     def send(self, to: str, subject: str, body: str) -> str:
         """Send one plain-text mail; the provider's message id. Raises MailDeliveryError."""
         ...

@@ -175,8 +175,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "LOCAL_STRIPE_PORT": str(free_port()),
         "LOCAL_VIES_PORT": str(free_port()),
     }
-    log = tmp_path_factory.mktemp("stack") / "stack.log"
-    env = {**os.environ, **ports, "AWS_EC2_METADATA_DISABLED": "true"}
+    folder = tmp_path_factory.mktemp("stack")
+    log = folder / "stack.log"
+    env = {
+        **os.environ,
+        **ports,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "DEVSTACK_DATA_DIR": str(folder / "data"),  # fresh data, never the project's .devstack/
+    }
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "devstack"],

@@ -52,14 +52,21 @@ class Http:
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[tuple[Http, subprocess.Popen[bytes], dict[str, str]]]:
+def running(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Http, subprocess.Popen[bytes], dict[str, str]]]:
     ports = {
         "PORT": str(free_port()),
         "LOCAL_AWS_PORT": str(free_port()),
         "LOCAL_STRIPE_PORT": str(free_port()),
         "LOCAL_VIES_PORT": str(free_port()),
     }
-    env = {**os.environ, **ports, "AWS_EC2_METADATA_DISABLED": "true"}
+    env = {
+        **os.environ,
+        **ports,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "DEVSTACK_DATA_DIR": str(tmp_path_factory.mktemp("devstack")),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack"],
         cwd=ROOT,

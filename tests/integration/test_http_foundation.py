@@ -30,7 +30,10 @@ def sent_mail(stack: Any, to: str) -> list[dict[str, Any]]:
 
 # --- public routes ------------------------------------------------------------------------------
 def test_health_plans_vendor(api: Api) -> None:
-    assert api.call("GET", "/health").json == {"status": "ok"}
+    assert api.call("GET", "/health").json == {
+        "status": "ok",
+        "checks": {"dynamodb": "ok", "ses": "ok", "stripe": "ok"},
+    }
     plans = api.call("GET", "/plans").json["items"]
     assert {p["interval"] for p in plans} <= {"month", "year"}
     assert all(isinstance(p["amount"], int) for p in plans)

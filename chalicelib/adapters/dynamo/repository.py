@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Sequence
 
 from botocore.exceptions import (
@@ -482,6 +483,30 @@ class DynamoRepository:
             read_timeout_seconds=5,
             max_retry_attempts=3,
         )
+
+    # --- health ---------------------------------------------------------------------------------
+    @cached_property
+    def _ping_connection(self) -> Connection:
+        return Connection(
+            region=self._settings.aws_region,
+            host=self._settings.aws_endpoint_url,
+            connect_timeout_seconds=1,
+            read_timeout_seconds=2,
+            max_retry_attempts=0,
+        )
+
+    def ping(self) -> None:
+        """``HealthProbe``: one GetItem of a key that is never written (short timeouts, no
+        retry); ``DependencyUnavailable`` when the table does not answer."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._ping_connection.client.get_item(  # type: ignore[attr-defined]
+                TableName=self._settings.table_name,
+                Key={"pk": {"S": "HEALTH"}, "sk": {"S": "PING"}},
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise DependencyUnavailable() from error
 
     # --- transactions -----------------------------------------------------------------------
     def _transact(
