@@ -65,6 +65,7 @@ from chalicelib.domain.payments import (
 from chalicelib.domain.vat_rates import tax_for
 from chalicelib.logs import log_event
 from chalicelib.services.auth import Caller
+from chalicelib.services.invoicing import evidence_audit, snapshot_tax_facts
 from chalicelib.services.mail import payment_mail
 from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock
@@ -271,6 +272,7 @@ class BillingService:
             seller=self._seller(),
             plan_id=plan.id,
         )
+        invoice = snapshot_tax_facts(invoice, account, self._settings)  # tax facts, seller ids
         charge = Charge(
             id=invoice_id,
             account_id=account.id,
@@ -301,6 +303,7 @@ class BillingService:
                         invoices=((invoice, None),),
                         charges=((charge, None),),
                         counter=(counter, sequence),
+                        audit=evidence_audit(invoice, now),
                     )
                 )
             except CounterMoved:
