@@ -44,9 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     requeue.add_argument(
         "--limit", type=int, default=1000, help="at most this many failed mails (without --id)"
     )
-    oss = commands.add_parser(
-        "export-oss", help="the One-Stop Shop return of a quarter, as CSV"
-    )
+    oss = commands.add_parser("export-oss", help="the One-Stop Shop return of a quarter, as CSV")
     oss.add_argument("--quarter", required=True, help="e.g. 2026Q4")
     oss.add_argument("--out", default=None, help="file to write (default: standard output)")
     args = parser.parse_args(argv)

@@ -3,7 +3,7 @@ is built here, the invoice goes through ``snapshot_tax_facts`` like every issued
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chalicelib.config import Settings, settings_from_env
 from chalicelib.domain.account import Account, AccountStatus
@@ -19,7 +19,7 @@ from chalicelib.domain.billing import (
 from chalicelib.domain.payments import CardSummary
 from chalicelib.services.invoicing import snapshot_tax_facts
 
-ISSUED = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
+ISSUED = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 
 def settings() -> Settings:
@@ -65,7 +65,7 @@ def issue(customer: Account, *, number: str = "HD-2026-000042", paid: bool = Tru
         status=InvoiceStatus.OPEN,
         issued_at=ISSUED,
         period_start=ISSUED,
-        period_end=datetime(2026, 12, 26, 10, 0, tzinfo=timezone.utc),
+        period_end=datetime(2026, 12, 26, 10, 0, tzinfo=UTC),
         currency="EUR",
         lines=(InvoiceLine("Pro (monthly)", 1, 4900, 4900),),
         subtotal=4900,

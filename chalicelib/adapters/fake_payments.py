@@ -184,9 +184,7 @@ class FakePaymentGateway:
         """A new PaymentMethod (as Stripe.js would make); attached when ``customer_id``."""
         with self._lock:
             payment_method_id = self._new_id("pm")
-            summary = CardSummary(
-                brand, last4, exp_month, exp_year, issuer_country=issuer_country
-            )
+            summary = CardSummary(brand, last4, exp_month, exp_year, issuer_country=issuer_country)
             self._cards[payment_method_id] = _Card(summary, behaviour, customer_id)
             return payment_method_id
 

@@ -193,7 +193,9 @@ class InMemoryRepository:
                 (
                     i
                     for i in self.invoices.values()
-                    if i.tax_facts is not None and i.tax_facts.oss and i.tax_facts.quarter == quarter
+                    if i.tax_facts is not None
+                    and i.tax_facts.oss
+                    and i.tax_facts.quarter == quarter
                 ),
                 key=lambda i: i.id,
             )

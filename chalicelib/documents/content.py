@@ -126,7 +126,10 @@ def meta_pairs(invoice: Invoice, locale: str) -> list[tuple[str, str]]:
         f"{format_date_long(invoice.period_end, locale)}"
     )
     pairs = [
-        (label(translate("doc.issued", locale), locale), format_date_long(invoice.issued_at, locale)),
+        (
+            label(translate("doc.issued", locale), locale),
+            format_date_long(invoice.issued_at, locale),
+        ),
         (label(translate("doc.period", locale), locale), period),
     ]
     if is_business(invoice):
@@ -164,11 +167,16 @@ def transaction_rows(invoice: Invoice, locale: str) -> list[tuple[str, str, str,
     for tx in invoice.transactions:
         card = " ".join(
             p
-            for p in ((tx.card_brand or "").title(), f"•••• {tx.card_last4}" if tx.card_last4 else "")
+            for p in (
+                (tx.card_brand or "").title(),
+                f"•••• {tx.card_last4}" if tx.card_last4 else "",
+            )
             if p
         )
         result = translate("doc.tx." + tx.status, locale)
         if tx.failure_message_key:
             result += f" — {translate(tx.failure_message_key, locale)}"
-        rows.append((format_date_long(tx.at, locale), card, money(invoice, tx.amount, locale), result))
+        rows.append(
+            (format_date_long(tx.at, locale), card, money(invoice, tx.amount, locale), result)
+        )
     return rows

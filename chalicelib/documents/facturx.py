@@ -13,8 +13,8 @@ Mapping (business terms of EN 16931):
 * seller (BG-4): name, postal address, SIREN as legal registration (BT-30, scheme 0002),
   VAT number (BT-31), electronic address (BT-34, scheme EM);
 * buyer (BG-7): name, postal address (its country at least, BR-10/BR-11), VAT ID (BT-48);
-* the delivery date (BT-72: the period's start), invoicing period (BG-14), payment by card (BT-81 code 48), the due date (BT-9), the amount
-  already paid (BT-113) and due (BT-115);
+* the delivery date (BT-72: the period's start), the invoicing period (BG-14), payment by
+  card (BT-81 code 48), the due date (BT-9), the amount already paid (BT-113) and due (BT-115);
 * one VAT breakdown (BG-23) per invoice, category by scheme: ``S`` (standard rate, domestic and
   OSS sales), ``AE`` (reverse charge, VATEX-EU-AE), ``O`` (outside the scope of EU VAT,
   VATEX-EU-O; EN 16931 BR-O-02 then forbids the seller's and buyer's VAT identifiers in the
@@ -26,8 +26,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from chalicelib.domain.billing import Address, Invoice, InvoiceStatus, Party
 from chalicelib.documents.content import exemption_reason, is_business, legal_notices
+from chalicelib.domain.billing import Address, Invoice, InvoiceStatus, Party
 from chalicelib.i18n import translate
 from chalicelib.i18n.invoices import line_label
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from typing import Literal
 
 from chalicelib.domain.tax import Scheme
 

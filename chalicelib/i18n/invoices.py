@@ -24,12 +24,24 @@ INVOICE_MESSAGES: dict[str, dict[str, str]] = {
     "doc.tx_amount": {"en": "Amount", "fr": "Montant"},
     "doc.due_date": {"en": "Due date", "fr": "Date d’échéance"},
     "doc.issued": {"en": "Issue date", "fr": "Date d’émission"},
-    "doc.legal_form": {"en": "{form} with a share capital of {capital}", "fr": "{form} au capital de {capital}"},
+    "doc.legal_form": {
+        "en": "{form} with a share capital of {capital}",
+        "fr": "{form} au capital de {capital}",
+    },
     "doc.siren": {"en": "SIREN", "fr": "SIREN"},
     "doc.notices": {"en": "Notices", "fr": "Mentions"},
     "doc.paid_by_card": {"en": "Paid by card", "fr": "Payée par carte"},
     "doc.status.credited": {"en": "Credited", "fr": "Avoir émis"},
     "doc.status.disputed": {"en": "Disputed", "fr": "Contestée"},
+    "billing_address_required": {
+        "en": "Add your billing address before your VAT ID: invoices to a business show it.",
+        "fr": "Ajoutez votre adresse de facturation avant votre numéro de TVA\u202f: les factures "
+        "adressées à une entreprise la mentionnent.",
+    },
+    "address_first": {
+        "en": "Add the billing address first.",
+        "fr": "Ajoutez d’abord l’adresse de facturation.",
+    },
     # --- reasons a 0 % rate applies ------------------------------------------------------
     "tax.exemption.reverse_charge": {
         "en": "Reverse charge: VAT to be accounted for by the customer "
