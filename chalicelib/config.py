@@ -49,16 +49,17 @@ class Settings:
     vendor_name: str = "HelpDesk Accounts SAS"
     vendor_support_email: str = "support@helpdesk.example.com"
     vendor_vat_contact_email: str = "vat@helpdesk.example.com"
-    vendor_vat_number: str | None = None
+    vendor_vat_number: str | None = "FR11999999998"  # the local demo seller (DEMO_SELLER)
     vendor_country: str = "FR"
     vendor_address_line1: str = "10 rue de la Paix"
     vendor_city: str = "Paris"
     vendor_postal_code: str = "75002"
-    # the seller's legal identity (required outside the local stage: see seller_problems)
-    vendor_siren: str | None = None
-    vendor_rcs_city: str | None = None
-    vendor_legal_form: str | None = None
-    vendor_share_capital: str | None = None  # decimal amount in EUR, e.g. "10000"
+    # the seller's legal identity: the local demo seller by default; settings_from_env leaves
+    # them unset outside the local stage unless configured (see seller_problems)
+    vendor_siren: str | None = "999999998"
+    vendor_rcs_city: str | None = "Paris"
+    vendor_legal_form: str | None = "SAS"
+    vendor_share_capital: str | None = "10000"  # decimal amount in EUR
     stripe_secret_key: str = "sk_test_local_placeholder"  # noqa: S105 - placeholder
     stripe_publishable_key: str = "pk_test_local_placeholder"
     stripe_api_base: str | None = None
