@@ -33,7 +33,7 @@ main{width:210mm;min-height:297mm;margin:12px auto 32px;background:#fff;padding:
 box-shadow:0 1px 4px rgba(0,0,0,.15)}
 header{display:flex;justify-content:space-between;gap:24px;align-items:flex-start;
 border-bottom:2px solid #1a1a1a;padding-bottom:12px}
-h1{font-size:24px;margin:0}h2{font-size:12px;text-transform:uppercase;letter-spacing:.06em;
+h1{font-size:24px;margin:0;white-space:nowrap}h2{font-size:12px;text-transform:uppercase;letter-spacing:.06em;
 color:#555;margin:0 0 6px}
 dl.meta{display:grid;grid-template-columns:auto auto;gap:2px 12px;margin:0;font-size:12px}
 dl.meta dt{color:#555;text-align:right}dl.meta dd{margin:0}
