@@ -64,7 +64,15 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             parser.error("--quarter must look like 2026Q4")
 
+    from chalicelib.config import get_settings, require_seller_identity
+    from chalicelib.domain.legal import SellerSettingsMissing
     from chalicelib.wiring import container
+
+    try:
+        require_seller_identity(get_settings())
+    except SellerSettingsMissing as refused:
+        print(refused, file=sys.stderr)
+        return 2
 
     if args.command == "run-job":
         from chalicelib.jobs.run import run_job

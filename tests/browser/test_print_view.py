@@ -22,7 +22,9 @@ def test_print_view_at_a4(browser: Any, lang: str) -> None:
     page = context.new_page()
     try:
         page.set_content(invoice_html(invoice, lang))
-        page.evaluate("() => { window.__printed = 0; window.print = () => { window.__printed += 1; }; }")
+        page.evaluate(
+            "() => { window.__printed = 0; window.print = () => { window.__printed += 1; }; }"
+        )
         button = page.get_by_role("button", name="Imprimer" if lang == "fr" else "Print")
         button.click()
         assert page.evaluate("window.__printed") == 1

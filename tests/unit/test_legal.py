@@ -3,6 +3,11 @@ and the seller identity required outside the local stage."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from chalicelib.config import (
@@ -15,6 +20,8 @@ from chalicelib.documents import content
 from chalicelib.domain.legal import SellerSettingsMissing, check_fr_vat, check_siren
 from chalicelib.i18n.invoices import NNBSP, plan_label
 from tests import invoice_samples as samples
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_reverse_charge_notices_en_fr() -> None:
@@ -115,19 +122,24 @@ def test_dev_and_prod_refuse_to_start_without_the_seller_identity(stage: str) ->
         require_seller_identity(settings_from_env({**complete, "VENDOR_SIREN": "123456782"}))
 
 
-def test_the_container_refuses_to_build_in_dev_without_the_seller(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from chalicelib import config, wiring
-
-    monkeypatch.setenv("STAGE", "dev")
-    config.get_settings.cache_clear()
-    previous = wiring._container
-    wiring.override(None)
-    try:
-        with pytest.raises(SellerSettingsMissing, match="STAGE=dev"):
-            wiring.container()
-    finally:
-        monkeypatch.undo()
-        config.get_settings.cache_clear()
-        wiring.override(previous)
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_a_dev_or_prod_process_refuses_to_run_without_the_seller(stage: str) -> None:
+    """A fresh process of the stage (the CLI builds the same container as the Lambda) stops
+    with the message before touching anything."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LOCAL_", "AWS_ENDPOINT", "VENDOR_", "STAGE"))
+    }
+    env.update(AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+    done = subprocess.run(
+        [sys.executable, "-m", "chalicelib.cli", "--stage", stage, "export-oss", "--quarter",
+         "2026Q4"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert f"STAGE={stage}" in done.stderr and "VENDOR_SIREN is not set" in done.stderr
