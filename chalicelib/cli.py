@@ -1,5 +1,9 @@
 """Operator commands: ``python -m chalicelib.cli {run-job,seed-demo,create-table,
-requeue-failed-mail}``.
+requeue-failed-mail,export-oss}``.
+
+``export-oss --quarter 2026Q4 [--out FILE]`` writes the One-Stop Shop return of the quarter
+as CSV, one row per member state and rate (``services/oss.py``: read from the quarter's OSS
+ledger in the index, no Scan; domestic French sales are not in it).
 
 ``requeue-failed-mail`` puts mail the relay gave up on (permanent SES errors, or 3 days of
 temporary ones) back in the queue with a fresh retry window: the named ones (``--id``, several
@@ -40,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     requeue.add_argument(
         "--limit", type=int, default=1000, help="at most this many failed mails (without --id)"
     )
+    oss = commands.add_parser("export-oss", help="the One-Stop Shop return of a quarter, as CSV")
+    oss.add_argument("--quarter", required=True, help="e.g. 2026Q4")
+    oss.add_argument("--out", default=None, help="file to write (default: standard output)")
     args = parser.parse_args(argv)
 
     if args.stage:
@@ -49,7 +56,23 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
+    if args.command == "export-oss":
+        from chalicelib.domain.tax import parse_quarter
+
+        try:
+            parse_quarter(args.quarter)
+        except ValueError:
+            parser.error("--quarter must look like 2026Q4")
+
+    from chalicelib.config import get_settings, require_seller_identity
+    from chalicelib.domain.legal import SellerSettingsMissing
     from chalicelib.wiring import container
+
+    try:
+        require_seller_identity(get_settings())
+    except SellerSettingsMissing as refused:
+        print(refused, file=sys.stderr)
+        return 2
 
     if args.command == "run-job":
         from chalicelib.jobs.run import run_job
@@ -73,6 +96,15 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--limit must be at least 1")
         report = container().outbox_relay.requeue_failed(args.ids, args.limit)
         print(json.dumps({"requeued": report.requeued, "skipped": report.skipped}))
+    elif args.command == "export-oss":
+        from chalicelib.services.oss import oss_csv, oss_return
+
+        text = oss_csv(oss_return(container().repo, args.quarter))
+        if args.out:
+            with open(args.out, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        else:
+            sys.stdout.write(text)
     return 0
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Mapping
 
+from chalicelib.domain.legal import SellerLegal
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -47,11 +49,17 @@ class Settings:
     vendor_name: str = "HelpDesk Accounts SAS"
     vendor_support_email: str = "support@helpdesk.example.com"
     vendor_vat_contact_email: str = "vat@helpdesk.example.com"
-    vendor_vat_number: str | None = None
+    vendor_vat_number: str | None = "FR11999999998"  # the local demo seller (DEMO_SELLER)
     vendor_country: str = "FR"
     vendor_address_line1: str = "10 rue de la Paix"
     vendor_city: str = "Paris"
     vendor_postal_code: str = "75002"
+    # the seller's legal identity: the local demo seller by default; settings_from_env leaves
+    # them unset outside the local stage unless configured (see seller_problems)
+    vendor_siren: str | None = "999999998"
+    vendor_rcs_city: str | None = "Paris"
+    vendor_legal_form: str | None = "SAS"
+    vendor_share_capital: str | None = "10000"  # decimal amount in EUR
     stripe_secret_key: str = "sk_test_local_placeholder"  # noqa: S105 - placeholder
     stripe_publishable_key: str = "pk_test_local_placeholder"
     stripe_api_base: str | None = None
@@ -86,6 +94,95 @@ class Settings:
         """The plan with this id, or None."""
         return next((p for p in self.plans if p.id == plan_id), None)
 
+    def seller_legal(self) -> SellerLegal | None:
+        """The seller's identifiers for invoices (None only while they are not configured)."""
+        if not (
+            self.vendor_siren
+            and self.vendor_rcs_city
+            and self.vendor_legal_form
+            and self.vendor_share_capital
+        ):
+            return None
+        return SellerLegal(
+            legal_form=self.vendor_legal_form,
+            share_capital=self.vendor_share_capital,
+            share_capital_currency="EUR",
+            siren=self.vendor_siren,
+            rcs_city=self.vendor_rcs_city,
+        )
+
+
+SELLER_VARIABLES: dict[str, str] = {
+    "VENDOR_NAME": "vendor_name",
+    "VENDOR_VAT_NUMBER": "vendor_vat_number",
+    "VENDOR_SIREN": "vendor_siren",
+    "VENDOR_RCS_CITY": "vendor_rcs_city",
+    "VENDOR_LEGAL_FORM": "vendor_legal_form",
+    "VENDOR_SHARE_CAPITAL": "vendor_share_capital",
+    "VENDOR_ADDRESS_LINE1": "vendor_address_line1",
+    "VENDOR_POSTAL_CODE": "vendor_postal_code",
+    "VENDOR_CITY": "vendor_city",
+}
+"""The seller identity every invoice prints, by environment variable."""
+
+DEMO_SELLER: dict[str, str] = {
+    "VENDOR_VAT_NUMBER": "FR11999999998",
+    "VENDOR_SIREN": "999999998",
+    "VENDOR_RCS_CITY": "Paris",
+    "VENDOR_LEGAL_FORM": "SAS",
+    "VENDOR_SHARE_CAPITAL": "10000",
+}
+"""The local stage's seller: clearly fictitious (SIREN 999 999 998), with valid check digits
+so that every local invoice shows a complete identity.  Never used outside ``local``."""
+
+
+_NO_SELLER = Settings(
+    vendor_name="", vendor_address_line1="", vendor_city="", vendor_postal_code=""
+)
+
+
+def seller_problems(settings: Settings) -> list[str]:
+    """What is missing or wrong in the seller identity (empty when complete and valid)."""
+    from decimal import Decimal, InvalidOperation
+
+    from chalicelib.domain.legal import check_fr_vat, check_siren
+
+    problems = [
+        f"{variable} is not set"
+        for variable, attribute in SELLER_VARIABLES.items()
+        if not getattr(settings, attribute)
+    ]
+    if settings.vendor_siren:
+        try:
+            check_siren(settings.vendor_siren)
+        except ValueError as error:
+            problems.append(f"VENDOR_SIREN: {error}")
+    if settings.vendor_vat_number:
+        try:
+            check_fr_vat(settings.vendor_vat_number, settings.vendor_siren)
+        except ValueError as error:
+            problems.append(f"VENDOR_VAT_NUMBER: {error}")
+    if settings.vendor_share_capital:
+        try:
+            if Decimal(settings.vendor_share_capital) <= 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            problems.append("VENDOR_SHARE_CAPITAL: a positive amount in euros, e.g. 10000")
+    return problems
+
+
+def require_seller_identity(settings: Settings) -> None:
+    """Refuse to run a stage whose invoices would lack the seller's legal identity."""
+    from chalicelib.domain.legal import SellerSettingsMissing
+
+    problems = seller_problems(settings)
+    if problems:
+        raise SellerSettingsMissing(
+            f"STAGE={settings.stage}: the seller identity printed on every invoice is "
+            "incomplete; set these variables in .chalice/config.json for the stage: "
+            + "; ".join(problems)
+        )
+
 
 def _parse_plans(raw: str | None) -> tuple[Plan, ...]:
     if not raw:
@@ -111,6 +208,10 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         console = console or f"http://127.0.0.1:{e.get('PORT', '8000')}"
         vies = vies or f"http://127.0.0.1:{e.get('LOCAL_VIES_PORT', '8430')}"
     defaults = Settings()
+    # the seller's identity has demo values on the local stage only; elsewhere it must be set
+    seller_defaults = defaults if stage == "local" else _NO_SELLER
+    if stage == "local":
+        e = {**DEMO_SELLER, **e}
     return Settings(
         stage=stage,
         table_name=e.get("TABLE_NAME", defaults.table_name),
@@ -119,14 +220,18 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         ses_sender=e.get("SES_SENDER", defaults.ses_sender),
         support_email=e.get("SUPPORT_EMAIL", defaults.support_email),
         console_url=console or defaults.console_url,
-        vendor_name=e.get("VENDOR_NAME", defaults.vendor_name),
+        vendor_name=e.get("VENDOR_NAME", seller_defaults.vendor_name),
         vendor_support_email=e.get("VENDOR_SUPPORT_EMAIL", defaults.vendor_support_email),
         vendor_vat_contact_email=e.get("VAT_CONTACT_EMAIL", defaults.vendor_vat_contact_email),
-        vendor_vat_number=e.get("VENDOR_VAT_NUMBER") or None,
+        vendor_vat_number=(e.get("VENDOR_VAT_NUMBER") or "").replace(" ", "") or None,
         vendor_country=e.get("VENDOR_COUNTRY", defaults.vendor_country),
-        vendor_address_line1=e.get("VENDOR_ADDRESS_LINE1", defaults.vendor_address_line1),
-        vendor_city=e.get("VENDOR_CITY", defaults.vendor_city),
-        vendor_postal_code=e.get("VENDOR_POSTAL_CODE", defaults.vendor_postal_code),
+        vendor_address_line1=e.get("VENDOR_ADDRESS_LINE1", seller_defaults.vendor_address_line1),
+        vendor_city=e.get("VENDOR_CITY", seller_defaults.vendor_city),
+        vendor_postal_code=e.get("VENDOR_POSTAL_CODE", seller_defaults.vendor_postal_code),
+        vendor_siren=(e.get("VENDOR_SIREN") or "").replace(" ", "") or None,
+        vendor_rcs_city=e.get("VENDOR_RCS_CITY") or None,
+        vendor_legal_form=e.get("VENDOR_LEGAL_FORM") or None,
+        vendor_share_capital=e.get("VENDOR_SHARE_CAPITAL") or None,
         stripe_secret_key=e.get("STRIPE_SECRET_KEY", defaults.stripe_secret_key),
         stripe_publishable_key=e.get("STRIPE_PUBLISHABLE_KEY", defaults.stripe_publishable_key),
         stripe_api_base=stripe_base,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from chalicelib.config import Settings, get_settings
+from chalicelib.config import Settings, get_settings, require_seller_identity
 
 if TYPE_CHECKING:
     from chalicelib.adapters.clock import TestClock
@@ -224,7 +224,9 @@ def container() -> Container:
         # dev/prod: the Stripe keys come from Secrets Manager (adapters/secrets.py)
         from chalicelib.adapters.secrets import with_stripe_secrets
 
-        _container = build_container(with_stripe_secrets(get_settings()))
+        settings = get_settings()
+        require_seller_identity(settings)  # dev/prod refuse to run without the seller's identity
+        _container = build_container(with_stripe_secrets(settings))
     return _container
 
 

@@ -21,7 +21,9 @@ from chalicelib.domain.billing import (
     Transaction,
 )
 from chalicelib.domain.ids import parse_iso, utc_iso
+from chalicelib.domain.legal import SellerLegal
 from chalicelib.domain.payments import CardSummary, DeclineInfo
+from chalicelib.domain.tax import TaxFacts
 
 
 def dumps(value: Any) -> str:
@@ -77,7 +79,17 @@ def invoice_body_to_json(invoice: Invoice) -> str:
         body.pop(key)
     for key in ("issued_at", "period_start", "period_end"):
         body[key] = utc_iso(getattr(invoice, key))
+    facts = invoice.tax_facts
+    if facts is not None and facts.vies_checked_at is not None:
+        body["tax_facts"]["vies_checked_at"] = utc_iso(facts.vies_checked_at)
     return dumps(body)
+
+
+def _tax_facts(data: dict[str, Any] | None) -> TaxFacts | None:
+    if not data:
+        return None
+    checked = data.get("vies_checked_at")
+    return TaxFacts(**{**data, "vies_checked_at": parse_iso(checked) if checked else None})
 
 
 def invoice_from_json(raw: str, status: str, transactions: str, version: int) -> Invoice:
@@ -100,6 +112,8 @@ def invoice_from_json(raw: str, status: str, transactions: str, version: int) ->
         plan_id=body["plan_id"],
         transactions=transactions_from_json(transactions),
         version=version,
+        tax_facts=_tax_facts(body.get("tax_facts")),
+        seller_legal=SellerLegal(**body["seller_legal"]) if body.get("seller_legal") else None,
     )
 
 

@@ -69,6 +69,13 @@ class CardBehaviour:
 
 
 SUCCEED = CardBehaviour()
+
+# Stripe's country test cards (docs.stripe.com/testing#international-cards): issuing country.
+TEST_CARD_COUNTRIES: dict[str, str] = {
+    "4000002500000003": "FR",
+    "4000002760000016": "DE",
+    "4000007240000007": "ES",
+}
 REQUIRE_ACTION = CardBehaviour("require_action")
 TIME_OUT = CardBehaviour("timeout")
 
@@ -178,11 +185,12 @@ class FakePaymentGateway:
         exp_month: int = 12,
         exp_year: int = 2030,
         customer_id: str | None = None,
+        issuer_country: str | None = None,
     ) -> str:
         """A new PaymentMethod (as Stripe.js would make); attached when ``customer_id``."""
         with self._lock:
             payment_method_id = self._new_id("pm")
-            summary = CardSummary(brand, last4, exp_month, exp_year)
+            summary = CardSummary(brand, last4, exp_month, exp_year, issuer_country=issuer_country)
             self._cards[payment_method_id] = _Card(summary, behaviour, customer_id)
             return payment_method_id
 
@@ -194,7 +202,12 @@ class FakePaymentGateway:
         brand = {"4": "visa", "5": "mastercard", "3": "amex"}.get(number[:1], "unknown")
         behaviour = TEST_CARDS.get(number, SUCCEED)
         return self.add_card(
-            behaviour, brand=brand, last4=number[-4:], exp_month=exp_month, exp_year=exp_year
+            behaviour,
+            brand=brand,
+            last4=number[-4:],
+            exp_month=exp_month,
+            exp_year=exp_year,
+            issuer_country=TEST_CARD_COUNTRIES.get(number),
         )
 
     def set_behaviour(self, payment_method_id: str, behaviour: CardBehaviour) -> None:

@@ -243,6 +243,21 @@ class InMemoryRepository:
             self.requests += 1
             return self.invoices.get((account_id, invoice_id))
 
+    def oss_invoices(self, quarter: str) -> list[Invoice]:
+        """The OSS sales of ``quarter`` (the DynamoDB adapter reads them from its index)."""
+        with self._lock:
+            self.requests += 1
+            return sorted(
+                (
+                    i
+                    for i in self.invoices.values()
+                    if i.tax_facts is not None
+                    and i.tax_facts.oss
+                    and i.tax_facts.quarter == quarter
+                ),
+                key=lambda i: i.id,
+            )
+
     def list_invoices(
         self, account_id: str, limit: int, after: str | None
     ) -> tuple[list[Invoice], str | None]:

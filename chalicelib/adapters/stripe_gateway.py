@@ -380,6 +380,7 @@ def card_summary(method: Mapping[str, Any]) -> CardSummary:
         name=billing.get("name") or None,
         postal_code=address.get("postal_code") or None,
         country=address.get("country") or None,
+        issuer_country=card.get("country") or None,
     )
 
 

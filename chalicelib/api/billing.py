@@ -290,7 +290,7 @@ def print_invoice(ctx: RequestContext, invoice_id: str) -> Response:
     "/billing/invoices/{invoice_id}/pdf",
     "GET",
     tag="billing",
-    summary="The invoice as a PDF",
+    summary="The invoice as a Factur-X PDF/A-3 (its EN 16931 XML embedded as factur-x.xml)",
     allow_suspended=True,
     errors=(404,),
     content_type="application/pdf",
@@ -307,6 +307,32 @@ def pdf_invoice(ctx: RequestContext, invoice_id: str) -> Response:
             "Content-Type": "application/pdf",
             "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
             "Content-Disposition": f'inline; filename="{invoice.number}.pdf"',
+        },
+    )
+
+
+@endpoint(
+    bp,
+    "/billing/invoices/{invoice_id}/xml",
+    "GET",
+    tag="billing",
+    summary="The invoice as EN 16931 CII XML (the factur-x.xml embedded in its PDF)",
+    allow_suspended=True,
+    errors=(404,),
+    content_type="application/xml",
+)
+def xml_invoice(ctx: RequestContext, invoice_id: str) -> Response:
+    from chalicelib.api.documents import invoice_xml
+
+    invoice = _invoice(ctx, invoice_id)
+    return Response(
+        body=invoice_xml(invoice, ctx.locale).decode("utf-8"),
+        status_code=200,
+        headers={
+            **SECURITY_HEADERS,
+            "Content-Type": "application/xml; charset=utf-8",
+            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+            "Content-Disposition": f'inline; filename="{invoice.number}.xml"',
         },
     )
 

@@ -1,10 +1,13 @@
-"""Invoice documents: the print view (HTML laid out for printing) and the PDF (fpdf2).
+"""Invoice documents: the print view (HTML laid out for an A4 page), the PDF and the XML.
 
-Both show the same thing in the request's language, with money and dates formatted by Babel:
-seller and customer (with VAT IDs), lines, subtotal, VAT (or the reverse-charge mention), total
-and the transaction summary (every charge attempt with its card and result).  fpdf2 is
-imported only here, on the PDF path.  The page's only style is the stylesheet below, allowed by
-its hash in the Content-Security-Policy (no inline scripts, nothing else loaded).
+All three say the same thing (``chalicelib.documents.content``) in the request's language:
+the seller block with its identifiers (legal form, share capital, RCS, VAT number), the
+customer, the lines with HT / TTC totals, the legal notices and the transaction summary.  The
+PDF is a Factur-X PDF/A-3 (``chalicelib.documents.pdf``) carrying the EN 16931 XML
+(``chalicelib.documents.facturx``); fpdf2, drafthorse and lxml load on those paths only.
+
+The print view's only style and its only script (the Print button's ``window.print()``) are
+allowed by their hashes in the Content-Security-Policy; nothing else runs or loads.
 """
 
 from __future__ import annotations
@@ -13,205 +16,135 @@ import base64
 import hashlib
 from html import escape
 
-from chalicelib.domain.billing import Invoice, Party
-from chalicelib.i18n import format_date_long, format_money, translate
+from chalicelib.documents import content
+from chalicelib.domain.billing import Invoice
+from chalicelib.i18n import translate
 
 PRINT_CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111;margin:0;
-background:#f4f5f7}
-main{max-width:780px;margin:24px auto;background:#fff;padding:40px;border-radius:8px}
-h1{font-size:26px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
-.meta{color:#444;margin:0 0 24px}.parties{display:flex;gap:32px;flex-wrap:wrap}
-.parties section{flex:1 1 240px}.parties p{margin:0}
+@page{size:A4;margin:16mm}
+*{box-sizing:border-box}
+body{font:13px/1.45 "DejaVu Sans",system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+color:#1a1a1a;margin:0;background:#e9ebef}
+.toolbar{max-width:210mm;margin:16px auto 0;display:flex;justify-content:flex-end}
+.toolbar button{font:inherit;font-weight:600;padding:8px 18px;border:0;border-radius:6px;
+background:#1f4fd6;color:#fff;cursor:pointer}
+.toolbar button:focus-visible{outline:3px solid #93b4ff;outline-offset:2px}
+main{width:210mm;min-height:297mm;margin:12px auto 32px;background:#fff;padding:16mm;
+box-shadow:0 1px 4px rgba(0,0,0,.15)}
+header{display:flex;justify-content:space-between;gap:24px;align-items:flex-start;
+border-bottom:2px solid #1a1a1a;padding-bottom:12px}
+h1{font-size:24px;margin:0;white-space:nowrap}h2{font-size:12px;text-transform:uppercase;letter-spacing:.06em;
+color:#555;margin:0 0 6px}
+dl.meta{display:grid;grid-template-columns:auto auto;gap:2px 12px;margin:0;font-size:12px}
+dl.meta dt{color:#555;text-align:right}dl.meta dd{margin:0}
+.parties{display:flex;gap:32px;margin:20px 0}.parties section{flex:1}
+.parties p{margin:0}.seller .ids{color:#444;font-size:12px;margin-top:4px}
 table{width:100%;border-collapse:collapse;margin-top:8px}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #ddd;vertical-align:top}
+th{font-size:12px;color:#444;border-bottom:1px solid #1a1a1a}
 td.n,th.n{text-align:right;white-space:nowrap}
-tfoot td{border:0}.total td{font-weight:700;border-top:2px solid #111}
-.mention{margin-top:16px;font-style:italic}.status{font-weight:600}
-@media print{body{background:#fff}main{margin:0;max-width:none;padding:0;border-radius:0}
-a{color:inherit;text-decoration:none}tr{page-break-inside:avoid}}
+table.totals{width:auto;margin-left:auto;min-width:45%}
+table.totals td{border:0;padding:4px 8px}
+table.totals tr.total td{font-weight:700;font-size:15px;border-top:2px solid #1a1a1a}
+.notices{margin-top:20px;font-size:12px}.notices p{margin:0 0 4px}
+.status{font-weight:600}
+h3{font-size:14px;margin:24px 0 4px}
+@media print{body{background:#fff}.toolbar{display:none}
+main{width:auto;min-height:0;margin:0;padding:0;box-shadow:none}
+tr{page-break-inside:avoid}}
 """.strip()
 
+PRINT_JS = 'document.getElementById("print").addEventListener("click",function(){window.print()});'
+
+
+def _hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
 PRINT_CSP = (
-    "default-src 'none'; style-src 'sha256-"
-    + base64.b64encode(hashlib.sha256(PRINT_CSS.encode()).digest()).decode()
-    + "'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+    f"default-src 'none'; style-src {_hash(PRINT_CSS)}; script-src {_hash(PRINT_JS)}; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 )
-
-
-def _party_lines(party: Party, locale: str) -> list[str]:
-    lines = party.address.lines() if party.address else [party.name]
-    if party.vat_id:
-        lines.append(f"{translate('doc.vat_id', locale)} {party.vat_id}")
-    return lines
-
-
-def _money(invoice: Invoice, amount: int, locale: str) -> str:
-    return format_money(amount, invoice.currency, locale)
 
 
 def invoice_html(invoice: Invoice, locale: str) -> str:
     def t(key: str, **params: object) -> str:
         return escape(translate(key, locale, **params))
 
+    def br(lines: list[str]) -> str:
+        return "<br>".join(escape(x) for x in lines)
+
+    meta = "".join(
+        f"<dt>{escape(name)}</dt><dd>{escape(value)}</dd>"
+        for name, value in content.meta_pairs(invoice, locale)
+    )
     rows = "".join(
         f"<tr><td>{escape(line.description)}</td><td class=n>{line.quantity}</td>"
-        f"<td class=n>{escape(_money(invoice, line.unit_amount, locale))}</td>"
-        f"<td class=n>{escape(_money(invoice, line.amount, locale))}</td></tr>"
-        for line in invoice.lines
+        f"<td class=n>{escape(line.unit_amount)}</td><td class=n>{escape(line.amount)}</td></tr>"
+        for line in content.lines(invoice, locale)
+    )
+    totals = "".join(
+        f"<tr{' class=total' if grand else ''}><td>{escape(name)}</td>"
+        f"<td class=n>{escape(amount)}</td></tr>"
+        for name, amount, grand in content.totals(invoice, locale)
+    )
+    notices = content.legal_notices(invoice, locale)
+    notices_html = (
+        f"<section class=notices><h2>{t('doc.notices')}</h2>"
+        + "".join(f"<p>{escape(n)}</p>" for n in notices)
+        + "</section>"
+        if notices
+        else ""
     )
     transactions = (
         "".join(
-            f"<tr><td>{escape(format_date_long(tx.at, locale))}</td>"
-            f"<td>{escape(' '.join(p for p in ((tx.card_brand or '').title(), '•••• ' + tx.card_last4 if tx.card_last4 else '') if p))}</td>"  # noqa: E501
-            f"<td class=n>{escape(_money(invoice, tx.amount, locale))}</td>"
-            f"<td>{t('doc.tx.' + tx.status)}"
-            + (f" — {t(tx.failure_message_key)}" if tx.failure_message_key else "")
-            + "</td></tr>"
-            for tx in invoice.transactions
+            f"<tr><td>{escape(when)}</td><td>{escape(card)}</td><td class=n>{escape(amount)}</td>"
+            f"<td>{escape(result)}</td></tr>"
+            for when, card, amount, result in content.transaction_rows(invoice, locale)
         )
         or f"<tr><td colspan=4>{t('doc.no_transactions')}</td></tr>"
     )
-    mention = (
-        f"<p class=mention>{t(invoice.tax.mention_key)}</p>" if invoice.tax.mention_key else ""
-    )
-    seller = "<br>".join(escape(x) for x in _party_lines(invoice.seller, locale))
-    customer = "<br>".join(escape(x) for x in _party_lines(invoice.customer, locale))
-    period = (
-        f"{format_date_long(invoice.period_start, locale)} – "
-        f"{format_date_long(invoice.period_end, locale)}"
-    )
+    seller = content.seller_lines(invoice, locale)
+    name_and_address = 1 + (len(content.address_lines(invoice.seller.address, locale))
+                            if invoice.seller.address else 0)  # fmt: skip
     return f"""<!doctype html>
 <html lang="{locale}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{t("doc.invoice")} {escape(invoice.number)}</title><style>{PRINT_CSS}</style></head>
-<body><main>
-<h1>{t("doc.invoice")} {escape(invoice.number)}</h1>
-<p class=meta>{t("doc.issued")}: {escape(format_date_long(invoice.issued_at, locale))} ·
-{t("doc.period")}: {escape(period)} ·
-{t("doc.status")}: <span class=status>{t("doc.status." + invoice.status.value)}</span></p>
+<body>
+<div class=toolbar><button type=button id=print>{t("doc.print")}</button></div>
+<main>
+<header><div><h1>{t("doc.invoice")} {escape(invoice.number)}</h1>
+<span class=status>{t("doc.status." + invoice.status.value)}</span></div>
+<dl class=meta>{meta}</dl></header>
 <div class=parties>
-<section><h2>{t("doc.seller")}</h2><p>{seller}</p></section>
-<section><h2>{t("doc.customer")}</h2><p>{customer}</p></section>
+<section class=seller><h2>{t("doc.seller")}</h2><p>{br(seller[:name_and_address])}</p>
+<p class=ids>{br(seller[name_and_address:])}</p></section>
+<section><h2>{t("doc.customer")}</h2><p>{br(content.party_lines(invoice.customer, locale))}</p>
+</section>
 </div>
 <table><thead><tr><th>{t("doc.description")}</th><th class=n>{t("doc.quantity")}</th>
 <th class=n>{t("doc.unit_amount")}</th><th class=n>{t("doc.amount")}</th></tr></thead>
-<tbody>{rows}</tbody>
-<tfoot><tr><td colspan=3 class=n>{t("doc.subtotal")}</td>
-<td class=n>{escape(_money(invoice, invoice.subtotal, locale))}</td></tr>
-<tr><td colspan=3 class=n>{t("doc.tax", rate=invoice.tax.rate)}</td>
-<td class=n>{escape(_money(invoice, invoice.tax.amount, locale))}</td></tr>
-<tr class=total><td colspan=3 class=n>{t("doc.total")}</td>
-<td class=n>{escape(_money(invoice, invoice.total, locale))}</td></tr></tfoot></table>
-{mention}
-<h2>{t("doc.transactions")}</h2>
+<tbody>{rows}</tbody></table>
+<table class=totals><tbody>{totals}</tbody></table>
+{notices_html}
+<h3>{t("doc.transactions")}</h3>
 <table><thead><tr><th>{t("doc.date")}</th><th>{t("doc.card")}</th>
-<th class=n>{t("doc.amount")}</th><th>{t("doc.result")}</th></tr></thead>
+<th class=n>{t("doc.tx_amount")}</th><th>{t("doc.result")}</th></tr></thead>
 <tbody>{transactions}</tbody></table>
-</main></body></html>
+</main><script>{PRINT_JS}</script></body></html>
 """
 
 
-def _latin1(text: str) -> str:
-    """fpdf2's core fonts speak Latin-1: map the few typographic characters we use."""
-    for source, target in (
-        ("–", "-"),
-        ("—", "-"),
-        ("•", "*"),
-        ("\u202f", " "),
-        ("\xa0", " "),
-        ("’", "'"),
-        ("€", "EUR"),
-    ):
-        text = text.replace(source, target)
-    return text.encode("latin-1", "replace").decode("latin-1")
+def invoice_xml(invoice: Invoice, locale: str) -> bytes:
+    """The EN 16931 CII XML of the invoice (``GET /billing/invoices/{id}/xml``)."""
+    from chalicelib.documents.facturx import invoice_xml as build
+
+    return build(invoice, locale)
 
 
 def invoice_pdf(invoice: Invoice, locale: str) -> bytes:
-    from fpdf import FPDF
+    """The Factur-X PDF/A-3 of the invoice with its XML embedded."""
+    from chalicelib.documents.pdf import invoice_pdf as render
 
-    def t(key: str, **params: object) -> str:
-        return _latin1(translate(key, locale, **params))
-
-    def money(amount: int) -> str:
-        return _latin1(_money(invoice, amount, locale))
-
-    pdf = FPDF(format="A4")
-    pdf.set_title(f"{translate('doc.invoice', locale)} {invoice.number}")
-    pdf.set_creator("HelpDesk Accounts")
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 18)
-    pdf.cell(0, 10, f"{t('doc.invoice')} {invoice.number}", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    period = (
-        f"{format_date_long(invoice.period_start, locale)} - "
-        f"{format_date_long(invoice.period_end, locale)}"
-    )
-    pdf.multi_cell(
-        0,
-        5,
-        _latin1(
-            f"{translate('doc.issued', locale)}: {format_date_long(invoice.issued_at, locale)}   "
-            f"{translate('doc.period', locale)}: {period}   "
-            f"{translate('doc.status', locale)}: "
-            f"{translate('doc.status.' + invoice.status.value, locale)}"
-        ),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    pdf.ln(4)
-    top = pdf.get_y()
-    for column, (label, party) in enumerate(
-        ((t("doc.seller"), invoice.seller), (t("doc.customer"), invoice.customer))
-    ):
-        pdf.set_xy(10 + column * 95, top)
-        pdf.set_font("Helvetica", "B", 11)
-        pdf.cell(90, 6, label, new_x="LEFT", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
-        pdf.multi_cell(
-            90, 5, _latin1("\n".join(_party_lines(party, locale))), new_x="LEFT", new_y="NEXT"
-        )
-    pdf.set_xy(10, max(pdf.get_y(), top + 30) + 4)
-    widths = (100, 15, 35, 40)
-    pdf.set_font("Helvetica", "B", 10)
-    for width, key in zip(
-        widths, ("doc.description", "doc.quantity", "doc.unit_amount", "doc.amount"), strict=True
-    ):
-        pdf.cell(width, 7, t(key), border="B", align="L" if key == "doc.description" else "R")
-    pdf.ln()
-    pdf.set_font("Helvetica", "", 10)
-    for line in invoice.lines:
-        pdf.cell(widths[0], 7, _latin1(line.description))
-        pdf.cell(widths[1], 7, str(line.quantity), align="R")
-        pdf.cell(widths[2], 7, money(line.unit_amount), align="R")
-        pdf.cell(widths[3], 7, money(line.amount), align="R", new_x="LMARGIN", new_y="NEXT")
-    for label, amount, bold in (
-        (t("doc.subtotal"), invoice.subtotal, False),
-        (t("doc.tax", rate=invoice.tax.rate), invoice.tax.amount, False),
-        (t("doc.total"), invoice.total, True),
-    ):
-        pdf.set_font("Helvetica", "B" if bold else "", 10)
-        pdf.cell(sum(widths[:3]), 7, label, align="R")
-        pdf.cell(widths[3], 7, money(amount), align="R", new_x="LMARGIN", new_y="NEXT")
-    if invoice.tax.mention_key:
-        pdf.set_font("Helvetica", "I", 9)
-        pdf.multi_cell(0, 5, t(invoice.tax.mention_key), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    pdf.set_font("Helvetica", "B", 11)
-    pdf.cell(0, 7, t("doc.transactions"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 9)
-    if not invoice.transactions:
-        pdf.cell(0, 6, t("doc.no_transactions"), new_x="LMARGIN", new_y="NEXT")
-    for tx in invoice.transactions:
-        card = f"{(tx.card_brand or '').title()} **** {tx.card_last4}" if tx.card_last4 else ""
-        result = t("doc.tx." + tx.status) + (
-            f" - {t(tx.failure_message_key)}" if tx.failure_message_key else ""
-        )
-        pdf.multi_cell(
-            0,
-            5,
-            _latin1(f"{format_date_long(tx.at, locale)}   {card}   {money(tx.amount)}   ") + result,
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-    return bytes(pdf.output())
+    return render(invoice, locale, invoice_xml(invoice, locale))

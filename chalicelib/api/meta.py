@@ -1,4 +1,6 @@
-"""Public routes: health, the OpenAPI document, plans, the vendor, countries."""
+"""Public routes: health, the OpenAPI document, plans (named in the request's language), the
+vendor (its VAT number always set: the seller identity is required outside the local stage),
+countries."""
 
 from __future__ import annotations
 
@@ -42,11 +44,13 @@ def openapi(ctx: RequestContext) -> dict[str, Any]:
     bp, "/plans", "GET", tag="meta", summary="Plans on offer", auth=False, response="PlansResponse"
 )
 def plans(ctx: RequestContext) -> dict[str, Any]:
+    from chalicelib.i18n.invoices import plan_label
+
     return {
         "items": [
             {
                 "id": p.id,
-                "name": p.name,
+                "name": plan_label(p.id, ctx.locale, p.name),
                 "amount": p.amount,
                 "currency": p.currency,
                 "interval": p.interval,

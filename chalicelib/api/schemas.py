@@ -338,12 +338,22 @@ class TaxOut(ResponseModel):
     amount: int
     reverse_charge: bool
     mention: str | None
+    country: str | None  # the member state whose VAT applies (None outside the EU VAT area)
+    scheme: Literal["domestic", "oss", "reverse_charge", "outside_scope"] | None
+    exemption_reason: str | None  # why a 0 % rate applies, in the request's language
 
 
 class PartyOut(ResponseModel):
     name: str
     address: AddressOut | None
     vat_id: str | None
+
+
+class SellerOut(PartyOut):
+    legal_id: str | None  # SIREN
+    legal_form: str | None
+    share_capital: MoneyOut | None
+    registration: str | None  # "RCS Paris 999 999 998"
 
 
 class TransactionCardOut(ResponseModel):
@@ -373,7 +383,8 @@ class InvoiceResponse(ResponseModel):
     total: int
     currency: str
     customer: PartyOut
-    seller: PartyOut
+    seller: SellerOut
+    legal_notices: list[str]
     transactions: list[TransactionOut]
 
 

@@ -132,14 +132,35 @@ def _party(party: Party) -> dict[str, Any]:
     }
 
 
+def _seller(invoice: Invoice) -> dict[str, Any]:
+    """The seller with its legal identifiers (API.md v2 "Invoices (legal content)")."""
+    legal = invoice.seller_legal
+    return {
+        **_party(invoice.seller),
+        "legal_id": legal.siren if legal else None,
+        "legal_form": legal.legal_form if legal else None,
+        "share_capital": {
+            "amount": legal.share_capital_minor(),
+            "currency": legal.share_capital_currency,
+        }
+        if legal
+        else None,
+        "registration": legal.registration if legal else None,
+    }
+
+
 def invoice_view(invoice: Invoice, locale: str) -> dict[str, Any]:
+    from chalicelib.documents.content import exemption_reason, legal_notices
+    from chalicelib.i18n.invoices import line_label
+
+    facts = invoice.tax_facts
     return {
         **invoice_summary(invoice),
         "period_start": utc_iso(invoice.period_start),
         "period_end": utc_iso(invoice.period_end),
         "lines": [
             {
-                "description": line.description,
+                "description": line_label(invoice.plan_id, line.description, locale),
                 "quantity": line.quantity,
                 "unit_amount": line.unit_amount,
                 "amount": line.amount,
@@ -154,9 +175,13 @@ def invoice_view(invoice: Invoice, locale: str) -> dict[str, Any]:
             "mention": translate(invoice.tax.mention_key, locale)
             if invoice.tax.mention_key
             else None,
+            "country": facts.country if facts else None,
+            "scheme": facts.scheme if facts else None,
+            "exemption_reason": exemption_reason(invoice, locale),
         },
+        "legal_notices": legal_notices(invoice, locale),
         "customer": _party(invoice.customer),
-        "seller": _party(invoice.seller),
+        "seller": _seller(invoice),
         "transactions": [
             {
                 "id": t.id,

@@ -29,7 +29,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.domain.legal import SellerLegal
 from chalicelib.domain.payments import CardSummary, DeclineClass, DeclineInfo
+from chalicelib.domain.tax import TaxFacts
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,9 @@ class Invoice:
     plan_id: str
     transactions: tuple[Transaction, ...] = ()
     version: int = 0
+    # legal content, fixed at issue (None on invoices issued before it existed)
+    tax_facts: TaxFacts | None = None
+    seller_legal: SellerLegal | None = None
 
     def evolve(self, **changes: Any) -> Invoice:
         return replace(self, version=self.version + 1, **changes)

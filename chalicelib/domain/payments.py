@@ -64,7 +64,8 @@ class CardSummary:
     exp_year: int
     name: str | None = None
     postal_code: str | None = None
-    country: str | None = None
+    country: str | None = None  # of the billing details the customer typed
+    issuer_country: str | None = None  # where the card was issued (Stripe's card.country)
 
     def as_dict(self) -> dict[str, Any]:
         """The contract's ``card`` object."""

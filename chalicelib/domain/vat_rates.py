@@ -20,15 +20,10 @@ The rates
     Only standard rates are kept: a help-desk subscription is an electronically supplied
     service, taxed at the standard rate everywhere.
 
-The decision (:func:`tax_for`, VT4)
-    * a customer outside the EU: no VAT (the supply is outside the scope of EU VAT);
-    * a customer in a member state other than the seller's, whose VAT ID VIES found ``valid``:
-      0 % and reverse charge (Art. 196 of Directive 2006/112/EC), with the mention
-      ``vat.reverse_charge_mention`` (:data:`chalicelib.i18n.vat.VAT_MESSAGES`);
-    * every other EU customer (a consumer, an ID still ``pending`` or found ``invalid``, or a
-      business in the seller's own country): the standard rate of the customer's country
-      (electronically supplied services are taxed where the customer is; the vendor declares
-      them through the One-Stop Shop).  A pending ID is charged VAT until it is verified (F7).
+The decision (:func:`tax_for`, VT4) is :func:`chalicelib.domain.tax.decide` (schemes
+    ``domestic``, ``oss``, ``reverse_charge``, ``outside_scope``; Monaco, the Canary Islands,
+    Ceuta and Melilla); ``tax_for`` is its view for the invoice's :class:`Tax`.  A pending ID
+    is charged VAT until it is verified (F7).
 
 The amount (:func:`vat_amount`)
     VAT is computed once on the invoice's net total, in integer minor units, with ``Decimal``
@@ -41,9 +36,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from typing import Literal
 
-from chalicelib.domain.countries import EU_VAT_COUNTRIES
+from chalicelib.domain.tax import Scheme
 
 REVERSE_CHARGE_MENTION = "vat.reverse_charge_mention"
 TABLE_START = date(2020, 1, 1)
@@ -126,18 +120,15 @@ def standard_rate(country: str, on: date) -> Decimal:
     return current
 
 
-Scheme = Literal["charged", "reverse_charge", "outside_eu"]
-
-
 @dataclass(frozen=True)
 class TaxDecision:
-    """The VAT treatment of one invoice."""
+    """The VAT treatment of one invoice (the rule is :func:`chalicelib.domain.tax.decide`)."""
 
-    rate: Decimal  # percent; 0 for reverse charge and outside the EU
+    rate: Decimal  # percent; 0 for reverse charge and outside the EU VAT territory
     reverse_charge: bool
     mention: str | None  # an i18n key the invoice prints, or None
-    scheme: Scheme
-    country: str | None  # whose VAT is charged (for the One-Stop Shop return), else None
+    scheme: Scheme  # domestic, oss, reverse_charge, outside_scope
+    country: str | None  # whose VAT is charged (FR for domestic sales), else None
 
     def tax_on(self, net_minor_units: int) -> int:
         """The VAT on ``net_minor_units`` under this decision."""
@@ -150,16 +141,30 @@ def tax_for(
     customer_country: str,
     customer_vat_status: str | None,
     on: date,
+    customer_postal_code: str | None = None,
 ) -> TaxDecision:
     """The VAT treatment of a supply by a seller in ``seller_country`` to a customer billed in
-    ``customer_country`` whose VAT ID is ``customer_vat_status`` (``"valid"``, ``"pending"``,
-    ``"invalid"``, or None without an ID), on the date of supply ``on``."""
-    customer = customer_country.upper()
-    if customer not in EU_VAT_COUNTRIES:
-        return TaxDecision(_D("0"), False, None, "outside_eu", None)
-    if customer_vat_status == "valid" and customer != seller_country.upper():
-        return TaxDecision(_D("0"), True, REVERSE_CHARGE_MENTION, "reverse_charge", None)
-    return TaxDecision(standard_rate(customer, on), False, None, "charged", customer)
+    ``customer_country`` (and ``customer_postal_code``: the Canary Islands, Ceuta, Melilla...)
+    whose VAT ID is ``customer_vat_status`` (``"valid"``, ``"pending"``, ``"invalid"``, or None
+    without an ID), on the date of supply ``on``.  A thin view of ``domain.tax.decide``."""
+    from chalicelib.domain.tax import decide
+
+    decision = decide(
+        seller_country=seller_country,
+        customer_country=customer_country,
+        customer_postal_code=customer_postal_code,
+        customer_vat_status=customer_vat_status,
+        business=customer_vat_status is not None,
+        on=on,
+    )
+    reverse = decision.reverse_charge
+    return TaxDecision(
+        decision.rate,
+        reverse,
+        REVERSE_CHARGE_MENTION if reverse else None,
+        decision.scheme,
+        None if reverse else decision.country,
+    )
 
 
 def vat_amount(net_minor_units: int, rate: Decimal | int) -> int:

@@ -64,6 +64,7 @@ from chalicelib.domain.payments import (
 from chalicelib.domain.vat_rates import tax_for
 from chalicelib.logs import log_event
 from chalicelib.services.auth import Caller
+from chalicelib.services.invoicing import evidence_audit, snapshot_tax_facts
 from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock
 from chalicelib.services.settlement import Result, Settlement
@@ -313,6 +314,7 @@ class BillingService:
             seller=self._seller(),
             plan_id=plan.id,
         )
+        invoice = snapshot_tax_facts(invoice, account, self._settings)  # tax facts, seller ids
         charge = Charge(
             id=invoice_id,
             account_id=account.id,
@@ -364,6 +366,7 @@ class BillingService:
                         invoices=((invoice, None), *(also.invoices if also else ())),
                         charges=((claimed, None), *(also.charges if also else ())),
                         counter=(counter, sequence),
+                        audit=evidence_audit(invoice, now),
                     )
                 )
             except CounterMoved:

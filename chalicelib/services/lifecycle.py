@@ -57,6 +57,7 @@ from chalicelib.domain.lifecycle import (
 )
 from chalicelib.domain.throttle import Settle
 from chalicelib.i18n import format_datetime_long
+from chalicelib.i18n.invoices import plan_label
 from chalicelib.logs import log_event
 from chalicelib.services.auth import AuthService, Caller, SignedIn
 from chalicelib.services.mail import new_mail
@@ -422,7 +423,9 @@ class LifecycleService:
             account_id=account.id,
             params={
                 "name": account.name,
-                "plan": plan.name if plan else (account.plan or ""),
+                "plan": plan_label(plan.id, account.locale, plan.name)
+                if plan
+                else (account.plan or ""),
                 "console_url": s.console_url,
                 "support_email": s.vendor_support_email,
             },

@@ -8,6 +8,8 @@
   kept on the account as evidence.
 * Reverse charge applies only while the status is ``valid`` (``domain.vat_rates.tax_for``):
   a pending ID is charged VAT.
+* A VAT ID (a business) needs the billing address first (``billing_address_required``): a
+  business's invoices, reverse-charged ones above all, must show its address.
 * Changing the billing country sets the ID aside when it no longer matches (see
   :func:`vat_still_applies`).
 
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from chalicelib.domain.account import Account, AccountChange, AuditEvent, WorkItem
-from chalicelib.domain.errors import ConcurrentUpdate, Conflict
+from chalicelib.domain.errors import ConcurrentUpdate, Conflict, InvalidInput
 from chalicelib.domain.vat import country_of_prefix, normalize_vat_id, split_vat_id
 from chalicelib.logs import log_event
 from chalicelib.services.auth import Caller
@@ -107,6 +109,8 @@ class VatService:
     def set_vat_id(self, caller: Caller, raw: str) -> Account:
         account = caller.account
         vat_id = normalize_vat_id(raw, billing_country(account))
+        if account.billing_address is None:  # a business's invoices print its address
+            raise InvalidInput("billing_address_required", fields={"vat_id": "address_first"})
         if vat_id == account.vat_id and account.vat_status in ("valid", "invalid"):
             return account  # final until the ID changes
         prefix, number = split_vat_id(vat_id)

@@ -286,8 +286,8 @@ def test_invoice_list_view_print_and_pdf(page: Any, stack: Stack) -> None:
     print_view = page.frame(url=re.compile(r"^blob:"))
     assert print_view is not None
     assert (
-        print_view.evaluate("() => getComputedStyle(document.querySelector('main')).maxWidth")
-        == "780px"
+        print_view.evaluate("() => getComputedStyle(document.querySelector('.toolbar')).display")
+        == "flex"
     )
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()

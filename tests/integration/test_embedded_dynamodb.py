@@ -139,7 +139,7 @@ def test_one_email_one_account_under_concurrent_sign_ups(repo: Any) -> None:
     assert in_threads(work, threads=16) == []
     winners = [n for n, outcome in outcomes.items() if outcome == "created"]
     assert len(winners) == 1 and len(outcomes) == 16
-    assert repo.login_lookup(email, [], 1)[0] == candidates[winners[0]].id
+    assert repo.login_lookup(email, []).account_id == candidates[winners[0]].id
     losers = [c for n, c in enumerate(candidates) if n != winners[0]]
     assert all(repo.get_account(c.id) is None for c in losers)
 
@@ -167,7 +167,7 @@ def test_a_cancelled_transaction_puts_back_what_it_changed(repo: Any, settings: 
             )
         )
     assert repo.get_account(owner.id) == owner
-    assert repo.login_lookup(owner.email, [], 1)[0] == owner.id
+    assert repo.login_lookup(owner.email, []).account_id == owner.id
     assert backends[0].tables[settings.table_name] is table  # rolled back in place, no copy
 
 

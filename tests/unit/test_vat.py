@@ -261,7 +261,7 @@ def invoice(net_lines: list[int], decision: TaxDecision) -> tuple[int, int, int]
 def test_french_consumer_pays_french_vat() -> None:
     decision = tax_for(seller_country="FR", customer_country="FR", customer_vat_status=None, on=ON)
     assert (decision.rate, decision.reverse_charge, decision.mention) == (Decimal(20), False, None)
-    assert decision.scheme == "charged" and decision.country == "FR"
+    assert decision.scheme == "domestic" and decision.country == "FR"
     assert invoice([PRO_MONTHLY], decision) == (4900, 980, 5880)
 
 
@@ -295,7 +295,7 @@ def test_us_customer_pays_no_vat(status: str | None) -> None:
         seller_country="FR", customer_country="US", customer_vat_status=status, on=ON
     )
     assert (decision.rate, decision.reverse_charge, decision.mention) == (0, False, None)
-    assert decision.scheme == "outside_eu" and decision.country is None
+    assert decision.scheme == "outside_scope" and decision.country is None
     assert invoice([PRO_MONTHLY], decision) == (4900, 0, 4900)
 
 

@@ -88,6 +88,7 @@ from chalicelib.services.ports import LoginLookup
 
 PROFILE = "PROFILE"
 MAIL_FAILED_QUEUE = "mail_failed"  # failed mail, by creation time (requeue-failed-mail)
+OSS_SHARDS = 4  # the OSS ledger's shards (fixed: changing it would hide old quarters)
 REACTIVATION_QUEUE = "reactivation#0"  # open reactivation requests (one shard: they are rare)
 
 
@@ -214,7 +215,16 @@ def _account_from_item(item: AccountItem) -> Account:
     )
 
 
+def oss_queue(quarter: str, shard: int) -> str:
+    """The ``work_queue`` key of the One-Stop Shop ledger of a quarter (``oss#2026Q4#<n>``)."""
+    return f"oss#{quarter}#{shard}"
+
+
 def _invoice_to_item(invoice: Invoice) -> InvoiceItem:
+    """The invoice item; an OSS sale also carries the keys of its quarter's OSS ledger in the
+    ``work_queue`` index (derived from the immutable body, so every later write keeps them)."""
+    facts = invoice.tax_facts
+    oss = facts is not None and facts.oss
     return InvoiceItem(
         pk=account_pk(invoice.account_id),
         sk=f"INVOICE#{invoice.id}",
@@ -222,6 +232,10 @@ def _invoice_to_item(invoice: Invoice) -> InvoiceItem:
         status=invoice.status.value,
         transactions=codec.transactions_to_json(invoice.transactions),
         version=invoice.version,
+        queue_pk=oss_queue(facts.quarter, shard_of(invoice.id, OSS_SHARDS))
+        if oss and facts
+        else None,
+        queue_sk=queue_sort_key(invoice.issued_at, invoice.id) if oss else None,
     )
 
 
@@ -928,6 +942,16 @@ class DynamoRepository:
             if isinstance(item, ChargeItem):
                 due.append((item.pk.removeprefix("ACCOUNT#"), item.sk.removeprefix("CHARGE#")))
         return due
+
+    def oss_invoices(self, quarter: str) -> Iterator[Invoice]:
+        """Every OSS sale issued in ``quarter``, from the sparse ``oss#<quarter>#<shard>``
+        ledger of the ``work_queue`` index (paged by PynamoDB; no Scan)."""
+        for shard in range(OSS_SHARDS):
+            with dynamo_errors():
+                items = list(TableItem.work_queue.query(oss_queue(quarter, shard)))
+            for item in items:
+                if isinstance(item, InvoiceItem):
+                    yield _invoice_from_item(item)
 
     def get_marker(self, kind: str, key: str) -> str | None:
         with dynamo_errors():

@@ -1,0 +1,97 @@
+"""Issuing an invoice's legal content: the tax facts and the seller's identity, fixed at issue.
+
+:func:`snapshot_tax_facts` is the one call the billing service makes on a new invoice, before
+it is stored: it decides the VAT with :func:`chalicelib.domain.tax.decide` from the account as
+it is at that moment (billing address and postal code, VAT ID and its VIES evidence, the
+card's issuing country), sets the invoice's tax and total from its net subtotal, and stores
+the evidence (:class:`~chalicelib.domain.tax.TaxFacts`) and the seller's identifiers on it.
+Nothing later (a VIES re-check, a new address, a new card) rewrites an issued invoice.
+
+:func:`evidence_audit` is the audit event to commit with the invoice when the card's country
+contradicts the billing country (two pieces of location evidence that disagree, Art. 24f of
+Implementing Regulation 282/2011: the billing address is kept as the location, and the
+conflict is on record for review).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from chalicelib.config import Settings
+from chalicelib.domain.account import Account, AuditEvent
+from chalicelib.domain.billing import Invoice, Tax
+from chalicelib.domain.tax import TaxFacts, decide, evidence_conflict, quarter_of
+from chalicelib.domain.vat_rates import REVERSE_CHARGE_MENTION, vat_amount
+
+EVIDENCE_CONFLICT_EVENT = "tax_evidence_conflict"
+
+
+def snapshot_tax_facts(invoice: Invoice, account: Account, settings: Settings) -> Invoice:
+    """``invoice`` with its VAT decided and its tax facts and seller identity fixed."""
+    address = account.billing_address
+    billing_country = (address.country if address else account.country).upper()
+    postal_code = address.postal_code if address else None
+    business = account.vat_id is not None
+    decision = decide(
+        seller_country=settings.vendor_country,
+        customer_country=billing_country,
+        customer_postal_code=postal_code,
+        customer_vat_status=account.vat_status if business else None,
+        business=business,
+        on=invoice.issued_at.date(),
+    )
+    rate = format(decision.rate.normalize(), "f")
+    amount = vat_amount(invoice.subtotal, decision.rate)
+    reverse = decision.reverse_charge
+    card_country = account.card.issuer_country if account.card else None
+    facts = TaxFacts(
+        scheme=decision.scheme,
+        rate=rate,
+        country=decision.country,
+        place_of_supply=decision.place.territory or billing_country,
+        billing_country=billing_country,
+        billing_postal_code=postal_code,
+        card_country=card_country,
+        evidence_conflict=evidence_conflict(billing_country, card_country),
+        business=business,
+        customer_vat_id=account.vat_id,
+        vat_id_status=account.vat_status if business else None,
+        vies_request_id=account.vat_request_id if reverse else None,
+        vies_checked_at=account.vat_checked_at if reverse else None,
+        exemption=decision.exemption,
+        quarter=quarter_of(invoice.issued_at),
+    )
+    return replace(
+        invoice,
+        tax=Tax(
+            rate=rate,
+            amount=amount,
+            reverse_charge=reverse,
+            mention_key=REVERSE_CHARGE_MENTION if reverse else None,
+        ),
+        total=invoice.subtotal + amount,
+        tax_facts=facts,
+        seller_legal=settings.seller_legal(),
+    )
+
+
+def evidence_audit(invoice: Invoice, at: datetime) -> tuple[AuditEvent, ...]:
+    """The audit event flagging a conflict of location evidence on ``invoice`` (or none)."""
+    facts = invoice.tax_facts
+    if facts is None or not facts.evidence_conflict:
+        return ()
+    return (
+        AuditEvent(
+            invoice.account_id,
+            at,
+            EVIDENCE_CONFLICT_EVENT,
+            actor="system",
+            details={
+                "invoice": invoice.number,
+                "billing_country": facts.billing_country,
+                "card_country": str(facts.card_country),
+                "kept": facts.billing_country,
+            },
+        ),
+    )
