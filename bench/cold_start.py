@@ -30,8 +30,8 @@ import json
 import os
 import shutil
 import signal
-import statistics
 import stat
+import statistics
 import subprocess
 import sys
 import tempfile
