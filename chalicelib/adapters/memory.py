@@ -150,6 +150,10 @@ class InMemoryRepository:
             for key in throttle_keys:
                 self.throttle[(key, window)] = self.throttle.get((key, window), 0) + 1
 
+    def read_ahead_invoice(self, invoice_id: str) -> None:
+        """A hint of the DynamoDB adapter (one round trip for session and invoice): nothing to
+        do in memory."""
+
     def get_session(
         self, account_id: str, token_hash: str
     ) -> tuple[Account | None, Session | None]:

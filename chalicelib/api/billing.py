@@ -228,6 +228,12 @@ def list_invoices(ctx: RequestContext) -> dict[str, Any]:
     }
 
 
+def _invoice_in_path(params: dict[str, str]) -> str | None:
+    """The invoice id of the path, when well-formed (read with the session: one round trip)."""
+    invoice_id = params.get("invoice_id", "")
+    return invoice_id if _INVOICE_ID.match(invoice_id) else None
+
+
 def _invoice(ctx: RequestContext, invoice_id: str) -> Any:
     from chalicelib.domain.errors import NotFound
 
@@ -244,6 +250,7 @@ def _invoice(ctx: RequestContext, invoice_id: str) -> Any:
     summary="One invoice",
     response="InvoiceResponse",
     allow_suspended=True,
+    read_ahead=_invoice_in_path,
     errors=(404,),
 )
 def get_invoice(ctx: RequestContext, invoice_id: str) -> dict[str, Any]:
@@ -257,6 +264,7 @@ def get_invoice(ctx: RequestContext, invoice_id: str) -> dict[str, Any]:
     tag="billing",
     summary="The invoice and its transaction summary, laid out for printing",
     allow_suspended=True,
+    read_ahead=_invoice_in_path,
     errors=(404,),
     content_type="text/html",
 )
@@ -283,6 +291,7 @@ def print_invoice(ctx: RequestContext, invoice_id: str) -> Response:
     tag="billing",
     summary="The invoice as a PDF",
     allow_suspended=True,
+    read_ahead=_invoice_in_path,
     errors=(404,),
     content_type="application/pdf",
 )

@@ -20,6 +20,7 @@ conditional.  Vendor errors are translated here, and only here (:func:`dynamo_er
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -31,7 +32,6 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ReadTimeoutError,
 )
-from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -51,6 +51,7 @@ from chalicelib.adapters.dynamo.models import (
     ThrottleItem,
     WorkItemModel,
     configure,
+    shared_connection,
 )
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
@@ -391,13 +392,9 @@ class DynamoRepository:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         configure(settings)
-        self._connection = Connection(
-            region=settings.aws_region,
-            host=settings.aws_endpoint_url,
-            connect_timeout_seconds=2,
-            read_timeout_seconds=5,
-            max_retry_attempts=3,
-        )
+        # the models' one connection (one botocore client and pool for every request)
+        self._connection = shared_connection().connection
+        self._local = threading.local()  # the invoice read with the session, per request
 
     # --- transactions -----------------------------------------------------------------------
     def _transact(
@@ -601,17 +598,33 @@ class DynamoRepository:
 
         self._transact(build, lambda failed: ConcurrentUpdate())
 
+    def read_ahead_invoice(self, invoice_id: str) -> None:
+        """Read invoice ``invoice_id`` of the caller with the next :meth:`get_session` (its
+        BatchGet), for the next :meth:`get_invoice` of it: the invoice routes know the id from
+        their path, so authenticating and reading the invoice are one round trip.  Per
+        thread; the next ``get_session`` consumes it (unused, it is dropped)."""
+        self._local.ahead = invoice_id
+
     def get_session(
         self, account_id: str, token_hash: str
     ) -> tuple[Account | None, Session | None]:
         pk = account_pk(account_id)
         account: Account | None = None
         session: Session | None = None
-        for item in self._batch_get([(pk, PROFILE), (pk, f"SESSION#{token_hash}")]):
+        ahead: str | None = getattr(self._local, "ahead", None)
+        self._local.ahead = None
+        self._local.read = {}
+        keys = [(pk, PROFILE), (pk, f"SESSION#{token_hash}")]
+        if ahead is not None:
+            keys.append((pk, f"INVOICE#{ahead}"))
+            self._local.read[(account_id, ahead)] = None  # absent unless found below
+        for item in self._batch_get(keys):
             if isinstance(item, AccountItem):
                 account = _account_from_item(item)
             elif isinstance(item, SessionItem):
                 session = _session_from_item(item)
+            elif isinstance(item, InvoiceItem):
+                self._local.read[(account_id, ahead)] = _invoice_from_item(item)
         return account, session
 
     def touch_session(self, session: Session, now: datetime, expires_at: datetime) -> None:
@@ -658,6 +671,9 @@ class DynamoRepository:
                 return 0
 
     def get_invoice(self, account_id: str, invoice_id: str) -> Invoice | None:
+        read: dict[tuple[str, str], Invoice | None] = getattr(self._local, "read", {})
+        if (account_id, invoice_id) in read:  # read with the session (read_ahead_invoice)
+            return read.pop((account_id, invoice_id))
         with dynamo_errors():
             try:
                 item = InvoiceItem.get(
