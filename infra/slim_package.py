@@ -20,7 +20,8 @@
   SES, SQS, Secrets Manager and standard retries, all years old), so the runtime's copy is
   used and the zip loses about 22 MB;
 * existing ``__pycache__`` folders and ``.pyc`` of other Pythons are dropped, and so are C
-  sources and headers vendored beside compiled extensions (never read at run time).
+  sources and headers vendored beside compiled extensions and type stubs (never read at run
+  time).
 
 The rewritten zip must stay under :data:`MAX_ZIP_BYTES` (the build fails otherwise); the
 figures are printed.  ``tests/infra/test_package.py`` checks each point on a zip of the same
@@ -45,7 +46,7 @@ LOCALES = ("en", "fr")
 BABEL_KEEP = frozenset({"root", *LOCALES})
 PHONENUMBERS_DROP = ("geodata", "carrierdata", "tzdata", "geocoder.py", "carrier.py", "timezone.py")
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
-BUILD_ONLY_SUFFIXES = frozenset({".c", ".h", ".pyx", ".pxd"})
+BUILD_ONLY_SUFFIXES = frozenset({".c", ".h", ".pyx", ".pxd", ".pyi"})
 MAX_ZIP_BYTES = 32 * 1024 * 1024
 """The bar for the zip (Lambda's direct-upload limit is 50 MB; unslimmed it was 46.4 MB)."""
 TASK_ROOT = "/var/task"
@@ -124,7 +125,9 @@ def slim(path: Path, max_bytes: int = MAX_ZIP_BYTES) -> tuple[Sizes, Sizes]:
         shutil.move(rewritten, path)
     after = sizes(path)
     if after.zipped > max_bytes:
-        raise SystemExit(f"{path}: {after.zipped / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB bar")
+        raise SystemExit(
+            f"{path}: {after.zipped / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB bar"
+        )
     return before, after
 
 
