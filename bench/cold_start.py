@@ -235,6 +235,7 @@ def stage_env(stage: str, base: dict[str, str], endpoint: str, seeded: Seeded) -
     env["PYTHONHASHSEED"] = "0"
     if stage == "dev":  # as the Lambda of the dev stage runs, with the endpoint moved to moto
         env.update({"STAGE": "dev", "AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": env["BENCH_TABLE"]})
+    env["AWS_LAMBDA_FUNCTION_NAME"] = "helpdesk-accounts-dev"  # as the Lambda runtime sets it
     return env
 
 

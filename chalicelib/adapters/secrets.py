@@ -121,15 +121,18 @@ def _source(settings: Settings) -> SecretsManagerSource:
     return _sources.setdefault(key, SecretsManagerSource(settings, key[2]))
 
 
-def prefetch(settings: Settings) -> threading.Thread | None:
-    """Start reading the stage's secret on a background thread (dev and prod stages only).
+def prefetch(settings: Settings, env: dict[str, str] | None = None) -> threading.Thread | None:
+    """Start reading the stage's secret on a background thread (dev and prod stages, in
+    Lambda only: ``AWS_LAMBDA_FUNCTION_NAME`` is set; ``chalice package`` and the CLI import
+    the app with a stage's environment too, and must not call Secrets Manager).
 
     Called as the app is imported (``chalicelib.wiring``), so the Secrets Manager round trip
     overlaps the rest of the cold start instead of following it: the first request's
     :func:`with_stripe_secrets` then finds the value cached, or waits on the source's lock
     for the read in flight.  A failed read is forgotten here (logged by the source) and done
     again, with its 503, by the request."""
-    if settings.stage not in SECRET_STAGES:
+    e = os.environ if env is None else env
+    if settings.stage not in SECRET_STAGES or not e.get("AWS_LAMBDA_FUNCTION_NAME"):
         return None
     source = _source(settings)
 
