@@ -215,6 +215,11 @@ class Target:
     write_bytecode: bool
 
 
+FLOOR = Target("source", str(ROOT), isolated=False, write_bytecode=True)
+"""The floor always runs on the installed (precompiled) chalice and boto3, whatever the app's
+code comes from."""
+
+
 def run(probe: Path, env: dict[str, str], target: Target) -> dict[str, float]:
     args = [sys.executable, *(["-S"] if target.isolated else []), str(probe)]
     child = {**env, "PYTHONPATH": target.pythonpath}
@@ -255,12 +260,12 @@ def measure(
     cpu: dict[str, list[tuple[float, float]]] = {f: [] for f in (*families, "import")}
     for round_no in range(rounds + 1):  # round 0 warms the disk cache and writes .pyc
         for family in families:
-            floor = run(probes["floor"], env, target)
+            floor = run(probes["floor"], env, FLOOR)
             app = run(probes["app"], {**env, "BENCH_EVENT": events[family]}, target)
             if round_no:
                 pairs[family].append((floor["total"], app["total"]))
                 cpu[family].append((floor["cpu"], app["cpu"]))
-        bare = run(probes["bare"], env, target)
+        bare = run(probes["bare"], env, FLOOR)
         imported = run(probes["import_app"], env, target)
         if round_no:
             pairs["import"].append((bare["total"], imported["total"]))
