@@ -49,13 +49,15 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 ## package: build/$(STAGE)/sam.json (SAM/CloudFormation: the app, table, queues, secret, alarms)
-## and its deployment.zip, for STAGE=dev (default) or prod; cfn-lint checks the template
+## and its deployment.zip, for STAGE=dev (default) or prod; cfn-lint checks the template;
+## infra/slim_package.py precompiles the zip and drops what Lambda never loads
 STAGE ?= dev
 package: $(STAMP)
 	rm -rf build/$(STAGE)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/python -m infra.build_resources --stage $(STAGE)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
 		--merge-template build/resources-$(STAGE).json build/$(STAGE)
+	$(BIN)/python -m infra.slim_package build/$(STAGE)/deployment.zip
 	$(BIN)/cfn-lint build/$(STAGE)/sam.json
 
 ## fuzz: the /openapi.json fuzz suite with many more examples per route (FUZZ_MAX_EXAMPLES)

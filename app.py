@@ -2,11 +2,15 @@
 
 from chalice.app import Chalice, Rate
 
+from chalicelib.adapters import secrets
 from chalicelib.api import auth, billing, lifecycle, meta, profile, support, web, webhooks
 from chalicelib.api.fallback import register_fallbacks
 from chalicelib.config import get_settings
 from chalicelib.jobs import handlers
 from chalicelib.wiring import uses_test_clock
+
+# dev/prod: the Stripe secret is read on a thread from now on, overlapping the cold start
+secrets.prefetch(get_settings())
 
 app = Chalice(app_name="helpdesk-accounts")
 app.api.binary_types.append("application/pdf")

@@ -208,6 +208,10 @@ class InMemoryRepository:
                     self.throttle[r.bucket] = taken
             return True
 
+    def read_ahead_invoice(self, invoice_id: str) -> None:
+        """A hint of the DynamoDB adapter (one round trip for session and invoice): nothing to
+        do in memory."""
+
     def get_session(
         self, account_id: str, token_hash: str
     ) -> tuple[Account | None, Session | None]:

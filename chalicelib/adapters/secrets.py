@@ -16,6 +16,7 @@ with :class:`~chalicelib.domain.errors.DependencyUnavailable` (503, nothing chan
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -82,14 +83,15 @@ class SecretsManagerSource:
 
     def _get_client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
+            from chalicelib.adapters import aws
 
-            self._client = boto3.client(
+            self._client = aws.client(
                 "secretsmanager",
-                region_name=self._settings.aws_region,
+                region=self._settings.aws_region,
                 endpoint_url=self._settings.aws_endpoint_url,
-                config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3}),
+                connect_timeout=2,
+                read_timeout=5,
+                max_attempts=3,
             )
         return self._client
 
@@ -114,14 +116,40 @@ class SecretsManagerSource:
 _sources: dict[tuple[str, str | None, str], SecretsManagerSource] = {}
 
 
+def _source(settings: Settings) -> SecretsManagerSource:
+    key = (settings.aws_region, settings.aws_endpoint_url, secret_name(settings.stage))
+    return _sources.setdefault(key, SecretsManagerSource(settings, key[2]))
+
+
+def prefetch(settings: Settings, env: dict[str, str] | None = None) -> threading.Thread | None:
+    """Start reading the stage's secret on a background thread (dev and prod stages, in
+    Lambda only: ``AWS_LAMBDA_FUNCTION_NAME`` is set; ``chalice package`` and the CLI import
+    the app with a stage's environment too, and must not call Secrets Manager).
+
+    Called as the app is imported (``chalicelib.wiring``), so the Secrets Manager round trip
+    overlaps the rest of the cold start instead of following it: the first request's
+    :func:`with_stripe_secrets` then finds the value cached, or waits on the source's lock
+    for the read in flight.  A failed read is forgotten here (logged by the source) and done
+    again, with its 503, by the request."""
+    e = os.environ if env is None else env
+    if settings.stage not in SECRET_STAGES or not e.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return None
+    source = _source(settings)
+
+    def read() -> None:
+        with contextlib.suppress(DependencyUnavailable):
+            source.get()
+
+    thread = threading.Thread(target=read, name="secrets-prefetch", daemon=True)
+    thread.start()
+    return thread
+
+
 def with_stripe_secrets(settings: Settings, source: SecretsManagerSource | None = None) -> Settings:
     """``settings`` with the Stripe keys read from Secrets Manager (dev and prod stages only)."""
     if settings.stage not in SECRET_STAGES:
         return settings
-    if source is None:
-        key = (settings.aws_region, settings.aws_endpoint_url, secret_name(settings.stage))
-        source = _sources.setdefault(key, SecretsManagerSource(settings, key[2]))
-    secrets = source.get()
+    secrets = (source or _source(settings)).get()
     return replace(
         settings, stripe_secret_key=secrets.secret_key, stripe_webhook_secret=secrets.webhook_secret
     )

@@ -237,6 +237,12 @@ def list_invoices(ctx: RequestContext) -> dict[str, Any]:
     }
 
 
+def _invoice_in_path(params: dict[str, str]) -> str | None:
+    """The invoice id of the path, when well-formed (read with the session: one round trip)."""
+    invoice_id = params.get("invoice_id", "")
+    return invoice_id if _INVOICE_ID.match(invoice_id) else None
+
+
 def _invoice(ctx: RequestContext, invoice_id: str) -> Any:
     from chalicelib.domain.errors import NotFound
 
@@ -253,6 +259,7 @@ def _invoice(ctx: RequestContext, invoice_id: str) -> Any:
     summary="One invoice",
     response="InvoiceResponse",
     allow_suspended=True,
+    read_ahead=_invoice_in_path,
     errors=(404,),
 )
 def get_invoice(ctx: RequestContext, invoice_id: str) -> dict[str, Any]:
@@ -266,6 +273,7 @@ def get_invoice(ctx: RequestContext, invoice_id: str) -> dict[str, Any]:
     tag="billing",
     summary="The invoice and its transaction summary, laid out for printing",
     allow_suspended=True,
+    read_ahead=_invoice_in_path,
     errors=(404,),
     content_type="text/html",
 )
@@ -292,6 +300,7 @@ def print_invoice(ctx: RequestContext, invoice_id: str) -> Response:
     tag="billing",
     summary="The invoice as a Factur-X PDF/A-3 (its EN 16931 XML embedded as factur-x.xml)",
     allow_suspended=True,
+    read_ahead=_invoice_in_path,
     errors=(404,),
     content_type="application/pdf",
 )

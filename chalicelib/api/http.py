@@ -298,6 +298,7 @@ def endpoint(
     query: tuple[tuple[str, str, str], ...] = (),
     content_type: str = "application/json",
     raw_body: bool = False,
+    read_ahead: Callable[[dict[str, str]], str | None] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler(ctx, [body,] **path_params)`` as ``method path`` on ``bp``.
 
@@ -305,6 +306,8 @@ def endpoint(
     ``status`` is 204) or a ready :class:`Response`.  ``allow_suspended`` marks an essential
     route, open to accounts whose status restricts them (``suspended``, ``trial_expired``);
     the others answer 403 with the status's code (:meth:`AccountStatus.refusal`).
+    ``read_ahead`` maps the path parameters to the id of an invoice the handler will read (or
+    None): the repository reads it with the session, in the authentication's one round trip.
     """
     all_errors = tuple(sorted({400, 413, 429, *errors, *((401,) if auth or support_key else ())}))
     ROUTES.append(
@@ -350,6 +353,9 @@ def endpoint(
                 if auth:
                     from chalicelib.wiring import container
 
+                    invoice_id = read_ahead(path_params) if read_ahead else None
+                    if invoice_id is not None:
+                        container().repo.read_ahead_invoice(invoice_id)
                     ctx.caller = container().auth.authenticate(_bearer(headers), ctx.ip)
                     bind(account_id=ctx.caller.account.id)  # on every log line
                     locale = ctx.locale = pick_locale(

@@ -3,9 +3,18 @@
 
 Requests forbid unknown fields (mass assignment, typos) and are strict about types (no
 ``"12"`` for ``12``).  This module is imported on the first request, not at cold start.
+
+Cold start: every model is built on its first use (``defer_build``), so a request pays for
+its own request model only (the response models are built by ``/openapi.json``), and
+pydantic's plugin discovery (a scan of every installed distribution's entry points at the
+first model built) is switched off: the app uses no pydantic plugin.
 """
 
 from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from typing import Annotated, Literal
 
@@ -47,11 +56,11 @@ Timestamp = Annotated[str, Field(description="ISO 8601 UTC time with a Z suffix"
 
 
 class RequestModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 class ResponseModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # --- requests -------------------------------------------------------------------------------

@@ -18,6 +18,14 @@ Design:
   ``'unsafe-inline'`` anywhere.  The print view, fetched with the bearer token and printed from
   a same-origin ``blob:`` frame, inherits this policy, so its one stylesheet is allowed by hash
   (the same hash the print route itself sends).
+* **Cached and compressed.**  Every answer carries a strong ``ETag`` (a hash of the bytes
+  served, so the page's is per configuration) and ``Cache-Control: no-cache``: a browser
+  keeps every file and revalidates it, and a matching ``If-None-Match`` answers ``304`` with
+  no body (and no file read past the first).  Behind API Gateway the stage compresses
+  answers over ``minimum_compression_size`` (``.chalice/config.json``); on the local stack
+  (``make run``, ``chalice local``, which compress nothing) the files are gzipped here when
+  the request accepts gzip.  ``index.html`` preloads the whole module graph
+  (``modulepreload``), so the browser fetches it in one round instead of import by import.
 * **Cold start.**  Nothing is read or computed at import; the listing and the policy are built
   on first use and kept for the life of the process (the listing is made again on every
   request on the local stack, so that files added while ``make run`` runs are served).  Files
@@ -29,6 +37,9 @@ on a path that no API route matches; ``/`` itself is registered here.
 
 from __future__ import annotations
 
+import base64
+import gzip
+import hashlib
 import os
 from functools import lru_cache
 from html import escape
@@ -57,6 +68,8 @@ CONTENT_TYPES = {
     ".json": "application/json; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
 }
+MIN_COMPRESS_BYTES = 1024
+"""Smallest answer worth gzipping (the same as the stage's ``minimum_compression_size``)."""
 REAL_STRIPE_JS_ORIGIN = "https://js.stripe.com"
 REAL_STRIPE_API_ORIGIN = "https://api.stripe.com"
 REAL_STRIPE_HOOKS_ORIGIN = "https://hooks.stripe.com"  # 3-D Secure frames
@@ -133,7 +146,52 @@ def _headers(content_type: str, cache: str, stripe_js_url: str) -> dict[str, str
         "Content-Security-Policy": content_security_policy(stripe_js_url),
         "Cross-Origin-Resource-Policy": "same-origin",
         "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+        "Vary": "Accept-Encoding",
     }
+
+
+def entity_tag(data: bytes) -> str:
+    """The strong validator of ``data``."""
+    return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+def _matches(if_none_match: str, tag: str) -> bool:
+    candidates = {c.strip().removeprefix("W/") for c in if_none_match.split(",")}
+    return tag in candidates or "*" in candidates
+
+
+class GzipResponse(Response):
+    """A gzipped text answer: Chalice (and ``chalice local``) carry bytes of a text type only
+    base64-encoded, so it is always sent as such."""
+
+    def to_dict(self, binary_types: list[str] | None = None) -> dict[str, Any]:
+        answer: dict[str, Any] = super().to_dict(None)
+        answer["body"] = base64.b64encode(self.body).decode("ascii")
+        answer["isBase64Encoded"] = True
+        return answer
+
+
+def _answer(text: str, content_type: str, stripe_js_url: str, local: bool) -> Response:
+    """``text`` as a cacheable answer: 304 for a matching ``If-None-Match``, gzipped on the
+    local stack when accepted."""
+    request: Any = bp.current_request
+    headers = {k.lower(): v for k, v in ((request.headers if request else None) or {}).items()}
+    data = text.encode("utf-8")
+    tag = entity_tag(data)
+    answer_headers = {**_headers(content_type, "no-cache", stripe_js_url), "ETag": tag}
+    if _matches(headers.get("if-none-match", ""), tag):
+        return Response(body="", status_code=304, headers=answer_headers)
+    accepts = {
+        e.split(";")[0].strip().lower() for e in headers.get("accept-encoding", "").split(",")
+    }
+    if local and "gzip" in accepts and len(data) >= MIN_COMPRESS_BYTES:
+        answer_headers["Content-Encoding"] = "gzip"
+        return GzipResponse(
+            body=gzip.compress(data, compresslevel=6, mtime=0),
+            status_code=200,
+            headers=answer_headers,
+        )
+    return Response(body=text, status_code=200, headers=answer_headers)
 
 
 def static(path: str) -> Response | None:
@@ -141,21 +199,16 @@ def static(path: str) -> Response | None:
     from chalicelib.config import get_settings
 
     settings = get_settings()
+    local = settings.stage == "local"
     if path in PAGES:
-        return Response(
-            body=_page(settings.stripe_publishable_key, settings.stripe_js_url),
-            status_code=200,
-            headers=_headers(CONTENT_TYPES[".html"], "no-store", settings.stripe_js_url),
-        )
-    files = served_files() if settings.stage == "local" else _deployed_files()
+        page = _page(settings.stripe_publishable_key, settings.stripe_js_url)
+        return _answer(page, CONTENT_TYPES[".html"], settings.stripe_js_url, local)
+    files = served_files() if local else _deployed_files()
     file = files.get(path)
     if file is None:
         return None
-    return Response(
-        body=file.read_text(encoding="utf-8"),
-        status_code=200,
-        headers=_headers(CONTENT_TYPES[file.suffix], "no-cache", settings.stripe_js_url),
-    )
+    text = file.read_text(encoding="utf-8")
+    return _answer(text, CONTENT_TYPES[file.suffix], settings.stripe_js_url, local)
 
 
 @bp.route("/", methods=list(ALL_METHODS), content_types=["*/*"])

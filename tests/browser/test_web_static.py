@@ -49,7 +49,8 @@ def test_the_console_page_with_its_configuration_and_policy(http: Any, path: str
     assert directives["frame-ancestors"] == "'none'"
     assert "unsafe" not in policy
     assert answer.headers["X-Frame-Options"] == "DENY"
-    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Cache-Control"] == "no-cache"  # kept, revalidated by its ETag
+    assert answer.headers["ETag"] == web.entity_tag(answer.body)
 
 
 def test_the_policy_for_the_real_stripe_js() -> None:
@@ -180,3 +181,61 @@ def test_the_help_page_labels_in_french() -> None:
         "Profil",
     ):
         assert f"'{label}'" in french, label
+
+
+# --- caching and compression ------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/", "/app.js", "/styles.css", "/favicon.svg"])
+def test_a_matching_if_none_match_answers_304_with_the_same_headers(http: Any, path: str) -> None:
+    first = http.get(path)
+    tag = first.headers["ETag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', tag)
+    again = http.get(path, headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.body in (b"", "")
+    assert again.headers["ETag"] == tag
+    for header in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"):
+        assert again.headers[header] == first.headers[header]
+    listed = http.get(path, headers={"If-None-Match": f'"other", W/{tag}'})
+    assert listed.status_code == 304
+    stale = http.get(path, headers={"If-None-Match": '"0123456789abcdef0123456789abcdef"'})
+    assert stale.status_code == 200 and stale.body == first.body
+
+
+@pytest.mark.parametrize("path", ["/", "/app.js", "/billing.js", "/styles.css"])
+def test_a_gzip_answer_decodes_to_the_file_and_keeps_its_headers(http: Any, path: str) -> None:
+    import gzip
+
+    plain = http.get(path)
+    assert "Content-Encoding" not in plain.headers
+    packed = http.get(path, headers={"Accept-Encoding": "br, gzip;q=0.9, deflate"})
+    assert packed.status_code == 200
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert packed.headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(packed.body) == plain.body
+    assert len(packed.body) < len(plain.body) / 2
+    assert packed.headers["ETag"] == plain.headers["ETag"]  # the validator of the content
+    for header in ("Content-Security-Policy", "Content-Type", "Strict-Transport-Security"):
+        assert packed.headers[header] == plain.headers[header]
+    tiny = http.get("/favicon.svg", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in tiny.headers  # under MIN_COMPRESS_BYTES
+
+
+def test_the_page_preloads_exactly_the_module_graph_of_app_js(http: Any) -> None:
+    page = http.get("/").body.decode()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/([a-z]+\.js)">', page))
+    graph: set[str] = set()
+    todo = ["app.js"]
+    while todo:
+        name = todo.pop()
+        source = (web.WEB_DIR / name).read_text()
+        for imported in re.findall(r"from '\./([a-z]+\.js)'", source):
+            if imported not in graph:
+                graph.add(imported)
+                todo.append(imported)
+    assert preloaded == graph
+
+
+def test_api_gateway_compresses_answers_of_a_kilobyte_and_more() -> None:
+    import json
+
+    config = json.loads((web.WEB_DIR.parents[1] / ".chalice" / "config.json").read_text())
+    assert config["minimum_compression_size"] == web.MIN_COMPRESS_BYTES

@@ -17,8 +17,10 @@ and needs no package download.
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
+import zipfile
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -273,3 +275,157 @@ def test_mail_delayed_counts_a_mail_failing_for_over_an_hour_well_before_it_is_g
     delayed = [json.loads(line) for line in lines if matches(pattern, line)]
     hours = {int(d["failing_seconds"]) // 3600 for d in delayed}
     assert set(range(1, 72)) <= hours  # at least once an hour: the 1 h alarm period never lapses
+
+
+# --- the deployment zip: precompiled, trimmed (infra/slim_package.py) ------------------------
+def _site_packages() -> Path:
+    import babel
+
+    return Path(babel.__file__).resolve().parents[1]
+
+
+def _package_like_chalice(into: Path) -> Path:
+    """A zip laid out as ``chalice package`` lays one out: the app, chalicelib, Chalice's
+    runtime and the installed requirements (babel and phonenumbers whole; boto3 and botocore
+    as markers), plus a C source and another Python's bytecode."""
+    site = _site_packages()
+    path = into / "deployment.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+
+        def add(source: Path, name: str) -> None:
+            for file in [source] if source.is_file() else sorted(source.rglob("*")):
+                if file.is_file() and "__pycache__" not in file.parts:
+                    archive.write(
+                        file, f"{name}/{file.relative_to(source)}" if source.is_dir() else name
+                    )
+
+        add(ROOT / "app.py", "app.py")
+        add(ROOT / "chalicelib", "chalicelib")
+        chalice = site / "chalice"
+        add(chalice / "__init__.py", "chalice/__init__.py")
+        add(chalice / "app.py", "chalice/app.py")
+        for name in ("babel", "phonenumbers", "babel-2.18.0.dist-info"):
+            add(site / name, name)
+        for name in ("boto3", "botocore"):
+            add(site / name / "__init__.py", f"{name}/__init__.py")
+        add(site / "botocore-1.44.8.dist-info" / "METADATA", "botocore-1.44.8.dist-info/METADATA")
+        archive.writestr("somelib/_speedups.c", "int main(void) { return 0; }\n")
+        archive.writestr("somelib/__init__.py", "VALUE = 1\n")
+        archive.writestr("somelib/__pycache__/__init__.cpython-39.pyc", b"old")
+    return path
+
+
+@pytest.fixture(scope="module")
+def slimmed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from infra.slim_package import slim
+
+    out = tmp_path_factory.mktemp("slim")
+    path = _package_like_chalice(out)
+    before, after = slim(path, max_bytes=64 * 1024 * 1024)
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        task = out / "task"
+        archive.extractall(task)
+    return {"path": path, "names": names, "task": task, "before": before, "after": after}
+
+
+def test_every_module_of_the_zip_is_precompiled_for_the_runtime_unchecked(slimmed: Any) -> None:
+    import importlib.util
+
+    from infra.slim_package import RUNTIME
+
+    tag = "cpython-" + RUNTIME.removeprefix("python").replace(".", "")
+    names = set(slimmed["names"])
+    sources = [n for n in names if n.endswith(".py")]
+    assert "chalicelib/wiring.py" in sources and "app.py" in sources
+    for source in sources:
+        folder, _, file = source.rpartition("/")
+        cached = f"{folder + '/' if folder else ''}__pycache__/{file[:-3]}.{tag}.pyc"
+        assert cached in names, f"{source} has no {cached}"
+    assert not [n for n in names if n.endswith(".pyc") and f".{tag}." not in n]
+    with zipfile.ZipFile(slimmed["path"]) as archive:
+        header = archive.read(f"chalicelib/__pycache__/wiring.{tag}.pyc")[:8]
+    assert header[:4] == importlib.util.MAGIC_NUMBER
+    # PEP 552 flags: hash-based (bit 0) without source check (bit 1): used on a read-only
+    # /var/task whatever the files' times
+    assert int.from_bytes(header[4:8], "little") == 0b01
+
+
+def test_the_zip_keeps_only_the_locales_and_phone_data_used(slimmed: Any) -> None:
+    names = slimmed["names"]
+    locales = {n.rsplit("/", 1)[1] for n in names if n.startswith("babel/locale-data/")}
+    assert locales == {"root.dat", "en.dat", "fr.dat"}
+    assert "babel/global.dat" in names
+    assert not [n for n in names if n.startswith(("phonenumbers/geodata", "phonenumbers/carrier"))]
+    assert not [n for n in names if n.startswith(("phonenumbers/tzdata", "phonenumbers/geocoder"))]
+    assert "phonenumbers/phonenumberutil.py" in names
+    assert not [n for n in names if n.split("/")[0].startswith(("boto3", "botocore"))]
+    assert "somelib/_speedups.c" not in names and "somelib/__init__.py" in names
+    assert slimmed["after"].zipped < slimmed["before"].zipped / 2
+
+
+def test_the_slimmed_zip_runs_read_only_beside_the_runtimes_boto3(
+    slimmed: Any, tmp_path: Path
+) -> None:
+    """As in Lambda: /var/task read-only, no site-packages, boto3/botocore from the runtime.
+    Money, dates and country names in both languages, a phone number, the app's import."""
+    import os
+    import stat
+    import subprocess
+    import sys
+
+    from infra.slim_package import runtime_site
+
+    task = slimmed["task"]
+    for path in [task, *task.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    runtime = runtime_site(tmp_path / "runtime")
+    probe = (
+        "import sys\n"
+        "from chalicelib.i18n import format_money, format_date_long, country_names\n"
+        "from chalicelib.domain.contact import normalize_phone\n"
+        "from datetime import datetime\n"
+        "print(format_money(123456, 'EUR', 'fr'), '|', format_money(1500, 'EUR', 'en'))\n"
+        "print(format_date_long(datetime(2026, 11, 26), 'fr'), '|', country_names('fr')['DE'])\n"
+        "print(normalize_phone('06 12 34 56 78', 'FR'))\n"
+        "import app\n"
+        "import chalicelib.wiring as w\n"
+        "print(w.__cached__, w.__spec__.origin)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pip', 'pytest', 'moto'}))\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-S", "-c", probe],
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "PYTHONPATH": f"{task}:{runtime}",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "STAGE": "local",
+                "AWS_EC2_METADATA_DISABLED": "true",
+            },
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        for path in [task, *task.rglob("*")]:
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].replace("\u202f", " ").replace("\xa0", " ") == "1 234,56 € | €15.00"
+    assert lines[1] == "26 novembre 2026 | Allemagne"
+    assert lines[2] == "+33612345678"
+    assert lines[3].startswith(str(task)) and "__pycache__" in lines[3]
+    assert lines[4] == "[]"
+    assert not list(task.rglob("*.cpython-311.opt-*.pyc"))
+
+
+def test_a_zip_over_the_bar_fails_the_build(tmp_path: Path) -> None:
+    from infra.slim_package import slim
+
+    path = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("big.bin", os.urandom(64 * 1024))
+    with pytest.raises(SystemExit, match="over the"):
+        slim(path, max_bytes=32 * 1024)

@@ -92,3 +92,48 @@ def test_the_secret_is_named_per_stage() -> None:
     assert secret_name("dev", {"STRIPE_SECRET_ID": "custom"}) == "custom"
     with pytest.raises(ValueError):
         parse_secret("not json")
+
+
+def test_prefetch_reads_the_secret_once_in_lambda_and_the_request_finds_it_cached(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.adapters import secrets
+
+    name = put_secret(settings, VALUE)
+    monkeypatch.setenv("STRIPE_SECRET_ID", name)
+    monkeypatch.setattr(secrets, "_sources", {})
+    dev = replace(settings, stage="dev")
+    reads: list[str] = []
+    original = SecretsManagerSource._get_client
+
+    def counting(self: SecretsManagerSource) -> Any:
+        client = original(self)
+        reads.append(self._name)
+        return client
+
+    monkeypatch.setattr(SecretsManagerSource, "_get_client", counting)
+    assert secrets.prefetch(dev, {}) is None  # not in Lambda (chalice package, the CLI)
+    assert secrets.prefetch(settings, {"AWS_LAMBDA_FUNCTION_NAME": "f"}) is None  # local
+    thread = secrets.prefetch(dev, {"AWS_LAMBDA_FUNCTION_NAME": "f"})
+    assert thread is not None
+    thread.join(10)
+    assert reads == [name]
+    resolved = with_stripe_secrets(dev)
+    assert resolved.stripe_secret_key == VALUE["secret_key"]
+    assert reads == [name]  # the request's read came from the cache
+
+
+def test_a_failed_prefetch_leaves_the_request_to_fail_closed(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.adapters import secrets
+
+    monkeypatch.setenv("STRIPE_SECRET_ID", f"helpdesk-accounts/missing-{uuid.uuid4().hex}")
+    monkeypatch.setattr(secrets, "_sources", {})
+    dev = replace(settings, stage="dev")
+    thread = secrets.prefetch(dev, {"AWS_LAMBDA_FUNCTION_NAME": "f"})
+    assert thread is not None
+    thread.join(10)
+    assert not thread.is_alive()
+    with pytest.raises(DependencyUnavailable):
+        with_stripe_secrets(dev)

@@ -56,7 +56,7 @@ There is no Scan anywhere.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
     DiscriminatorAttribute,
@@ -65,11 +65,25 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
+from pynamodb.connection import Connection, TableConnection
+from pynamodb.connection.base import MetaTable
+from pynamodb.constants import (
+    ATTR_DEFINITIONS,
+    GLOBAL_SECONDARY_INDEXES,
+    INDEX_NAME,
+    KEY_SCHEMA,
+    LOCAL_SECONDARY_INDEXES,
+    PAY_PER_REQUEST_BILLING_MODE,
+    TABLE_NAME,
+)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib.adapters import aws
 from chalicelib.config import Settings
+
+if TYPE_CHECKING:
+    import botocore.session
 
 
 class WorkQueueIndex(GlobalSecondaryIndex["TableItem"]):
@@ -254,13 +268,74 @@ MODELS: tuple[type[TableItem], ...] = (
 )
 
 
+MAX_POOL_CONNECTIONS = 32
+"""Connections of the shared client's pool: the in-process retry workers (24 by default) run
+at once over it; a Lambda invocation uses one."""
+
+
+class SharedConnection(Connection):
+    """PynamoDB's ``Connection`` on the process's one botocore session (``adapters.aws``),
+    its client built once, under the session's lock."""
+
+    @property
+    def session(self) -> botocore.session.Session:
+        return aws.session()
+
+    @property
+    def client(self) -> Any:
+        with aws.LOCK:
+            return super().client
+
+
+_shared: TableConnection | None = None
+
+
+def shared_connection() -> TableConnection:
+    """The one connection every model uses (see :func:`configure`)."""
+    if _shared is None:
+        raise RuntimeError("configure(settings) first")
+    return _shared
+
+
 def configure(settings: Settings) -> None:
-    """Point every model at the configured table and endpoint (and drop cached connections)."""
+    """Point every model at the configured table and endpoint, over one shared connection.
+
+    PynamoDB would give each model class its own ``Connection`` (and botocore session and
+    client: a service model load each, a connection pool each).  Here all of them, their
+    index and the repository's transactions share one client; it is built at the first
+    request, not here."""
+    global _shared
     for model in MODELS:
         model.Meta.table_name = settings.table_name
         model.Meta.region = settings.aws_region
         model.Meta.host = settings.aws_endpoint_url
-        model._connection = None
+    shared = TableConnection(settings.table_name)
+    shared.connection = SharedConnection(
+        region=settings.aws_region,
+        host=settings.aws_endpoint_url,
+        connect_timeout_seconds=TableItem.Meta.connect_timeout_seconds,
+        read_timeout_seconds=TableItem.Meta.read_timeout_seconds,
+        max_retry_attempts=TableItem.Meta.max_retry_attempts,
+        max_pool_connections=MAX_POOL_CONNECTIONS,
+    )
+    schema = TableItem._get_schema()
+    shared.connection.add_meta_table(
+        MetaTable(
+            {
+                TABLE_NAME: settings.table_name,
+                KEY_SCHEMA: schema["key_schema"],
+                ATTR_DEFINITIONS: schema["attribute_definitions"],
+                GLOBAL_SECONDARY_INDEXES: [
+                    {INDEX_NAME: index["index_name"], KEY_SCHEMA: index["key_schema"]}
+                    for index in schema["global_secondary_indexes"]
+                ],
+                LOCAL_SECONDARY_INDEXES: [],
+            }
+        )
+    )
+    for model in MODELS:
+        model._connection = shared
+    _shared = shared
 
 
 def table_definition() -> dict[str, Any]:

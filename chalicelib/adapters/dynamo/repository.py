@@ -20,6 +20,7 @@ conditional.  Vendor errors are translated here, and only here (:func:`dynamo_er
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -32,7 +33,6 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ReadTimeoutError,
 )
-from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -54,6 +54,7 @@ from chalicelib.adapters.dynamo.models import (
     ThrottleItem,
     WorkItemModel,
     configure,
+    shared_connection,
 )
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
@@ -490,23 +491,24 @@ class DynamoRepository:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         configure(settings)
-        self._connection = Connection(
-            region=settings.aws_region,
-            host=settings.aws_endpoint_url,
-            connect_timeout_seconds=2,
-            read_timeout_seconds=5,
-            max_retry_attempts=3,
-        )
+        # the models' one connection (one botocore client and pool for every request)
+        self._connection = shared_connection().connection
+        self._local = threading.local()  # the invoice read with the session, per request
 
     # --- health ---------------------------------------------------------------------------------
     @cached_property
-    def _ping_connection(self) -> Connection:
-        return Connection(
+    def _ping_client(self) -> Any:
+        """A DynamoDB client with short timeouts and no retry, on the process's one botocore
+        session (``adapters.aws``): health checks must fail fast, requests may retry."""
+        from chalicelib.adapters import aws
+
+        return aws.client(
+            "dynamodb",
             region=self._settings.aws_region,
-            host=self._settings.aws_endpoint_url,
-            connect_timeout_seconds=1,
-            read_timeout_seconds=2,
-            max_retry_attempts=0,
+            endpoint_url=self._settings.aws_endpoint_url,
+            connect_timeout=1,
+            read_timeout=2,
+            max_attempts=1,
         )
 
     def ping(self) -> None:
@@ -515,7 +517,7 @@ class DynamoRepository:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self._ping_connection.client.get_item(  # type: ignore[attr-defined]
+            self._ping_client.get_item(
                 TableName=self._settings.table_name,
                 Key={"pk": {"S": "HEALTH"}, "sk": {"S": "PING"}},
             )
@@ -756,17 +758,33 @@ class DynamoRepository:
             return False
         return True
 
+    def read_ahead_invoice(self, invoice_id: str) -> None:
+        """Read invoice ``invoice_id`` of the caller with the next :meth:`get_session` (its
+        BatchGet), for the next :meth:`get_invoice` of it: the invoice routes know the id from
+        their path, so authenticating and reading the invoice are one round trip.  Per
+        thread; the next ``get_session`` consumes it (unused, it is dropped)."""
+        self._local.ahead = invoice_id
+
     def get_session(
         self, account_id: str, token_hash: str
     ) -> tuple[Account | None, Session | None]:
         pk = account_pk(account_id)
         account: Account | None = None
         session: Session | None = None
-        for item in self._batch_get([(pk, PROFILE), (pk, f"SESSION#{token_hash}")]):
+        ahead: str | None = getattr(self._local, "ahead", None)
+        self._local.ahead = None
+        self._local.read = {}
+        keys = [(pk, PROFILE), (pk, f"SESSION#{token_hash}")]
+        if ahead is not None:
+            keys.append((pk, f"INVOICE#{ahead}"))
+            self._local.read[(account_id, ahead)] = None  # absent unless found below
+        for item in self._batch_get(keys):
             if isinstance(item, AccountItem):
                 account = _account_from_item(item)
             elif isinstance(item, SessionItem):
                 session = _session_from_item(item)
+            elif isinstance(item, InvoiceItem):
+                self._local.read[(account_id, ahead)] = _invoice_from_item(item)
         return account, session
 
     def touch_session(self, session: Session, now: datetime, expires_at: datetime) -> None:
@@ -813,6 +831,9 @@ class DynamoRepository:
                 return 0
 
     def get_invoice(self, account_id: str, invoice_id: str) -> Invoice | None:
+        read: dict[tuple[str, str], Invoice | None] = getattr(self._local, "read", {})
+        if (account_id, invoice_id) in read:  # read with the session (read_ahead_invoice)
+            return read.pop((account_id, invoice_id))
         with dynamo_errors():
             try:
                 item = InvoiceItem.get(
