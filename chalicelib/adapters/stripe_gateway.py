@@ -24,10 +24,14 @@ when the last attempt was refused at connect time: stripe-python retries connect
 replay and never a second charge), and an earlier attempt may have gone through.  A 429 was
 not processed and is not retried by stripe-python; the caller backs off (ST3).
 
-Off-session charges confirm with ``off_session=True, confirm=True`` (ST5).  Stripe answers a
-bank's authentication request on an off-session charge with a 402 ``authentication_required``;
-should a PaymentIntent come back ``requires_action`` anyway (localstripe does this) the
-outcome is the same hard decline, so callers see one behaviour.
+Cards are saved through a SetupIntent (``usage=off_session``,
+:meth:`StripeGateway.create_card_setup`) that Stripe.js confirms in the browser, and on-session
+charges (the customer is present) set ``setup_future_usage=off_session``, so the bank has seen
+the customer authenticate for the renewals that follow.  Off-session charges confirm with
+``off_session=True, confirm=True`` (ST5).  Stripe answers a bank's authentication request on
+an off-session charge with a 402 ``authentication_required``; should a PaymentIntent come back
+``requires_action`` anyway (localstripe does this) the outcome is the same hard decline, so
+callers see one behaviour.
 
 Timeouts are explicit (connect 2 s, read 7 s by default, so that three attempts and the
 backoff between them fit in API Gateway's 29 s; :attr:`StripeGateway.worst_case_seconds` tells
@@ -61,7 +65,7 @@ from chalicelib.logs import log_event
 if TYPE_CHECKING:
     from stripe import StripeClient, StripeError
 
-Operation = Literal["customer", "attach", "update", "get", "charge", "find", "ping"]
+Operation = Literal["customer", "attach", "update", "get", "setup", "charge", "find", "ping"]
 
 # Error codes that describe the card itself: a decline whatever the HTTP status.
 _CARD_PROBLEM_CODES = frozenset(
@@ -213,6 +217,23 @@ class StripeGateway:
             self._fail(error, "update")
         return card_summary(method.to_dict())
 
+    def create_card_setup(self, customer_id: str) -> str:
+        """A SetupIntent (``usage=off_session``) for Stripe.js to save a card with; its
+        client_secret."""
+        import stripe
+
+        try:
+            params = {"customer": customer_id, "usage": "off_session"}
+            intent = self._client.v1.setup_intents.create(
+                params=cast(Any, {**params, "payment_method_types": ["card"]})
+            )
+        except stripe.StripeError as error:
+            self._fail(error, "setup")
+        secret = intent.client_secret
+        if not secret:
+            raise PaymentRequestRejected(stripe_code="no_client_secret")
+        return str(secret)
+
     def get_card(self, payment_method_id: str) -> CardSummary:
         import stripe
 
@@ -255,6 +276,8 @@ class StripeGateway:
         }
         if off_session:
             params["off_session"] = True
+        else:  # the customer is here: save the card for the renewals (fewer SCA challenges)
+            params["setup_future_usage"] = "off_session"
         if self._settings.stage == "local":
             tags["description"] = description  # localstripe refuses ``description``
         else:
@@ -380,6 +403,7 @@ def card_summary(method: Mapping[str, Any]) -> CardSummary:
         name=billing.get("name") or None,
         postal_code=address.get("postal_code") or None,
         country=address.get("country") or None,
+        issuer_country=card.get("country") or None,
     )
 
 
