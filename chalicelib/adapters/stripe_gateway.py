@@ -54,6 +54,8 @@ from chalicelib.domain.payments import (
     CardSummary,
     ChargeOutcome,
     DeclineInfo,
+    MalformedEvent,
+    PaymentEvent,
     PaymentGatewayUnavailable,
     PaymentMethodInvalid,
     PaymentOutcomeUnknown,
@@ -391,20 +393,100 @@ class StripeGateway:
 
 
 def card_summary(method: Mapping[str, Any]) -> CardSummary:
-    """The CardSummary of a PaymentMethod object."""
-    card = method.get("card") or {}
-    billing = method.get("billing_details") or {}
-    address = billing.get("address") or {}
+    """The CardSummary of a PaymentMethod object (fields of the wrong type are left out)."""
+    card = _mapping(method.get("card"))
+    billing = _mapping(method.get("billing_details"))
+    address = _mapping(billing.get("address"))
     return CardSummary(
-        brand=str(card.get("brand") or "unknown"),
-        last4=str(card.get("last4") or ""),
+        brand=_text(card.get("brand")) or "unknown",
+        last4=_text(card.get("last4")) or "",
         exp_month=_int(card.get("exp_month")),
         exp_year=_int(card.get("exp_year")),
-        name=billing.get("name") or None,
-        postal_code=address.get("postal_code") or None,
-        country=address.get("country") or None,
-        issuer_country=card.get("country") or None,
+        name=_text(billing.get("name")),
+        postal_code=_text(address.get("postal_code")),
+        country=_text(address.get("country")),
+        issuer_country=_text(card.get("country")),
     )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+EVENT_ID_MAX = 255  # Stripe's are ~30 characters; a longer one is not Stripe's (and keys cap)
+_OBJECT_ID_EVENTS = (
+    "payment_intent.succeeded",
+    "payment_method.automatically_updated",
+    "charge.refunded",
+    "charge.dispute.created",
+)
+
+
+def event_from_payload(payload: Mapping[str, Any]) -> PaymentEvent:
+    """The :class:`PaymentEvent` of a verified Stripe event body (decoded JSON).
+
+    Raises :class:`MalformedEvent` (with the event id when it is usable) when the shape is not
+    Stripe's: an id that is not a short printable string, a ``type`` that is not a string,
+    ``data`` or ``data.object`` that are not objects, the object's ``metadata``, ``card`` or
+    ``billing_details`` that are not objects, or a missing object id on the events acted on.
+    """
+    raw_id = payload.get("id")
+    if not isinstance(raw_id, str) or not raw_id:
+        raise MalformedEvent("missing_id")
+    if len(raw_id) > EVENT_ID_MAX or not raw_id.isprintable() or raw_id.strip() != raw_id:
+        raise MalformedEvent("invalid_id")
+    kind = payload.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise MalformedEvent("invalid_type", raw_id)
+    data = payload.get("data")
+    if not isinstance(data, Mapping):
+        raise MalformedEvent("invalid_data", raw_id)
+    obj = data.get("object")
+    if not isinstance(obj, Mapping):
+        raise MalformedEvent("invalid_data_object", raw_id)
+    object_id = obj.get("id")
+    if object_id is not None and not _short_id(object_id):
+        raise MalformedEvent("invalid_object_id", raw_id)
+    if kind in _OBJECT_ID_EVENTS and object_id is None:
+        raise MalformedEvent("missing_object_id", raw_id)
+    for name in ("metadata", "card", "billing_details"):
+        if obj.get(name) is not None and not isinstance(obj.get(name), Mapping):
+            raise MalformedEvent(f"invalid_{name}", raw_id)
+    metadata = obj.get("metadata") or {}
+    account_id, charge_list = metadata.get("account_id"), metadata.get("charge_ids")
+    if (account_id is not None and not _short_id(account_id)) or not isinstance(
+        charge_list, str | None
+    ):
+        raise MalformedEvent("invalid_metadata", raw_id)
+    customer, intent = _id_of(obj.get("customer")), _id_of(obj.get("payment_intent"))
+    details = obj.get("billing_details") or {}
+    if (
+        (customer is not None and not _short_id(customer))
+        or (intent is not None and not _short_id(intent))
+        or not isinstance(details.get("address") or {}, Mapping)
+    ):
+        raise MalformedEvent("invalid_object", raw_id)
+    card = None
+    if kind == "payment_method.automatically_updated" and isinstance(obj.get("card"), Mapping):
+        card = card_summary(obj)
+    return PaymentEvent(
+        id=raw_id,
+        type=kind,
+        object_id=object_id,
+        account_id=account_id or None,
+        charge_ids=tuple(c for c in (charge_list or "").split(",") if c),
+        customer_id=customer,
+        card=card,
+        payment_intent_id=intent,
+    )
+
+
+def _short_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= EVENT_ID_MAX and value.isprintable()
 
 
 def decline_from_error(error: Mapping[str, Any]) -> DeclineInfo:

@@ -93,6 +93,38 @@ class CardSummary:
         }
 
 
+class MalformedEvent(InvalidInput):
+    """A signed webhook event whose shape is not Stripe's (400 ``invalid_event``): the
+    ``reason`` and the event's id, when it has a usable one, are recorded as rejected."""
+
+    DEFAULT_CODE = "invalid_event"
+
+    def __init__(self, reason: str, event_id: str | None = None) -> None:
+        super().__init__(extra={"reason": reason})
+        self.reason = reason
+        self.event_id = event_id
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """A verified Stripe event, parsed: only what the service acts on.
+
+    ``object_id`` is the id of ``data.object`` (a PaymentIntent, PaymentMethod, Charge or
+    Dispute); ``account_id`` and ``charge_ids`` come from a PaymentIntent's metadata,
+    ``customer_id`` and ``card`` from a PaymentMethod, ``payment_intent_id`` from a Charge or a
+    Dispute.
+    """
+
+    id: str
+    type: str
+    object_id: str | None = None
+    account_id: str | None = None
+    charge_ids: tuple[str, ...] = ()
+    customer_id: str | None = None
+    card: CardSummary | None = None
+    payment_intent_id: str | None = None
+
+
 class DeclineClass(enum.StrEnum):
     """What a decline means for the retry schedule (one class per code, see the table)."""
 
