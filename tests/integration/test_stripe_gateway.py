@@ -97,7 +97,11 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "fake":
         fake = FakePaymentGateway()
         return Backend(
-            "fake", fake, fake.add_test_card, fake.default_payment_method, fake.confirm_card_setup
+            "fake",
+            fake,
+            lambda number: fake.add_test_card(number, exp_year=2030),  # as localstripe's
+            fake.default_payment_method,
+            fake.confirm_card_setup,
         )
     settings: Settings = request.getfixturevalue("settings")
     client = _stripe_client(settings)
