@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from chalicelib.services.trials import TrialService
     from chalicelib.services.vat import VatService
     from chalicelib.services.vat_ports import VatChecker
+    from chalicelib.services.webhooks import WebhookService
 
 
 @dataclass
@@ -100,6 +101,13 @@ class Container:
             settlement=self.settlement,
             billing=self.billing,
         )
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        from chalicelib.adapters.stripe_gateway import event_from_payload
+        from chalicelib.services.webhooks import WebhookService
+
+        return WebhookService(self.repo, self.dunning, event_from_payload)
 
     @cached_property
     def billing(self) -> BillingService:

@@ -14,6 +14,11 @@ accepts nothing else (``PUT /billing/card {"payment_method_id": "pm_..."}``).
   ``{paymentMethod}`` or ``{error}``, as Stripe.js does;
 * ``POST /v1/payment_methods`` carrying a ``pk_`` key in its form (what that script sends)
   creates the PaymentMethod; every other request reaches localstripe untouched.
+
+localstripe's own ``confirmCardSetup`` (a SetupIntent confirmed with an Element's card) works
+as it is, and is what the console uses to save a card.  Its PaymentIntents refuse
+``setup_future_usage``, which the gateway sends on every on-session charge:
+:func:`accept_setup_future_usage` makes them take it and show it, as Stripe's do.
 """
 
 from __future__ import annotations
@@ -61,8 +66,28 @@ SHIM_JS = r"""
 """
 
 
+def accept_setup_future_usage() -> None:
+    """Let localstripe's PaymentIntents take ``setup_future_usage`` (and show it), once."""
+    from localstripe.errors import UserError
+    from localstripe.resources import PaymentIntent
+
+    original = PaymentIntent.__init__
+    if getattr(original, "takes_setup_future_usage", False):
+        return
+
+    def __init__(self: Any, *args: Any, setup_future_usage: Any = None, **kwargs: Any) -> None:
+        if setup_future_usage not in (None, "off_session", "on_session"):
+            raise UserError(400, "Bad request")
+        original(self, *args, **kwargs)
+        self.setup_future_usage = setup_future_usage
+
+    __init__.takes_setup_future_usage = True  # type: ignore[attr-defined]
+    PaymentIntent.__init__ = __init__
+
+
 def install() -> None:
     """Add the middleware described above to localstripe's (not yet started) app, once."""
+    accept_setup_future_usage()
     from aiohttp import web
     from localstripe import server
     from localstripe.errors import UserError

@@ -72,6 +72,7 @@ SUCCEED = CardBehaviour()
 
 # Stripe's country test cards (docs.stripe.com/testing#international-cards): issuing country.
 TEST_CARD_COUNTRIES: dict[str, str] = {
+    "4242424242424242": "US",
     "4000002500000003": "FR",
     "4000002760000016": "DE",
     "4000007240000007": "ES",
@@ -173,6 +174,7 @@ class FakePaymentGateway:
         self.requests = 0
         self.request_times: list[float] = []
         self.faults: deque[Fault] = deque()
+        self.setup_intents: dict[str, str] = {}  # client_secret -> customer id
 
     # --- set-up and inspection (not part of the port) --------------------------------------
 
@@ -183,7 +185,7 @@ class FakePaymentGateway:
         brand: str = "visa",
         last4: str = "4242",
         exp_month: int = 12,
-        exp_year: int = 2030,
+        exp_year: int = 2040,
         customer_id: str | None = None,
         issuer_country: str | None = None,
     ) -> str:
@@ -194,7 +196,7 @@ class FakePaymentGateway:
             self._cards[payment_method_id] = _Card(summary, behaviour, customer_id)
             return payment_method_id
 
-    def add_test_card(self, number: str, *, exp_month: int = 12, exp_year: int = 2030) -> str:
+    def add_test_card(self, number: str, *, exp_month: int = 12, exp_year: int = 2040) -> str:
         """A PaymentMethod for one of Stripe's test numbers, behaving as :data:`TEST_CARDS`.
 
         Only the brand and the last four digits are kept, as Stripe would.
@@ -209,6 +211,15 @@ class FakePaymentGateway:
             exp_year=exp_year,
             issuer_country=TEST_CARD_COUNTRIES.get(number),
         )
+
+    def confirm_card_setup(self, client_secret: str, number: str = "4242424242424242") -> str:
+        """Play Stripe.js's ``confirmCardSetup``: the PaymentMethod the SetupIntent saved."""
+        with self._lock:
+            customer_id = self.setup_intents[client_secret]
+        payment_method_id = self.add_test_card(number)
+        with self._lock:
+            self._card(payment_method_id).customer_id = customer_id
+        return payment_method_id
 
     def set_behaviour(self, payment_method_id: str, behaviour: CardBehaviour) -> None:
         with self._lock:
@@ -315,6 +326,16 @@ class FakePaymentGateway:
             card.line1 = card.line1 if line1 is None else line1
             card.city = card.city if city is None else city
             return card.summary
+
+    def create_card_setup(self, customer_id: str) -> str:
+        self._request()
+        with self._lock:
+            if customer_id not in self._customers:
+                raise PaymentRequestRejected(stripe_code="resource_missing")
+            setup_id = self._new_id("seti")
+            secret = f"{setup_id}_secret_{len(self.setup_intents):016d}"
+            self.setup_intents[secret] = customer_id
+            return secret
 
     def get_card(self, payment_method_id: str) -> CardSummary:
         check_payment_method_id(payment_method_id)

@@ -24,10 +24,14 @@ when the last attempt was refused at connect time: stripe-python retries connect
 replay and never a second charge), and an earlier attempt may have gone through.  A 429 was
 not processed and is not retried by stripe-python; the caller backs off (ST3).
 
-Off-session charges confirm with ``off_session=True, confirm=True`` (ST5).  Stripe answers a
-bank's authentication request on an off-session charge with a 402 ``authentication_required``;
-should a PaymentIntent come back ``requires_action`` anyway (localstripe does this) the
-outcome is the same hard decline, so callers see one behaviour.
+Cards are saved through a SetupIntent (``usage=off_session``,
+:meth:`StripeGateway.create_card_setup`) that Stripe.js confirms in the browser, and on-session
+charges (the customer is present) set ``setup_future_usage=off_session``, so the bank has seen
+the customer authenticate for the renewals that follow.  Off-session charges confirm with
+``off_session=True, confirm=True`` (ST5).  Stripe answers a bank's authentication request on
+an off-session charge with a 402 ``authentication_required``; should a PaymentIntent come back
+``requires_action`` anyway (localstripe does this) the outcome is the same hard decline, so
+callers see one behaviour.
 
 Timeouts are explicit (connect 2 s, read 7 s by default, so that three attempts and the
 backoff between them fit in API Gateway's 29 s; :attr:`StripeGateway.worst_case_seconds` tells
@@ -50,6 +54,8 @@ from chalicelib.domain.payments import (
     CardSummary,
     ChargeOutcome,
     DeclineInfo,
+    MalformedEvent,
+    PaymentEvent,
     PaymentGatewayUnavailable,
     PaymentMethodInvalid,
     PaymentOutcomeUnknown,
@@ -61,7 +67,7 @@ from chalicelib.logs import log_event
 if TYPE_CHECKING:
     from stripe import StripeClient, StripeError
 
-Operation = Literal["customer", "attach", "update", "get", "charge", "find", "ping"]
+Operation = Literal["customer", "attach", "update", "get", "setup", "charge", "find", "ping"]
 
 # Error codes that describe the card itself: a decline whatever the HTTP status.
 _CARD_PROBLEM_CODES = frozenset(
@@ -213,6 +219,23 @@ class StripeGateway:
             self._fail(error, "update")
         return card_summary(method.to_dict())
 
+    def create_card_setup(self, customer_id: str) -> str:
+        """A SetupIntent (``usage=off_session``) for Stripe.js to save a card with; its
+        client_secret."""
+        import stripe
+
+        try:
+            params = {"customer": customer_id, "usage": "off_session"}
+            intent = self._client.v1.setup_intents.create(
+                params=cast(Any, {**params, "payment_method_types": ["card"]})
+            )
+        except stripe.StripeError as error:
+            self._fail(error, "setup")
+        secret = intent.client_secret
+        if not secret:
+            raise PaymentRequestRejected(stripe_code="no_client_secret")
+        return str(secret)
+
     def get_card(self, payment_method_id: str) -> CardSummary:
         import stripe
 
@@ -255,6 +278,8 @@ class StripeGateway:
         }
         if off_session:
             params["off_session"] = True
+        else:  # the customer is here: save the card for the renewals (fewer SCA challenges)
+            params["setup_future_usage"] = "off_session"
         if self._settings.stage == "local":
             tags["description"] = description  # localstripe refuses ``description``
         else:
@@ -368,20 +393,100 @@ class StripeGateway:
 
 
 def card_summary(method: Mapping[str, Any]) -> CardSummary:
-    """The CardSummary of a PaymentMethod object."""
-    card = method.get("card") or {}
-    billing = method.get("billing_details") or {}
-    address = billing.get("address") or {}
+    """The CardSummary of a PaymentMethod object (fields of the wrong type are left out)."""
+    card = _mapping(method.get("card"))
+    billing = _mapping(method.get("billing_details"))
+    address = _mapping(billing.get("address"))
     return CardSummary(
-        brand=str(card.get("brand") or "unknown"),
-        last4=str(card.get("last4") or ""),
+        brand=_text(card.get("brand")) or "unknown",
+        last4=_text(card.get("last4")) or "",
         exp_month=_int(card.get("exp_month")),
         exp_year=_int(card.get("exp_year")),
-        name=billing.get("name") or None,
-        postal_code=address.get("postal_code") or None,
-        country=address.get("country") or None,
-        issuer_country=card.get("country") or None,
+        name=_text(billing.get("name")),
+        postal_code=_text(address.get("postal_code")),
+        country=_text(address.get("country")),
+        issuer_country=_text(card.get("country")),
     )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+EVENT_ID_MAX = 255  # Stripe's are ~30 characters; a longer one is not Stripe's (and keys cap)
+_OBJECT_ID_EVENTS = (
+    "payment_intent.succeeded",
+    "payment_method.automatically_updated",
+    "charge.refunded",
+    "charge.dispute.created",
+)
+
+
+def event_from_payload(payload: Mapping[str, Any]) -> PaymentEvent:
+    """The :class:`PaymentEvent` of a verified Stripe event body (decoded JSON).
+
+    Raises :class:`MalformedEvent` (with the event id when it is usable) when the shape is not
+    Stripe's: an id that is not a short printable string, a ``type`` that is not a string,
+    ``data`` or ``data.object`` that are not objects, the object's ``metadata``, ``card`` or
+    ``billing_details`` that are not objects, or a missing object id on the events acted on.
+    """
+    raw_id = payload.get("id")
+    if not isinstance(raw_id, str) or not raw_id:
+        raise MalformedEvent("missing_id")
+    if len(raw_id) > EVENT_ID_MAX or not raw_id.isprintable() or raw_id.strip() != raw_id:
+        raise MalformedEvent("invalid_id")
+    kind = payload.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise MalformedEvent("invalid_type", raw_id)
+    data = payload.get("data")
+    if not isinstance(data, Mapping):
+        raise MalformedEvent("invalid_data", raw_id)
+    obj = data.get("object")
+    if not isinstance(obj, Mapping):
+        raise MalformedEvent("invalid_data_object", raw_id)
+    object_id = obj.get("id")
+    if object_id is not None and not _short_id(object_id):
+        raise MalformedEvent("invalid_object_id", raw_id)
+    if kind in _OBJECT_ID_EVENTS and object_id is None:
+        raise MalformedEvent("missing_object_id", raw_id)
+    for name in ("metadata", "card", "billing_details"):
+        if obj.get(name) is not None and not isinstance(obj.get(name), Mapping):
+            raise MalformedEvent(f"invalid_{name}", raw_id)
+    metadata = obj.get("metadata") or {}
+    account_id, charge_list = metadata.get("account_id"), metadata.get("charge_ids")
+    if (account_id is not None and not _short_id(account_id)) or not isinstance(
+        charge_list, str | None
+    ):
+        raise MalformedEvent("invalid_metadata", raw_id)
+    customer, intent = _id_of(obj.get("customer")), _id_of(obj.get("payment_intent"))
+    details = obj.get("billing_details") or {}
+    if (
+        (customer is not None and not _short_id(customer))
+        or (intent is not None and not _short_id(intent))
+        or not isinstance(details.get("address") or {}, Mapping)
+    ):
+        raise MalformedEvent("invalid_object", raw_id)
+    card = None
+    if kind == "payment_method.automatically_updated" and isinstance(obj.get("card"), Mapping):
+        card = card_summary(obj)
+    return PaymentEvent(
+        id=raw_id,
+        type=kind,
+        object_id=object_id,
+        account_id=account_id or None,
+        charge_ids=tuple(c for c in (charge_list or "").split(",") if c),
+        customer_id=customer,
+        card=card,
+        payment_intent_id=intent,
+    )
+
+
+def _short_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= EVENT_ID_MAX and value.isprintable()
 
 
 def decline_from_error(error: Mapping[str, Any]) -> DeclineInfo:

@@ -117,6 +117,20 @@ def put_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
 
 @endpoint(
     bp,
+    "/billing/card/setup-intent",
+    "POST",
+    tag="billing",
+    summary="Start saving a card for renewals (a SetupIntent Stripe.js confirms)",
+    response="CardSetupOut",
+    allow_suspended=True,
+    errors=(503,),
+)
+def post_card_setup(ctx: RequestContext) -> dict[str, Any]:
+    return {"client_secret": container().billing.start_card_setup(ctx.caller)}
+
+
+@endpoint(
+    bp,
     "/billing/pending",
     "GET",
     tag="billing",

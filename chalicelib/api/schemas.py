@@ -255,7 +255,12 @@ class CardOut(ResponseModel):
     name: str | None
     postal_code: str | None
     country: str | None
+    issuer_country: str | None = None
     pending_payment: PendingPaymentOut | None = None
+
+
+class CardSetupOut(ResponseModel):
+    client_secret: str
 
 
 class AddressOut(ResponseModel):

@@ -2,9 +2,11 @@
 
 Card data never reaches this service (ST7): a card is a Stripe PaymentMethod id plus the
 :class:`CardSummary` Stripe gives back (brand, last four digits, expiry, billing name, postal
-code and country).  A charge attempt ends in a :class:`ChargeOutcome`: ``succeeded``,
-``requires_action`` (the bank wants the customer to authenticate, on-session), ``declined``
-(with the issuer's :class:`DeclineInfo`) or ``unknown`` (Stripe has not settled it yet).
+code and country, and the country that issued it).  :meth:`CardSummary.check_usable` is the
+one rule refusing an expired card (``400 card_expired``) when it is saved, edited or charged.
+A charge attempt ends in a :class:`ChargeOutcome`: ``succeeded``, ``requires_action`` (the
+bank wants the customer to authenticate, on-session), ``declined`` (with the issuer's
+:class:`DeclineInfo`) or ``unknown`` (Stripe has not settled it yet).
 
 What a decline means is decided here, once, by :func:`decline_guidance`, from Stripe's error
 ``code``, ``decline_code`` and ``advice_code`` (never from message text, which Stripe may change
@@ -39,6 +41,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from chalicelib.domain.errors import (
@@ -64,8 +67,17 @@ class CardSummary:
     exp_year: int
     name: str | None = None
     postal_code: str | None = None
-    country: str | None = None  # of the billing details the customer typed
-    issuer_country: str | None = None  # where the card was issued (Stripe's card.country)
+    country: str | None = None  # the billing address's country (editable)
+    issuer_country: str | None = None  # where the card was issued (Stripe's ``card.country``)
+
+    def is_expired(self, now: datetime) -> bool:
+        """True once the expiry month is over (a card is valid through its last day)."""
+        return (self.exp_year, self.exp_month) < (now.year, now.month)
+
+    def check_usable(self, now: datetime) -> None:
+        """The one rule for an expired card: ``400 card_expired`` wherever one is given."""
+        if self.is_expired(now):
+            raise InvalidInput("card_expired", fields={"exp_year": "card_expired"})
 
     def as_dict(self) -> dict[str, Any]:
         """The contract's ``card`` object."""
@@ -77,7 +89,40 @@ class CardSummary:
             "name": self.name,
             "postal_code": self.postal_code,
             "country": self.country,
+            "issuer_country": self.issuer_country,
         }
+
+
+class MalformedEvent(InvalidInput):
+    """A signed webhook event whose shape is not Stripe's (400 ``invalid_event``): the
+    ``reason`` and the event's id, when it has a usable one, are recorded as rejected."""
+
+    DEFAULT_CODE = "invalid_event"
+
+    def __init__(self, reason: str, event_id: str | None = None) -> None:
+        super().__init__(extra={"reason": reason})
+        self.reason = reason
+        self.event_id = event_id
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """A verified Stripe event, parsed: only what the service acts on.
+
+    ``object_id`` is the id of ``data.object`` (a PaymentIntent, PaymentMethod, Charge or
+    Dispute); ``account_id`` and ``charge_ids`` come from a PaymentIntent's metadata,
+    ``customer_id`` and ``card`` from a PaymentMethod, ``payment_intent_id`` from a Charge or a
+    Dispute.
+    """
+
+    id: str
+    type: str
+    object_id: str | None = None
+    account_id: str | None = None
+    charge_ids: tuple[str, ...] = ()
+    customer_id: str | None = None
+    card: CardSummary | None = None
+    payment_intent_id: str | None = None
 
 
 class DeclineClass(enum.StrEnum):

@@ -164,6 +164,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Add a card first.",
         "fr": "Ajoutez d'abord une carte.",
     },
+    "invalid_event": {
+        "en": "This event is not a well-formed Stripe event; it was recorded as rejected.",
+        "fr": (
+            "Cet événement n'est pas un événement Stripe bien formé ; "
+            "il a été enregistré comme rejeté."
+        ),
+    },
     "card_expired": {
         "en": "The expiry date is in the past.",
         "fr": "La date d'expiration est dépassée.",

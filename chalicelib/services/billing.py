@@ -22,7 +22,7 @@ Plan amounts are net; VAT (see ``domain.vat_rates``) is added on the invoice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
@@ -170,6 +170,26 @@ class BillingService:
         )
         return updated, not keep
 
+    def start_card_setup(self, caller: Caller) -> str:
+        """Start saving a card the console's way: a SetupIntent (``usage=off_session``) for
+        the account's Stripe customer (made now if it has none, and kept with the marker the
+        webhook reads); its client_secret.  Stripe.js confirms it with the card and the
+        resulting PaymentMethod comes back through :meth:`replace_card`."""
+        account = caller.account
+        customer_id = account.customer_id
+        if customer_id is None:
+            customer_id = self._gateway.create_customer(
+                account.id, account.email, account.name, idempotency_key=f"customer:{account.id}"
+            )
+            self._commit_account(
+                account,
+                account.evolve(customer_id=customer_id),
+                "customer_created",
+                caller.ip,
+                markers=(Marker("CUSTOMER", customer_id, account.id, unique=False),),
+            )
+        return self._gateway.create_card_setup(customer_id)
+
     def set_card(self, caller: Caller, payment_method_id: str) -> Account:
         """Attach a PaymentMethod made by Stripe.js (see :meth:`replace_card`)."""
         return self.replace_card(caller, payment_method_id)[0]
@@ -190,6 +210,9 @@ class BillingService:
             account.id, account.email, account.name, idempotency_key=f"customer:{account.id}"
         )
         card = self._gateway.attach_card(customer_id, payment_method_id)
+        # Stripe accepts an expired card on attach; the renewal would decline it (the card
+        # stays attached to the Stripe customer but is never made the card on file here)
+        card.check_usable(self._clock.now())
         # (returns what the account owes after the change, with its open invoices, read in
         # the same Query: "retried at once" then needs no second read)
         updated = account.evolve(
@@ -231,9 +254,7 @@ class BillingService:
             raise NotFound("no_card")
         month = changes.exp_month if changes.exp_month is not None else account.card.exp_month
         year = changes.exp_year if changes.exp_year is not None else account.card.exp_year
-        now = self._clock.now()
-        if (year, month) < (now.year, now.month):
-            raise InvalidInput("card_expired", fields={"exp_year": "card_expired"})
+        replace(account.card, exp_month=month, exp_year=year).check_usable(self._clock.now())
         card = self._gateway.update_card(
             account.payment_method_id,
             exp_month=changes.exp_month,
@@ -385,6 +406,8 @@ class BillingService:
         if account.payment_method_id is None or account.customer_id is None:
             raise InvalidInput("no_card")
         now = self._clock.now()
+        if account.card is not None:
+            account.card.check_usable(now)  # expired since it was saved: nothing is charged
         try:
             issued, invoice, charge = self.issue(
                 account, plan, now, purpose=ChargePurpose.SUBSCRIBE, on_session=True

@@ -59,6 +59,12 @@ class PaymentGateway(HealthProbe, Protocol):
         sent; Stripe keeps the others).  CardDeclined when Stripe refuses the new details."""
         ...
 
+    def create_card_setup(self, customer_id: str) -> str:
+        """Start saving a card for off-session use: a SetupIntent (``usage=off_session``) for
+        the customer; its client_secret, which Stripe.js confirms with the card (the
+        resulting PaymentMethod then comes to :meth:`attach_card`)."""
+        ...
+
     def get_card(self, payment_method_id: str) -> CardSummary:
         """The summary of a PaymentMethod."""
         ...
@@ -78,9 +84,10 @@ class PaymentGateway(HealthProbe, Protocol):
 
         Off-session (renewals, scheduled retries) confirms with ``off_session=True``; a bank
         asking for authentication then comes back as ``declined`` with
-        ``authentication_required`` (a hard decline).  On-session (the customer pays from the
-        console) it comes back as ``requires_action`` with the ``client_secret`` Stripe.js
-        needs.  Raises PaymentOutcomeUnknown when the answer was lost.
+        ``authentication_required`` (a hard decline).  On-session (the customer
+        pays from the console) it sets ``setup_future_usage=off_session`` (the card is kept
+        for the renewals) and comes back as ``requires_action`` with the ``client_secret``
+        Stripe.js needs when the bank asks.  Raises PaymentOutcomeUnknown when the answer was lost.
         """
         ...
 

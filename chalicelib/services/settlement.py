@@ -71,6 +71,7 @@ from chalicelib.domain.payments import (
     DeclineClass,
     DeclineInfo,
     PaymentGatewayUnavailable,
+    PaymentMethodInvalid,
     PaymentOutcomeUnknown,
 )
 from chalicelib.logs import log_event
@@ -84,6 +85,8 @@ UNAVAILABLE_RETRY = timedelta(hours=1)
 COMMIT_RETRIES = 5
 AUTHENTICATION = DeclineInfo("authentication_required", "authentication_required")
 NOT_PROCESSED = DeclineInfo("processing_error", "processing_error")
+# the card on file is gone at Stripe (detached or deleted): it will not work again
+CARD_GONE = DeclineInfo("card_declined", "invalid_account")
 
 
 class Result(enum.StrEnum):
@@ -233,6 +236,10 @@ class Settlement:
                 )
             except PaymentOutcomeUnknown:
                 return GatewayResult(Result.UNKNOWN)
+            except PaymentMethodInvalid:
+                # refused before any money moved: a hard decline (a new card is needed), so one
+                # account's missing card never stops a job run for the others
+                return GatewayResult(Result.DECLINED, ChargeOutcome("declined", failure=CARD_GONE))
             except PaymentGatewayUnavailable as error:
                 if error.reason == "rate_limited" and retry < RATE_LIMIT_RETRIES:
                     self.sleep(random.uniform(0.5, 1.5) * 2**retry)  # noqa: S311 - jitter

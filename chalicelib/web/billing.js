@@ -2,7 +2,8 @@
 // VAT ID (only where VAT applies), subscribing during or after the trial, and the invoices with "View",
 // "Print" (the print view, fetched with the token and printed from a hidden same-origin frame)
 // and the PDF (fetched with the token and saved).  Also the "Edit credit card" dialog (PATCH
-// /billing/card) with "Update new card" (a Stripe Element, then PUT /billing/card) and the
+// /billing/card) with "Update new card" (a Stripe Element confirming a SetupIntent from POST
+// /billing/card/setup-intent, then PUT /billing/card with its PaymentMethod) and the
 // billing address dialog.
 
 import { api, fetchBlob, get } from './api.js';
@@ -25,7 +26,7 @@ import { closeDialog, focusFirst, openDialog } from './dialogs.js';
 import { formatDate, formatDateTime, formatMoney, language, t } from './i18n.js';
 import { applyPendingCharges, pendingSummary } from './pending.js';
 import { session } from './session.js';
-import { createPaymentMethod, mountCard, StripeUnavailable } from './stripe.js';
+import { confirmCardSetup, mountCard, StripeUnavailable } from './stripe.js';
 
 const state = {
   billing: null,
@@ -665,9 +666,17 @@ function setupCardDialog({ onPendingSettled }) {
     if (!state.mounted) return;
     await busy(newForm, async () => {
       let paymentMethodId;
+      let setup;
+      try {
+        ({ data: setup } = await api('POST', '/billing/card/setup-intent'));
+      } catch (error) {
+        if (error.status === 401) return;
+        showError(newForm, alertBox, error);
+        return;
+      }
       try {
         const name = $('#card-new-name').value.trim();
-        paymentMethodId = await createPaymentMethod(state.mounted, name ? { name } : {});
+        paymentMethodId = await confirmCardSetup(state.mounted, setup.client_secret, name ? { name } : {});
       } catch (error) {
         const message = error instanceof StripeUnavailable ? t('card.stripeUnavailable') : error.message;
         showError(null, alertBox, { message });

@@ -80,17 +80,25 @@ function labelFallbackInputs(container) {
   });
 }
 
-/** A PaymentMethod id for the card typed in ``mounted`` (throws Error with Stripe's message). */
-export async function createPaymentMethod(mounted, billingDetails) {
-  const result = await mounted.stripe.createPaymentMethod({
-    type: 'card',
-    card: mounted.card,
-    billing_details: billingDetails,
+/**
+ * Save the card typed in ``mounted`` for renewals: confirm the SetupIntent whose
+ * ``clientSecret`` POST /billing/card/setup-intent gave (the bank may ask the customer to
+ * authenticate now, once, instead of at a renewal).  Resolves to the PaymentMethod id that
+ * PUT /billing/card then puts on file; throws Error with Stripe's message.
+ */
+export async function confirmCardSetup(mounted, clientSecret, billingDetails) {
+  if (typeof mounted.stripe.confirmCardSetup !== 'function') {
+    throw new StripeUnavailable('no confirmCardSetup');
+  }
+  const result = await mounted.stripe.confirmCardSetup(clientSecret, {
+    payment_method: { card: mounted.card, billing_details: billingDetails },
   });
-  if (!result || typeof result !== 'object') throw new StripeUnavailable('createPaymentMethod');
+  if (!result || typeof result !== 'object') throw new StripeUnavailable('confirmCardSetup');
   if (result.error) throw new Error(result.error.message || t('error.generic'));
-  if (!result.paymentMethod || !result.paymentMethod.id) throw new StripeUnavailable('no id');
-  return result.paymentMethod.id;
+  const method = result.setupIntent && result.setupIntent.payment_method;
+  const id = method && typeof method === 'object' ? method.id : method;
+  if (!id) throw new StripeUnavailable('no payment method');
+  return id;
 }
 
 /** Let the bank authenticate a payment (3-D Secure); resolves true when it succeeded. */

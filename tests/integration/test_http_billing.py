@@ -228,3 +228,41 @@ def test_a_failed_renewal_shows_pending_payment_at_sign_in(
     assert login["pending_payment"] == page["pending_payment"]
     invoices = api.call("GET", "/billing/invoices", token=token).json["items"]
     assert [i["status"] for i in invoices] == ["open", "paid"]
+
+
+def test_cards_expired_refused_country_kept_and_saved_through_a_setup_intent(
+    api: Api, settings: Settings
+) -> None:
+    import stripe
+
+    token, _ = api.signup()
+    expired = create_payment_method(settings, "4242424242424242", exp_year=2021)
+    refused = api.call("PUT", "/billing/card", {"payment_method_id": expired}, token=token)
+    assert (refused.status, refused.error_code) == (400, "card_expired")
+    assert refused.json["error"]["message"]
+    assert api.call("GET", "/billing", token=token).json["card"] is None
+
+    setup = api.call("POST", "/billing/card/setup-intent", token=token)
+    assert setup.status == 200, setup.json
+    secret = setup.json["client_secret"]
+    assert secret.startswith("seti_")
+    # what Stripe.js's confirmCardSetup does in the browser
+    client = stripe.StripeClient(
+        settings.stripe_secret_key,
+        base_addresses={"api": settings.stripe_api_base},
+        http_client=stripe.RequestsClient(timeout=(2, 10)),
+    )
+    confirmed = client.v1.setup_intents.confirm(
+        secret.split("_secret_")[0],
+        params={"payment_method": create_payment_method(settings, "4242424242424242")},
+    )
+    assert confirmed.status == "succeeded" and confirmed.usage == "off_session"
+    card = api.call(
+        "PUT", "/billing/card", {"payment_method_id": confirmed.payment_method}, token=token
+    )
+    assert card.status == 200, card.json
+    assert (card.json["last4"], card.json["issuer_country"]) == ("4242", "FR")
+    page = api.call("GET", "/billing", token=token).json
+    assert page["card"]["issuer_country"] == "FR"
+    done = api.call("POST", "/billing/subscribe", {"plan": "basic-monthly"}, token=token)
+    assert done.status == 200, done.json

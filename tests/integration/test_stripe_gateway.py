@@ -78,6 +78,7 @@ class Backend:
     gateway: PaymentGateway
     new_card: Callable[[str], str]  # test card number -> PaymentMethod id
     default_card: Callable[[str], str | None]  # customer id -> default PaymentMethod id
+    confirm_setup: Callable[[str, str], str]  # (client_secret, number) -> PaymentMethod id
 
 
 def _stripe_client(settings: Settings) -> Any:
@@ -95,7 +96,13 @@ def _stripe_client(settings: Settings) -> Any:
 def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "fake":
         fake = FakePaymentGateway()
-        return Backend("fake", fake, fake.add_test_card, fake.default_payment_method)
+        return Backend(
+            "fake",
+            fake,
+            lambda number: fake.add_test_card(number, exp_year=2030),  # as localstripe's
+            fake.default_payment_method,
+            fake.confirm_card_setup,
+        )
     settings: Settings = request.getfixturevalue("settings")
     client = _stripe_client(settings)
 
@@ -107,7 +114,16 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         customer = client.v1.customers.retrieve(customer_id)
         return customer.invoice_settings.default_payment_method
 
-    return Backend("localstripe", StripeGateway(settings), new_card, default_card)
+    def confirm_setup(client_secret: str, number: str) -> str:
+        # what Stripe.js's confirmCardSetup does with the publishable key and the secret
+        setup_id = client_secret.split("_secret_")[0]
+        intent = client.v1.setup_intents.confirm(
+            setup_id, params={"payment_method": new_card(number)}
+        )
+        assert intent.status == "succeeded" and intent.usage == "off_session"
+        return str(intent.payment_method)
+
+    return Backend("localstripe", StripeGateway(settings), new_card, default_card, confirm_setup)
 
 
 def _customer(backend: Backend) -> str:
@@ -231,6 +247,39 @@ def test_an_attempt_is_found_by_its_metadata_and_a_lost_one_is_not(backend: Back
     assert found.payment_intent_id == outcome.payment_intent_id
     assert backend.gateway.find_attempt(customer, f"{key}x", [uuid.uuid4().hex]) is None
     assert backend.gateway.find_attempt(_customer(backend), key, [charge_id]) is None
+
+
+def test_a_card_saved_through_a_setup_intent_is_attached_with_its_issuing_country(
+    backend: Backend,
+) -> None:
+    customer = _customer(backend)
+    secret = backend.gateway.create_card_setup(customer)
+    assert secret.startswith("seti_") and "_secret_" in secret
+    assert backend.gateway.create_card_setup(customer) != secret  # one per attempt
+    card = backend.confirm_setup(secret, "4242424242424242")
+    summary = backend.gateway.attach_card(customer, card)
+    assert summary.last4 == "4242" and summary.exp_year >= 2030
+    assert summary.issuer_country == ("FR" if backend.name == "localstripe" else "US")
+    assert summary.as_dict()["issuer_country"] == summary.issuer_country
+    assert backend.default_card(customer) == card
+    assert _charge(backend, customer, card).status == "succeeded"
+
+
+def test_on_session_charges_save_the_card_for_off_session_use(settings: Settings) -> None:
+    """Over localstripe (completed by devstack/stripe_js.py to take the parameter)."""
+    gateway, client = StripeGateway(settings), _stripe_client(settings)
+    customer = gateway.create_customer("a1", "ada@example.com", "Ada", f"c:{uuid.uuid4().hex}")
+    card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+    method = str(client.v1.payment_methods.create(params={"type": "card", "card": card}).id)
+    gateway.attach_card(customer, method)
+    uses = {}
+    for off_session in (False, True):
+        key = f"charge:{uuid.uuid4().hex}:attempt:1"
+        outcome = gateway.charge(customer, method, 1500, "EUR", key, "d", {}, off_session)
+        assert outcome.status == "succeeded" and outcome.payment_intent_id
+        intent = client.v1.payment_intents.retrieve(outcome.payment_intent_id).to_dict()
+        uses[off_session] = intent.get("setup_future_usage")
+    assert uses == {False: "off_session", True: None}
 
 
 def test_a_card_that_attaches_then_declines_at_charge_time(backend: Backend) -> None:
@@ -581,6 +630,7 @@ def test_charge_sends_an_off_session_confirmed_intent_with_the_callers_key(
     assert form["customer"] == "cus_T3stCustomer0001" and form["payment_method"] == "pm_1stub"
     assert form["description"] == "HelpDesk Pro (monthly)"
     assert form["metadata[charge_id]"] == "c1"
+    assert "setup_future_usage" not in form  # saved already: renewals reuse it
 
 
 def test_on_session_charge_is_not_off_session_and_returns_the_client_secret(
@@ -590,7 +640,9 @@ def test_on_session_charge_is_not_off_session_and_returns_the_client_secret(
     gateway = _gateway(stub.url)
     outcome = _stub_charge(gateway, off_session=False)
     assert (outcome.status, outcome.client_secret) == ("requires_action", "pi_3stub_secret_x")
-    assert "off_session" not in stub.requests_to("POST", "/v1/payment_intents")[0].form
+    sent = stub.requests_to("POST", "/v1/payment_intents")[0].form
+    assert "off_session" not in sent
+    assert sent["setup_future_usage"] == ["off_session"]  # the card is kept for renewals
     # the same answer to an off-session charge is a hard authentication_required decline
     assert _stub_charge(gateway, "charge:c1:attempt:2").guidance.message_key == (
         "decline.authentication_required"

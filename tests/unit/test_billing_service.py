@@ -302,3 +302,64 @@ def test_a_stale_account_cannot_subscribe_twice_concurrently(box: Container) -> 
     with pytest.raises(Conflict):
         box.billing.subscribe(caller, "basic-monthly")  # caller holds the old version
     assert fake(box).charges == []
+
+
+# --- cards: expiry, issuing country, SetupIntent ------------------------------------------
+
+
+def test_an_expired_card_is_refused_on_save_edit_and_subscribe(box: Container) -> None:
+    caller = caller_for(box)
+    now = box.clock.now()
+    last_month = (now.replace(day=1) - timedelta(days=1)).date()
+    expired = fake(box).add_test_card(
+        "4242424242424242", exp_month=last_month.month, exp_year=last_month.year
+    )
+    with pytest.raises(InvalidInput) as refused:
+        box.billing.set_card(caller, expired)
+    assert (refused.value.code, refused.value.fields) == (
+        "card_expired",
+        {"exp_year": "card_expired"},
+    )
+    assert repo_of(box).accounts[caller.account.id].card is None
+    # valid through the last day of its month
+    this_month = fake(box).add_test_card("4242424242424242", exp_month=now.month, exp_year=now.year)
+    caller = refresh(box, caller)
+    assert box.billing.set_card(caller, this_month).card is not None
+    caller = refresh(box, caller)
+    with pytest.raises(InvalidInput) as edited:
+        box.billing.edit_card(
+            caller, CardChanges(exp_month=last_month.month, exp_year=last_month.year)
+        )
+    assert edited.value.code == "card_expired"
+    # the month passes: subscribing with it charges nothing
+    box.clock.set(now.replace(day=1) + timedelta(days=40))  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput) as at_subscribe:
+        box.billing.subscribe(refresh(box, caller), "pro-monthly")
+    assert at_subscribe.value.code == "card_expired"
+    assert fake(box).charges == [] and repo_of(box).invoices == {}
+    assert refresh(box, caller).account.status is AccountStatus.TRIAL
+
+
+def test_the_card_keeps_its_issuing_country(box: Container) -> None:
+    caller = caller_for(box)
+    method = fake(box).add_card(issuer_country="DE")
+    account = box.billing.set_card(caller, method)
+    assert account.card is not None and account.card.issuer_country == "DE"
+    stored = repo_of(box).accounts[caller.account.id].card
+    assert stored is not None and stored.as_dict()["issuer_country"] == "DE"
+
+
+def test_card_setup_makes_the_customer_once_and_the_saved_card_goes_on_file(
+    box: Container,
+) -> None:
+    caller = caller_for(box)
+    secret = box.billing.start_card_setup(caller)
+    account = repo_of(box).accounts[caller.account.id]
+    assert account.customer_id and fake(box).setup_intents[secret] == account.customer_id
+    assert box.repo.get_marker("CUSTOMER", account.customer_id) == account.id  # for webhooks
+    second = box.billing.start_card_setup(refresh(box, caller))
+    assert second != secret and fake(box).setup_intents[second] == account.customer_id
+    method = fake(box).confirm_card_setup(second)
+    on_file = box.billing.set_card(refresh(box, caller), method)
+    assert on_file.customer_id == account.customer_id and on_file.payment_method_id == method
+    assert fake(box).default_payment_method(account.customer_id) == method

@@ -544,6 +544,9 @@ class DynamoRepository:
             failed = [i for i, r in enumerate(reasons) if r and r.code == "ConditionalCheckFailed"]
             if failed:
                 raise on_cancel(failed) from None
+            if any(r and r.code == "TransactionConflict" for r in reasons):
+                # another transaction held one of the items: a lost race, re-read and retry
+                raise ConcurrentUpdate() from None
             raise unavailable(error, write=True) from error
         except VENDOR_ERRORS as error:
             raise unavailable(error, write=True) from error

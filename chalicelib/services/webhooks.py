@@ -1,0 +1,106 @@
+"""Stripe's webhook events, once verified: parsed, checked, applied once, never a 500.
+
+The route verifies the signature on the raw body; :meth:`WebhookService.receive` takes the
+decoded event from there:
+
+* the event is parsed by the gateway adapter's parser (``parse``, injected by the wiring: the
+  shape of a Stripe event is the adapter's business).  A malformed one (``data``,
+  ``data.object`` or ``metadata`` of the wrong type, a missing or oversized id) raises
+  :class:`~chalicelib.domain.payments.MalformedEvent` (400 ``invalid_event``) after it is
+  recorded as rejected: a ``REJECTED_EVENT`` marker with the reason when the id is usable,
+  and a ``webhook.rejected`` log line either way;
+* each effect lives in the service that owns it (:class:`DunningService` for payments and
+  cards, :class:`Settlement` under it) and writes the event id in the same transaction, so a
+  duplicate is a 200 that changes nothing.  Two distinct events racing for one charge (Stripe
+  sends ``payment_intent.succeeded`` and, say, a replayed ``charge.succeeded``-driven copy at
+  the same moment) lose a conditional write at most: the loser re-reads and re-applies (here,
+  up to :data:`APPLY_RETRIES` times, on top of the settlement's own retries), and a
+  re-applied success that finds the charge paid only records its event;
+* ``charge.refunded`` and ``charge.dispute.created`` are recorded (marker and log, once) until
+  credit notes land: they will then issue the credit note / mark the invoice disputed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from typing import Any, Literal
+
+from chalicelib.domain.account import AccountChange, Marker
+from chalicelib.domain.errors import ConcurrentUpdate, DependencyUnavailable, MarkerExists
+from chalicelib.domain.payments import MalformedEvent, PaymentEvent
+from chalicelib.logs import log_event
+from chalicelib.services.dunning import DunningService
+from chalicelib.services.ports import BillingRepository
+
+Outcome = Literal["applied", "duplicate", "recorded"]
+APPLY_RETRIES = 5
+RECORDED_ONLY = ("charge.refunded", "charge.dispute.created")
+
+
+class WebhookService:
+    def __init__(
+        self,
+        repo: BillingRepository,
+        dunning: DunningService,
+        parse: Callable[[Mapping[str, Any]], PaymentEvent],
+    ) -> None:
+        self._repo = repo
+        self._dunning = dunning
+        self._parse = parse
+
+    def receive(self, payload: Mapping[str, Any]) -> Outcome:
+        """Apply one verified event; what happened (for the answer, logs and tests)."""
+        try:
+            event = self._parse(payload)
+        except MalformedEvent as malformed:
+            self._reject(malformed)
+            raise
+        for _ in range(APPLY_RETRIES):
+            try:
+                return self._apply(event)
+            except MarkerExists:
+                return "duplicate"
+            except ConcurrentUpdate:
+                continue  # another writer won: read again and apply again
+        raise DependencyUnavailable()  # still losing races: Stripe redelivers later
+
+    def _apply(self, event: PaymentEvent) -> Outcome:
+        dunning = self._dunning
+        if event.type == "payment_intent.succeeded" and event.account_id and event.charge_ids:
+            assert event.object_id is not None  # the parser requires it for this type
+            done = dunning.settle_succeeded_intent(
+                event.id, event.account_id, event.charge_ids, event.object_id
+            )
+            return "applied" if done else "duplicate"
+        if event.type == "payment_method.automatically_updated" and event.card is not None:
+            customer = event.customer_id
+            account_id = self._repo.get_marker("CUSTOMER", customer) if customer else None
+            if account_id and event.object_id:
+                done = dunning.card_updated_by_network(
+                    event.id, account_id, event.object_id, event.card
+                )
+                return "applied" if done else "duplicate"
+        if not dunning.record_event(event.id):
+            return "duplicate"
+        if event.type in RECORDED_ONLY:
+            # credit notes / disputes are not built yet: kept, to be handled when they land
+            log_event(
+                "webhook.recorded_for_later",
+                event_id=event.id,
+                type=event.type,
+                object_id=event.object_id,
+                payment_intent_id=event.payment_intent_id,
+            )
+        # payment_intent.payment_failed and the rest: the synchronous path or the retry job
+        # records failures; a late failure event must not move a charge backwards.
+        return "recorded"
+
+    def _reject(self, malformed: MalformedEvent) -> None:
+        log_event("webhook.rejected", event_id=malformed.event_id, reason=malformed.reason)
+        if malformed.event_id is None:
+            return
+        marker = Marker("REJECTED_EVENT", malformed.event_id, malformed.reason, unique=False)
+        # the log line above is the record if this write fails; the 400 stands either way
+        with suppress(ConcurrentUpdate, DependencyUnavailable):
+            self._repo.commit(AccountChange(markers=(marker,)))

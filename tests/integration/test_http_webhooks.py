@@ -1,0 +1,101 @@
+"""The Stripe webhook over the embedded DynamoDB: a race for one charge, malformed events (400,
+recorded as rejected), oversized ids (400, not 503), refunds and disputes recorded once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters.clock import FixedClock
+from chalicelib.adapters.fake_payments import FakePaymentGateway
+from chalicelib.config import Settings
+from chalicelib.wiring import Container, build_container, override
+from tests.helpers import Api
+from tests.integration.test_http_dunning import sign
+from tests.unit.test_webhooks import race_two_events
+
+
+@pytest.fixture
+def api(client: Any) -> Api:
+    return Api(client)
+
+
+@pytest.fixture
+def dynamo_with_fake_stripe(settings: Settings, clock: FixedClock) -> Iterator[Container]:
+    """The embedded DynamoDB, with the fake gateway (to lose a charge's answer on purpose)."""
+    box = build_container(settings, clock=clock, gateway=FakePaymentGateway())
+    override(box)
+    yield box
+    override(None)
+
+
+def test_two_events_for_one_charge_at_the_same_moment_over_dynamodb(
+    dynamo_with_fake_stripe: Container,
+) -> None:
+    race_two_events(dynamo_with_fake_stripe)
+
+
+def post(api: Api, settings: Settings, event: Any) -> Any:
+    body = json.dumps(event).encode()
+    return api.call(
+        "POST",
+        "/webhooks/stripe",
+        raw=body,
+        headers={"Stripe-Signature": sign(body, settings.stripe_webhook_secret)},
+    )
+
+
+def test_malformed_signed_events_answer_400_and_are_recorded(
+    api: Api, settings: Settings, box: Container
+) -> None:
+    tag = uuid.uuid4().hex[:10]
+    cases = [
+        ({"id": f"evt_d{tag}", "type": "payment_intent.succeeded", "data": "x"}, "invalid_data"),
+        (
+            {"id": f"evt_o{tag}", "type": "payment_intent.succeeded", "data": {"object": 3}},
+            "invalid_data_object",
+        ),
+        (
+            {
+                "id": f"evt_m{tag}",
+                "type": "payment_intent.succeeded",
+                "data": {"object": {"id": "pi_1", "metadata": ["account_id"]}},
+            },
+            "invalid_metadata",
+        ),
+        (
+            {"id": f"evt_n{tag}", "type": "charge.refunded", "data": {"object": {}}},
+            "missing_object_id",
+        ),
+    ]
+    for event, reason in cases:
+        answer = post(api, settings, event)
+        assert (answer.status, answer.error_code) == (400, "invalid_event"), answer.json
+        assert answer.json["error"]["reason"] == reason and answer.json["error"]["message"]
+        assert box.repo.get_marker("REJECTED_EVENT", event["id"]) == reason
+        assert box.repo.get_marker("EVENT", event["id"]) is None
+    for event in (
+        {"type": "customer.created", "data": {"object": {}}},
+        {"id": "evt_" + "x" * 2100, "type": "customer.created", "data": {"object": {}}},
+        {"id": "evt_" + "é" * 300, "type": "customer.created", "data": {"object": {}}},
+    ):
+        answer = post(api, settings, event)
+        assert (answer.status, answer.error_code) == (400, "invalid_event"), answer.json
+
+
+def test_refunds_and_disputes_are_recorded_once(
+    api: Api, settings: Settings, box: Container
+) -> None:
+    for kind, obj in (
+        ("charge.refunded", {"id": "ch_1", "payment_intent": "pi_1"}),
+        ("charge.dispute.created", {"id": "dp_1", "charge": "ch_1", "payment_intent": "pi_1"}),
+    ):
+        event = {"id": f"evt_{uuid.uuid4().hex[:16]}", "type": kind, "data": {"object": obj}}
+        first, again = post(api, settings, event), post(api, settings, event)
+        assert (first.status, first.json["result"]) == (200, "recorded")
+        assert (again.status, again.json["result"]) == (200, "duplicate")
+        assert box.repo.get_marker("EVENT", event["id"]) is not None
