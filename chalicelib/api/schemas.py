@@ -93,7 +93,49 @@ class PasswordChangeRequest(RequestModel):
     confirm_password: Password
 
 
+Token = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NoControl)]
+
+
+class ForgotPasswordRequest(RequestModel):
+    email: Annotated[str, StringConstraints(max_length=254)]
+
+
+class ResetPasswordRequest(RequestModel):
+    token: Token
+    new_password: Password
+    confirm_password: Password
+
+
+class TokenRequest(RequestModel):
+    token: Token
+
+
 # --- responses ------------------------------------------------------------------------------
+class SessionOut(ResponseModel):
+    id: str
+    created_at: Timestamp
+    last_seen_at: Timestamp
+    user_agent: str
+    browser: str = Field(description="the browser and system the user agent names, or empty")
+    current: bool
+
+
+class SessionListResponse(ResponseModel):
+    items: list[SessionOut]
+
+
+class ActivityOut(ResponseModel):
+    at: Timestamp
+    event: str = Field(description="the event's code (login, login_failed, password_reset, ...)")
+    label: str = Field(description="the event, in the answer's language")
+    detail: str = Field(description="browser, address or change, in the answer's language")
+
+
+class ActivityResponse(ResponseModel):
+    items: list[ActivityOut]
+    next_cursor: str | None
+
+
 class ErrorDetail(ResponseModel):
     model_config = ConfigDict(extra="allow")
     code: str
@@ -157,6 +199,10 @@ class AccountOut(ResponseModel):
     plan: str | None
     trial_ends_at: Timestamp | None
     created_at: Timestamp
+    email_verified: bool = Field(description="the address was proven by a mailed link")
+    pending_email: str | None = Field(
+        description="an email change waiting for the new address to be confirmed"
+    )
 
 
 class SignedInResponse(ResponseModel):

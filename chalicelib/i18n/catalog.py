@@ -299,3 +299,7 @@ MESSAGES.update(LIFECYCLE_MESSAGES)
 from chalicelib.i18n.trials import TRIAL_MESSAGES  # noqa: E402
 
 MESSAGES.update(TRIAL_MESSAGES)
+
+from chalicelib.i18n.security import SECURITY_MESSAGES  # noqa: E402
+
+MESSAGES.update(SECURITY_MESSAGES)

@@ -34,12 +34,14 @@ from datetime import datetime, timedelta
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
+    USER_AGENT_MAX,
     Account,
     AccountChange,
     AccountStatus,
     AuditEvent,
     Session,
 )
+from chalicelib.domain.agents import describe_agent
 from chalicelib.domain.contact import email_lookup_key, normalize_email, normalize_phone
 from chalicelib.domain.countries import is_country
 from chalicelib.domain.errors import (
@@ -81,6 +83,12 @@ def throttle_policy(settings: Settings) -> ThrottlePolicy:
         address=WindowLimit(s.login_max_failures_per_address, s.login_address_window_seconds),
         device_days=s.device_token_days,
     )
+
+
+def browser(user_agent: str) -> dict[str, str]:
+    """The audit details naming the browser of a user agent (none when it names none)."""
+    name = describe_agent(user_agent)
+    return {"browser": name} if name else {}
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,9 @@ class AuthService:
         self._policy = throttle_policy(settings)
 
     # --- sessions -------------------------------------------------------------------------
-    def new_session(self, account: Account, now: datetime, ip: str) -> tuple[str, Session]:
+    def new_session(
+        self, account: Account, now: datetime, ip: str, user_agent: str = ""
+    ) -> tuple[str, Session]:
         """A fresh token and the session stored for it (at the account's current epoch)."""
         token, token_hash = new_session_token(account.id)
         session = Session(
@@ -136,6 +146,7 @@ class AuthService:
             created_at=now,
             last_seen_at=now,
             ip=ip,
+            user_agent=user_agent[:USER_AGENT_MAX],
         )
         return token, session
 
@@ -177,7 +188,11 @@ class AuthService:
         phone: str | None,
         locale: str,
         ip: str,
+        user_agent: str = "",
     ) -> SignedIn:
+        """A new trial account, signed in; its address gets a verification link."""
+        from chalicelib.services.account_security import verification
+
         email = normalize_email(email)
         country = country.upper()
         if not is_country(country):
@@ -197,13 +212,16 @@ class AuthService:
             phone=phone_e164,
             trial_ends_at=now + timedelta(days=self._settings.trial_days),
         )
-        token, session = self.new_session(account, now, ip)
+        token, session = self.new_session(account, now, ip, user_agent)
+        proof, proof_mail = verification(account, now, self._settings)
         try:
             self._repo.commit(
                 AccountChange(
                     account=account,
                     create=True,
                     put_sessions=(session,),
+                    tokens=(proof,),
+                    mails=(proof_mail,),
                     audit=(AuditEvent(account.id, now, "signup", ip=ip),),
                 )
             )
@@ -213,6 +231,10 @@ class AuthService:
         return SignedIn(token, account)
 
     # --- the throttle of password checks -----------------------------------------------
+    def address_counted(self, ip: str) -> bool:
+        """Whether per-address limits apply to ``ip`` (also the password reset's)."""
+        return self._address_counted(ip)
+
     def _address_counted(self, ip: str) -> bool:
         """The per-address limit applies, except to loopback on the local stage."""
         if self._settings.stage != "local":
@@ -338,7 +360,12 @@ class AuthService:
 
     # --- sign-in --------------------------------------------------------------------------
     def login(
-        self, email: str, password: str, ip: str, device_token: str | None = None
+        self,
+        email: str,
+        password: str,
+        ip: str,
+        device_token: str | None = None,
+        user_agent: str = "",
     ) -> SignedIn:
         verified = self.check_credentials(email, password, ip, device_token)
         account = verified.account
@@ -349,7 +376,7 @@ class AuthService:
         updated: Account | None = None
         if self._hasher.needs_rehash(account.password_hash):
             updated = account.evolve(password_hash=self._hasher.hash(password))
-        token, session = self.new_session(updated or account, now, ip)
+        token, session = self.new_session(updated or account, now, ip, user_agent)
         device, device_secret = self.trusted_device(account, verified, device_token, now)
         self._repo.commit(
             AccountChange(
@@ -358,7 +385,7 @@ class AuthService:
                 put_sessions=(session,),
                 devices=(device,),
                 throttle_settle=verified.settle,
-                audit=(AuditEvent(account.id, now, "login", ip=ip),),
+                audit=(AuditEvent(account.id, now, "login", ip=ip, details=browser(user_agent)),),
             )
         )
         log_event(
