@@ -31,6 +31,7 @@ token is ``<account id>.<secret>``: one BatchGet reads the account and its slots
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -428,6 +429,16 @@ class AccountSecurityService:
     def activity(
         self, caller: Caller, limit: int, cursor: str | None
     ) -> tuple[list[AuditEvent], str | None]:
-        if cursor is not None and not CURSOR.fullmatch(cursor):
-            raise InvalidInput(fields={"cursor": "field_invalid"})
-        return self._repo.audit_page(caller.account.id, limit, cursor)
+        """A page of the audit trail; the cursor is the last event's key, base64url-encoded
+        (opaque and safe in a query string); a cursor that is not one is a 400."""
+        after = None
+        if cursor is not None:
+            try:
+                after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+            except (ValueError, UnicodeDecodeError):
+                after = ""
+            if len(cursor) > 120 or not CURSOR.fullmatch(after):
+                raise InvalidInput(fields={"cursor": "field_invalid"})
+        events, last = self._repo.audit_page(caller.account.id, limit, after)
+        encoded = base64.urlsafe_b64encode(last.encode()).decode().rstrip("=") if last else None
+        return events, encoded

@@ -39,6 +39,7 @@ from chalicelib.domain.account import (
     AccountChange,
     AccountStatus,
     AuditEvent,
+    OutboxMail,
     Session,
 )
 from chalicelib.domain.agents import describe_agent
@@ -251,24 +252,38 @@ class AuthService:
             raise Throttled(retry_after=CONTENDED_RETRY_SECONDS)
 
     def _after_failure(
-        self, account: Account | None, reservation: Reservation, now: datetime, ip: str
+        self,
+        account: Account | None,
+        reservation: Reservation,
+        now: datetime,
+        ip: str,
+        audit: AuditEvent | None = None,
     ) -> None:
-        """Mail the owner once per lockout episode: the failure that used up the free tries."""
+        """Record ``audit`` (a failed sign-in, for the activity log) and mail the owner once
+        per lockout episode: the failure that used up the free tries."""
         policy = self._policy.backoff(reservation.bucket.kind)
-        if account is None or policy is None or not policy.starts_episode(reservation):
+        starts = policy is not None and policy.starts_episode(reservation)
+        if account is None or (audit is None and not starts):
             return
-        mail = throttle_notice_mail(account, now=now, settings=self._settings)
-        event = AuditEvent(
-            account.id,
-            now,
-            "password_attempts_throttled",
-            ip=ip,
-            details={"bucket": reservation.bucket.kind.value},
-        )
+        events: tuple[AuditEvent, ...] = (audit,) if audit is not None else ()
+        mails: tuple[OutboxMail, ...] = ()
+        if starts:
+            mails = (throttle_notice_mail(account, now=now, settings=self._settings),)
+            events += (
+                AuditEvent(
+                    account.id,
+                    now,
+                    "password_attempts_throttled",
+                    ip=ip,
+                    details={"bucket": reservation.bucket.kind.value},
+                ),
+            )
         try:
-            self._repo.commit(AccountChange(mails=(mail,), audit=(event,)))
+            self._repo.commit(AccountChange(mails=mails, audit=events))
         except DependencyUnavailable:  # the answer stays the failure it is
             log_error("auth.throttle_notice_failed", account_id=account.id)
+        if not starts:
+            return
         log_event(
             "auth.lockout_episode",
             account_id=account.id,
@@ -277,7 +292,12 @@ class AuthService:
         )
 
     def check_credentials(
-        self, email: str, password: str, ip: str, device_token: str | None = None
+        self,
+        email: str,
+        password: str,
+        ip: str,
+        device_token: str | None = None,
+        user_agent: str = "",
     ) -> Verified:
         """The account whose password this is, after the throttle; the same failure
         (``invalid_credentials``, same work) whether or not the email exists."""
@@ -317,7 +337,12 @@ class AuthService:
             ok = self._hasher.verify(account.password_hash, password)
         if not ok or account is None:
             log_event("auth.login_failed", account_id=found.account_id, ip=ip)
-            self._after_failure(account, reservations[0], now, ip)
+            failed = (
+                AuditEvent(account.id, now, "login_failed", ip=ip, details=browser(user_agent))
+                if account is not None
+                else None
+            )
+            self._after_failure(account, reservations[0], now, ip, failed)
             raise NotAuthenticated("invalid_credentials")
         if device is not None:
             return Verified(account, device)  # its bucket is reset with the device itself
@@ -367,7 +392,7 @@ class AuthService:
         device_token: str | None = None,
         user_agent: str = "",
     ) -> SignedIn:
-        verified = self.check_credentials(email, password, ip, device_token)
+        verified = self.check_credentials(email, password, ip, device_token, user_agent)
         account = verified.account
         if account.status in (AccountStatus.CANCELLED, AccountStatus.REACTIVATION_REQUESTED):
             log_event("auth.login_cancelled", account_id=account.id, ip=ip)
