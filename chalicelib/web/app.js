@@ -14,10 +14,19 @@ import { applyTranslations, formatDate, language, onLanguageChange, setLanguage,
 import { relabelPending, setupPending, showPendingDialog } from './pending.js';
 import { renderProfile, setupProfile } from './profile.js';
 import { relabelReactivate, setupReactivate, showReactivate } from './reactivate.js';
+import {
+  enterSecurityPage,
+  loadActivity,
+  loadSessions,
+  relabelSecurity,
+  renderSecurity,
+  securityPage,
+  setupSecurity,
+} from './security.js';
 import { session } from './session.js';
 import { resetSignin, setupSignin } from './signin.js';
 
-const VIEWS = ['signin', 'home', 'account', 'reactivate'];
+const VIEWS = ['signin', 'home', 'account', 'reactivate', 'signup', 'forgot', 'reset', 'verify', 'notme'];
 const ACCOUNT_HASH = '#/account';
 let currentView = null;
 
@@ -69,6 +78,15 @@ async function route() {
     showView('reactivate');
     return;
   }
+  const page = securityPage(window.location.hash);
+  if (page) {
+    // sign-up, forgot/reset password and the mailed links: open signed in or not
+    const [view, token] = page;
+    if (currentView !== view || token) enterSecurityPage(view, token);
+    renderHeader();
+    showView(view);
+    return;
+  }
   if (!session.signedIn()) {
     renderHeader();
     showView('signin');
@@ -88,7 +106,10 @@ async function route() {
     showView('account');
     if (entering) {
       renderProfile(session.account());
+      renderSecurity(session.account());
       loadBilling();
+      loadSessions();
+      loadActivity();
     }
   } else {
     renderHome();
@@ -206,7 +227,13 @@ function setupLanguage() {
     renderHeader();
     renderHome();
     relabelReactivate();
-    if (currentView === 'account') loadBilling();
+    if (currentView === 'account') {
+      loadBilling();
+      renderSecurity(session.account());
+      loadSessions();
+      loadActivity();
+    }
+    relabelSecurity();
     relabelBillingDialogs();
     relabelPending();
   });
@@ -220,6 +247,19 @@ function start() {
   setupSignin({ onSignedIn: (data) => afterSignIn(data) });
   setupReactivate({ onSignedIn: (data) => afterSignIn(data, 'home.reactivated') });
   setupProfile();
+  setupSecurity({
+    onSignedUp: (data) => {
+      window.history.replaceState(null, '', '/');
+      afterSignIn(data, 'signup.welcome');
+    },
+    onReset: () => {
+      window.history.replaceState(null, '', '/');
+      route().then(() => {
+        resetSignin();
+        flash('reset.done', 'success');
+      });
+    },
+  });
   const refreshAccount = () =>
     get('/account')
       .then((account) => session.setAccount(account))
@@ -234,6 +274,7 @@ function start() {
     if (event === 'account') {
       renderHeader();
       renderHome();
+      if (currentView === 'account') renderSecurity(session.account());
     }
   });
   window.addEventListener('hashchange', route);
