@@ -98,6 +98,18 @@ SECURITY_MESSAGES: dict[str, dict[str, str]] = {
         "peut-être votre mot de passe : choisissez-en un nouveau dès maintenant (le lien sert "
         "une fois, pendant une heure) :\n\n{link}\n",
     },
+    "mail.reactivation_received.subject": {
+        "en": "We received your request to reactivate your HelpDesk account",
+        "fr": "Nous avons bien reçu votre demande de réactivation de votre compte HelpDesk",
+    },
+    "mail.reactivation_received.body": {
+        "en": "Hello {name},\n\nThank you: on {at} you asked us to bring your HelpDesk "
+        "subscription back. Our support team will contact you shortly to restart it; nothing "
+        "is charged before that. Questions: {support_email}.\n",
+        "fr": "Bonjour {name},\n\nMerci : le {at}, vous nous avez demandé de rétablir votre "
+        "abonnement HelpDesk. Notre équipe d'assistance vous contactera prochainement pour le "
+        "relancer ; rien n'est prélevé d'ici là. Questions : {support_email}.\n",
+    },
     # --- the activity log -----------------------------------------------------------------------
     "activity.signup": {"en": "Account created", "fr": "Compte créé"},
     "activity.login": {"en": "Signed in", "fr": "Connexion"},

@@ -396,7 +396,13 @@ class AuthService:
         account = verified.account
         if account.status in (AccountStatus.CANCELLED, AccountStatus.REACTIVATION_REQUESTED):
             log_event("auth.login_cancelled", account_id=account.id, ip=ip)
-            raise Forbidden("account_cancelled", extra={"reactivation": {"url": "/reactivate"}})
+            reactivation = {
+                "url": "/reactivate",
+                # what the reactivation page offers (said only after the password checked out)
+                "kind": "paid" if account.plan else "trial",
+                "request_open": account.status is AccountStatus.REACTIVATION_REQUESTED,
+            }
+            raise Forbidden("account_cancelled", extra={"reactivation": reactivation})
         now = self._clock.now()
         updated: Account | None = None
         if self._hasher.needs_rehash(account.password_hash):

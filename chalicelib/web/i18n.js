@@ -234,9 +234,6 @@ export const CATALOGUE = {
 
     'reactivate.title': 'Reactivate your account',
     'reactivate.intro': 'Your HelpDesk account has been cancelled. Enter your password to bring it back.',
-    'reactivate.kind': 'Your account was',
-    'reactivate.kindTrial': 'a free trial',
-    'reactivate.kindPaid': 'a paid subscription',
     'reactivate.submitTrial': 'Reactivate and sign in',
     'reactivate.submitPaid': 'Send request',
     'reactivate.hintTrial': 'Your account is reactivated and you are signed in at once.',
@@ -245,6 +242,10 @@ export const CATALOGUE = {
     'reactivate.doneTitle': 'Request sent',
     'reactivate.doneText': 'Thank you. Our support team will contact you about reactivating your account.',
     'reactivate.backToSignin': 'Back to sign-in',
+    'reactivate.submit': 'Continue',
+    'reactivate.hintUnknown': 'A free trial is reactivated at once and you are signed in; for a paid subscription, our support team receives your request and contacts you.',
+    'reactivate.pendingTitle': 'Request pending',
+    'reactivate.pendingText': 'Your request to reactivate the account is with our support team: they will contact you. There is nothing else to do.',
 
     // --- account security (security.js) ---
     'signin.forgot': 'Forgot your password?',
@@ -527,9 +528,6 @@ export const CATALOGUE = {
 
     'reactivate.title': 'Réactiver votre compte',
     'reactivate.intro': 'Votre compte HelpDesk a été annulé. Saisissez votre mot de passe pour le réactiver.',
-    'reactivate.kind': 'Votre compte était',
-    'reactivate.kindTrial': 'un essai gratuit',
-    'reactivate.kindPaid': 'un abonnement payant',
     'reactivate.submitTrial': 'Réactiver et se connecter',
     'reactivate.submitPaid': 'Envoyer la demande',
     'reactivate.hintTrial': 'Votre compte est réactivé et vous êtes connecté automatiquement.',
@@ -539,6 +537,10 @@ export const CATALOGUE = {
     'reactivate.doneText':
       'Merci. Notre équipe d\u2019assistance vous contactera pour la procédure de réactivation.',
     'reactivate.backToSignin': 'Retour à la connexion',
+    'reactivate.submit': 'Continuer',
+    'reactivate.hintUnknown': 'Un essai gratuit est réactivé aussitôt et vous êtes connecté ; pour un abonnement payant, notre équipe d’assistance reçoit votre demande et vous contacte.',
+    'reactivate.pendingTitle': 'Demande en cours',
+    'reactivate.pendingText': 'Votre demande de réactivation est entre les mains de notre équipe d’assistance : elle vous contactera. Vous n’avez rien d’autre à faire.',
 
     // --- account security (security.js) ---
     'signin.forgot': 'Mot de passe oublié ?',

@@ -158,6 +158,7 @@ def test_sign_up_to_a_verified_address(page: Any, stack: Stack, lang: str) -> No
     expect(page.locator("#account-unverified")).to_contain_text(words["banner"])
 
     page.goto(mail_link(stack, email, "verify-email"))
+    expect(page.locator("#verify-done")).to_be_visible()
     expect(page.locator("#verify-done")).to_contain_text(words["confirmed"])
     assert "token=" not in page.url  # dropped from the address bar once read
     settle(page)
@@ -179,6 +180,7 @@ def test_forgot_then_reset_then_signed_in(page: Any, stack: Stack, lang: str) ->
     settle(page)
     assert axe_violations(page) == []
     view.get_by_role("button", name=words["send"]).click()
+    expect(page.locator("#forgot-done")).to_be_visible()
     expect(page.locator("#forgot-done")).to_contain_text(words["sent"])
     assert axe_violations(page) == []
 
@@ -245,4 +247,76 @@ def test_the_activity_list(page: Any, stack: Stack, lang: str) -> None:
     expect(items.first).to_contain_text(words["signedIn"])
     events = [items.nth(i).get_attribute("data-event") for i in range(items.count())]
     assert events[:3] == ["login", "login_failed", "signup"], events
+    assert axe_violations(page) == []
+
+
+REACTIVATE = {
+    "en": {
+        "link": "Reactivate my account",
+        "trial": "Reactivate and sign in",
+        "paid": "Send request",
+        "sent": "Request sent",
+        "pending": "Request pending",
+    },
+    "fr": {
+        "link": "Réactiver mon compte",
+        "trial": "Réactiver et se connecter",
+        "paid": "Envoyer la demande",
+        "sent": "Demande envoyée",
+        "pending": "Demande en cours",
+    },
+}
+
+
+def cancelled_sign_in(page: Any, email: str, lang: str) -> Any:
+    """Sign in to a cancelled account and follow the message to the reactivation page."""
+    words = LABELS[lang]
+    start(page, "/", lang)
+    view = page.locator("#view-signin")
+    view.get_by_label(words["email"]).fill(email)
+    view.get_by_label(words["password"]).fill(PASSWORD)
+    view.get_by_role("button", name=words["signin"]).click()
+    view.get_by_role("link", name=REACTIVATE[lang]["link"]).click()
+    page.wait_for_url("**/reactivate")
+    settle(page)
+    return page.locator("#view-reactivate")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_reactivation_page_knows_a_trial(page: Any, stack: Stack, lang: str) -> None:
+    account = stack.signup(f"react-trial-{lang}")
+    status, _ = stack.call("POST", "/account/cancel", {"password": PASSWORD}, account.token)
+    assert status == 200
+    view = cancelled_sign_in(page, account.email, lang)
+    expect(view.get_by_role("radio")).to_have_count(0)
+    button = view.get_by_role("button", name=REACTIVATE[lang]["trial"])
+    expect(button).to_be_visible()
+    assert axe_violations(page) == []
+    view.get_by_label(LABELS[lang]["password"]).fill(PASSWORD)
+    button.click()
+    page.locator("#user-button").wait_for()
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_reactivation_page_knows_a_paid_account_and_its_open_request(
+    page: Any, stack: Stack, lang: str
+) -> None:
+    account = stack.subscribed(f"react-paid-{lang}")
+    status, _ = stack.call("POST", "/account/cancel", {"password": PASSWORD}, account.token)
+    assert status == 200
+    view = cancelled_sign_in(page, account.email, lang)
+    button = view.get_by_role("button", name=REACTIVATE[lang]["paid"])
+    expect(button).to_be_visible()
+    assert axe_violations(page) == []
+    view.get_by_label(LABELS[lang]["password"]).fill(PASSWORD)
+    button.click()
+    done = page.locator("#reactivate-done")
+    expect(done).to_be_visible()
+    expect(done).to_contain_text(REACTIVATE[lang]["sent"])
+    settle(page)
+    view = cancelled_sign_in(page, account.email, lang)  # again: the request is open
+    pending = page.locator("#reactivate-pending")
+    expect(pending).to_be_visible()
+    expect(pending).to_contain_text(REACTIVATE[lang]["pending"])
+    expect(page.locator("#reactivate-form")).to_be_hidden()
     assert axe_violations(page) == []
