@@ -61,6 +61,7 @@ def login(ctx: RequestContext, body: Any) -> dict[str, Any]:
         ctx.ip,
         body.device_token,
         user_agent=ctx.headers.get("user-agent", ""),
+        otp=body.otp,
     )
     account = signed_in.account
     owes = account.status in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED)

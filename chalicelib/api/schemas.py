@@ -75,6 +75,14 @@ class LoginRequest(RequestModel):
     email: Annotated[str, StringConstraints(max_length=254)]
     password: Password
     device_token: DeviceToken | None = None
+    otp: (
+        Annotated[
+            str,
+            StringConstraints(max_length=20, pattern=NoControl),
+            Field(description="with two-factor sign-in on: a TOTP code or an unused recovery code"),
+        ]
+        | None
+    ) = None
 
 
 class ProfilePatchRequest(RequestModel):
@@ -108,6 +116,32 @@ class ResetPasswordRequest(RequestModel):
 
 class TokenRequest(RequestModel):
     token: Token
+
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=NoControl)]
+
+
+class MfaStartRequest(RequestModel):
+    password: Password
+
+
+class MfaConfirmRequest(RequestModel):
+    code: Code
+
+
+class MfaDisableRequest(RequestModel):
+    password: Password
+    code: Code
+
+
+class MfaSetupResponse(ResponseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str = Field(description="the otpauth URI as a QR code, an SVG data: URI")
+
+
+class RecoveryCodesResponse(ResponseModel):
+    recovery_codes: list[str] = Field(description="ten single-use codes, shown this once")
 
 
 # --- responses ------------------------------------------------------------------------------
@@ -203,6 +237,7 @@ class AccountOut(ResponseModel):
     pending_email: str | None = Field(
         description="an email change waiting for the new address to be confirmed"
     )
+    mfa_enabled: bool = Field(description="sign-in asks for a TOTP code after the password")
 
 
 class SignedInResponse(ResponseModel):

@@ -175,3 +175,46 @@ def activity(ctx: RequestContext) -> dict[str, Any]:
         ],
         "next_cursor": cursor,
     }
+
+
+@endpoint(
+    bp,
+    "/account/mfa/totp",
+    "POST",
+    tag="security",
+    summary="Start two-factor sign-in: a TOTP secret (active once confirmed with a code)",
+    body="MfaStartRequest",
+    response="MfaSetupResponse",
+    errors=(409,),
+)
+def start_totp(ctx: RequestContext, body: Any) -> dict[str, Any]:
+    secret, uri, qr = container().security.start_totp(ctx.caller, body.password)
+    return {"secret": secret, "otpauth_uri": uri, "qr_svg": qr}
+
+
+@endpoint(
+    bp,
+    "/account/mfa/totp/confirm",
+    "POST",
+    tag="security",
+    summary="Confirm the TOTP setup with a code: the ten recovery codes",
+    body="MfaConfirmRequest",
+    response="RecoveryCodesResponse",
+    errors=(409,),
+)
+def confirm_totp(ctx: RequestContext, body: Any) -> dict[str, Any]:
+    return {"recovery_codes": container().security.confirm_totp(ctx.caller, body.code)}
+
+
+@endpoint(
+    bp,
+    "/account/mfa",
+    "DELETE",
+    tag="security",
+    summary="Turn two-factor sign-in off (password and code)",
+    body="MfaDisableRequest",
+    status=204,
+    errors=(409,),
+)
+def disable_mfa(ctx: RequestContext, body: Any) -> None:
+    container().security.disable_mfa(ctx.caller, body.password, body.code)

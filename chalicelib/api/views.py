@@ -25,6 +25,7 @@ def account_view(account: Account) -> dict[str, Any]:
         "created_at": utc_iso(account.created_at),
         "email_verified": account.email_verified,
         "pending_email": account.pending_email,
+        "mfa_enabled": account.mfa_secret is not None,
     }
 
 

@@ -96,6 +96,10 @@ class Account:
     trial_notice_for: datetime | None = None  # the trial end the 3-day notice was mailed for
     email_verified: bool = False  # the address was proven (a link mailed to it was opened)
     pending_email: str | None = None  # an email change waiting for the new address's proof
+    mfa_secret: str | None = None  # the TOTP secret once confirmed (sign-in asks for a code)
+    mfa_pending_secret: str | None = None  # a TOTP setup not confirmed yet
+    mfa_last_step: int = 0  # the time step of the last code accepted (never accepted again)
+    recovery_codes: tuple[str, ...] = ()  # SHA-256 of the unused recovery codes
     version: int = 0
 
     def evolve(self, **changes: Any) -> Account:

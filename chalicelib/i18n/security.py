@@ -18,6 +18,27 @@ SECURITY_MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Ce lien n'est plus valable : il a déjà servi, il a expiré ou un lien plus récent "
         "a été envoyé. Demandez-en un nouveau.",
     },
+    "mfa_required": {
+        "en": "Enter the 6-digit code of your authenticator app (or a recovery code).",
+        "fr": "Saisissez le code à 6 chiffres de votre application d'authentification (ou un "
+        "code de secours).",
+    },
+    "invalid_code": {
+        "en": "This code is not valid (wrong, expired or already used).",
+        "fr": "Ce code n'est pas valable (erroné, expiré ou déjà utilisé).",
+    },
+    "mfa_already_enabled": {
+        "en": "Two-factor sign-in is already on.",
+        "fr": "La connexion en deux étapes est déjà activée.",
+    },
+    "mfa_not_started": {
+        "en": "Start the two-factor setup first.",
+        "fr": "Commencez d'abord la configuration de la connexion en deux étapes.",
+    },
+    "mfa_not_enabled": {
+        "en": "Two-factor sign-in is off.",
+        "fr": "La connexion en deux étapes est désactivée.",
+    },
     # --- mail -----------------------------------------------------------------------------------
     "mail.password_reset.subject": {
         "en": "Reset your HelpDesk password",
@@ -110,6 +131,43 @@ SECURITY_MESSAGES: dict[str, dict[str, str]] = {
         "abonnement HelpDesk. Notre équipe d'assistance vous contactera prochainement pour le "
         "relancer ; rien n'est prélevé d'ici là. Questions : {support_email}.\n",
     },
+    "mail.mfa_enabled.subject": {
+        "en": "Two-factor sign-in is on for your HelpDesk account",
+        "fr": "La connexion en deux étapes est activée sur votre compte HelpDesk",
+    },
+    "mail.mfa_enabled.body": {
+        "en": "Hello {name},\n\nTwo-factor sign-in was turned on for your HelpDesk account on "
+        "{at}: sign-in now asks for a code of your authenticator app. Keep your recovery codes "
+        "somewhere safe.\n\nIf you did not do this, contact us at {support_email}.\n",
+        "fr": "Bonjour {name},\n\nLa connexion en deux étapes a été activée sur votre compte "
+        "HelpDesk le {at} : la connexion demande désormais un code de votre application "
+        "d'authentification. Gardez vos codes de secours en lieu sûr.\n\nSi vous n'êtes pas à "
+        "l'origine de ce changement, écrivez-nous à {support_email}.\n",
+    },
+    "mail.mfa_disabled.subject": {
+        "en": "Two-factor sign-in was turned off for your HelpDesk account",
+        "fr": "La connexion en deux étapes a été désactivée sur votre compte HelpDesk",
+    },
+    "mail.mfa_disabled.body": {
+        "en": "Hello {name},\n\nTwo-factor sign-in was turned off for your HelpDesk account on "
+        "{at}.\n\nIf you did not do this, reset your password ({console_url}) and contact us "
+        "at {support_email}.\n",
+        "fr": "Bonjour {name},\n\nLa connexion en deux étapes a été désactivée sur votre compte "
+        "HelpDesk le {at}.\n\nSi vous n'êtes pas à l'origine de ce changement, réinitialisez "
+        "votre mot de passe ({console_url}) et écrivez-nous à {support_email}.\n",
+    },
+    "mail.mfa_recovery_used.subject": {
+        "en": "A recovery code was used to sign in to HelpDesk",
+        "fr": "Un code de secours a servi à vous connecter à HelpDesk",
+    },
+    "mail.mfa_recovery_used.body": {
+        "en": "Hello {name},\n\nA recovery code was used to sign in to your HelpDesk account on "
+        "{at}; it cannot be used again.\n\nIf this was not you, reset your password "
+        "({console_url}) and contact us at {support_email}.\n",
+        "fr": "Bonjour {name},\n\nUn code de secours a servi à vous connecter à votre compte "
+        "HelpDesk le {at} ; il ne peut plus resservir.\n\nSi ce n'était pas vous, "
+        "réinitialisez votre mot de passe ({console_url}) et écrivez-nous à {support_email}.\n",
+    },
     # --- the activity log -----------------------------------------------------------------------
     "activity.signup": {"en": "Account created", "fr": "Compte créé"},
     "activity.login": {"en": "Signed in", "fr": "Connexion"},
@@ -172,6 +230,14 @@ SECURITY_MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Réactivation refusée",
     },
     "activity.trial_expired": {"en": "Free trial ended", "fr": "Fin de l'essai gratuit"},
+    "activity.mfa_enabled": {
+        "en": "Two-factor sign-in turned on",
+        "fr": "Connexion en deux étapes activée",
+    },
+    "activity.mfa_disabled": {
+        "en": "Two-factor sign-in turned off",
+        "fr": "Connexion en deux étapes désactivée",
+    },
     "activity.other": {"en": "Account event", "fr": "Événement du compte"},
     "activity.from": {"en": "from {ip}", "fr": "depuis {ip}"},
     "activity.by_support": {"en": "by our support team", "fr": "par notre support"},

@@ -58,6 +58,13 @@ from chalicelib.domain.errors import (
     Throttled,
 )
 from chalicelib.domain.ids import new_id, new_session_token, sha256_hex, split_session_token
+from chalicelib.domain.mfa import (
+    accepted_step,
+    new_recovery_codes,
+    new_secret,
+    otpauth_uri,
+    qr_svg_data_uri,
+)
 from chalicelib.domain.passwords import check_password_policy
 from chalicelib.domain.throttle import (
     CONTENDED_RETRY_SECONDS,
@@ -424,6 +431,79 @@ class AccountSecurityService:
         except ConcurrentUpdate:
             raise Conflict() from None
         log_event("security.other_sessions_ended", account_id=account.id, ip=caller.ip)
+
+    # --- two-factor sign-in (TOTP, AU8) ---------------------------------------------------
+    def _mfa_commit(
+        self, caller: Caller, updated: Account, session: Session, template: str, event: str
+    ) -> None:
+        now = self._clock.now()
+        try:
+            self._repo.commit(
+                AccountChange(
+                    account=updated,
+                    expected_version=caller.account.version,
+                    put_sessions=(session,),
+                    mails=(account_mail(updated, template, now=now, settings=self._settings),),
+                    audit=(AuditEvent(caller.account.id, now, event, ip=caller.ip),),
+                )
+            )
+        except ConcurrentUpdate:
+            raise Conflict() from None
+
+    def start_totp(self, caller: Caller, password: str) -> tuple[str, str, str]:
+        """A new TOTP secret, not active until confirmed with a code: the secret, its
+        otpauth URI and that URI's QR code (SVG data URI).  Needs the password (throttled)."""
+        account = caller.account
+        if account.mfa_secret:
+            raise Conflict("mfa_already_enabled")
+        session = self._auth.confirm_password(caller, password)
+        secret = new_secret()
+        updated = account.evolve(mfa_pending_secret=secret)
+        try:
+            self._repo.commit(
+                AccountChange(
+                    account=updated, expected_version=account.version, put_sessions=(session,)
+                )
+            )
+        except ConcurrentUpdate:
+            raise Conflict() from None
+        uri = otpauth_uri(secret, account.email)
+        return secret, uri, qr_svg_data_uri(uri)
+
+    def confirm_totp(self, caller: Caller, code: str) -> list[str]:
+        """Turn two-factor sign-in on with a first code; the ten recovery codes (shown once).
+        Wrong codes count in the session's throttle."""
+        account = caller.account
+        secret = account.mfa_pending_secret
+        if account.mfa_secret or not secret:
+            raise Conflict("mfa_not_started")
+        now = self._clock.now()
+        session = self._auth.check_second_factor(
+            caller, lambda: accepted_step(secret, code, now, 0)
+        )
+        step = accepted_step(secret, code, now, 0)
+        assert step is not None
+        codes, hashes = new_recovery_codes()
+        updated = account.evolve(
+            mfa_secret=secret, mfa_pending_secret=None, mfa_last_step=step, recovery_codes=hashes
+        )
+        self._mfa_commit(caller, updated, session, "mfa_enabled", "mfa_enabled")
+        log_event("security.mfa_enabled", account_id=account.id, ip=caller.ip)
+        return codes
+
+    def disable_mfa(self, caller: Caller, password: str, code: str) -> None:
+        """Turn two-factor sign-in off: the password and a code (or a recovery code)."""
+        account = caller.account
+        if not account.mfa_secret:
+            raise Conflict("mfa_not_enabled")
+        session = self._auth.confirm_password(caller, password)
+        # a wrong code leaves the password attempt counted (its bucket is cleared by the commit)
+        self._auth.second_factor(account, code, self._clock.now())
+        updated = account.evolve(
+            mfa_secret=None, mfa_pending_secret=None, mfa_last_step=0, recovery_codes=()
+        )
+        self._mfa_commit(caller, updated, session, "mfa_disabled", "mfa_disabled")
+        log_event("security.mfa_disabled", account_id=account.id, ip=caller.ip)
 
     # --- activity -------------------------------------------------------------------------
     def activity(

@@ -28,7 +28,7 @@ audit) on success, or one commit of the lockout mail when a failure starts an ep
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -46,6 +46,7 @@ from chalicelib.domain.agents import describe_agent
 from chalicelib.domain.contact import email_lookup_key, normalize_email, normalize_phone
 from chalicelib.domain.countries import is_country
 from chalicelib.domain.errors import (
+    ConcurrentUpdate,
     Conflict,
     DependencyUnavailable,
     EmailAlreadyUsed,
@@ -55,6 +56,7 @@ from chalicelib.domain.errors import (
     Throttled,
 )
 from chalicelib.domain.ids import new_id, new_session_token, sha256_hex, split_session_token
+from chalicelib.domain.mfa import accepted_step, spend_recovery_code
 from chalicelib.domain.passwords import check_password_policy
 from chalicelib.domain.throttle import (
     CONTENDED_RETRY_SECONDS,
@@ -69,7 +71,7 @@ from chalicelib.domain.throttle import (
     WindowLimit,
 )
 from chalicelib.logs import log_error, log_event
-from chalicelib.services.mail import throttle_notice_mail
+from chalicelib.services.mail import account_mail, throttle_notice_mail
 from chalicelib.services.ports import AccountRepository, Clock, PasswordHasher
 
 
@@ -369,6 +371,35 @@ class AuthService:
             raise NotAuthenticated("invalid_password")
         return replace(session, reauth=ThrottleState())
 
+    def second_factor(
+        self, account: Account, code: str, now: datetime
+    ) -> tuple[dict[str, object], bool]:
+        """The account changes a valid second factor makes (the accepted time step, or the
+        recovery code spent) and whether it was a recovery code; 401 ``invalid_code``."""
+        assert account.mfa_secret is not None
+        step = accepted_step(account.mfa_secret, code, now, account.mfa_last_step)
+        if step is not None:
+            return {"mfa_last_step": step}, False
+        kept = spend_recovery_code(account.recovery_codes, code)
+        if kept is not None:
+            return {"recovery_codes": kept}, True
+        log_event("auth.mfa_code_refused", account_id=account.id)
+        raise NotAuthenticated("invalid_code")
+
+    def check_second_factor(self, caller: Caller, check: Callable[[], object]) -> Session:
+        """As :meth:`confirm_password`, for a code: ``check()`` (truthy when the code is
+        right) under the session's throttle, reserved before; 401 ``invalid_code``."""
+        now = self._clock.now()
+        session = caller.session
+        bucket = Bucket(BucketKind.SESSION, f"{session.account_id}/{session.token_hash}")
+        reservation = self._policy.session.reserve(bucket, session.reauth, now)
+        self._reserve([reservation], caller.ip)
+        if not check():
+            log_event("auth.mfa_code_refused", account_id=session.account_id)
+            self._after_failure(caller.account, reservation, now, caller.ip)
+            raise NotAuthenticated("invalid_code")
+        return replace(session, reauth=ThrottleState())
+
     def trusted_device(
         self, account: Account, verified: Verified, presented: str | None, now: datetime
     ) -> tuple[TrustedDevice, str]:
@@ -391,7 +422,12 @@ class AuthService:
         ip: str,
         device_token: str | None = None,
         user_agent: str = "",
+        otp: str | None = None,
     ) -> SignedIn:
+        """A new session; with two-factor sign-in on, ``otp`` (a TOTP code or an unused
+        recovery code) after the password: 401 ``mfa_required`` without it, ``invalid_code``
+        for a wrong, used or replayed one (each counted by the sign-in throttle: the attempt
+        reserved for the password is only settled by a successful sign-in)."""
         verified = self.check_credentials(email, password, ip, device_token, user_agent)
         account = verified.account
         if account.status in (AccountStatus.CANCELLED, AccountStatus.REACTIVATION_REQUESTED):
@@ -404,26 +440,46 @@ class AuthService:
             }
             raise Forbidden("account_cancelled", extra={"reactivation": reactivation})
         now = self._clock.now()
-        updated: Account | None = None
+        changes: dict[str, object] = {}
+        mails: tuple[OutboxMail, ...] = ()
+        if account.mfa_secret:  # the password checked out: now the second factor
+            if not otp:
+                log_event("auth.mfa_required", account_id=account.id, ip=ip)
+                raise NotAuthenticated("mfa_required")
+            factor, recovery = self.second_factor(account, otp, now)
+            changes.update(factor)
+            if recovery:
+                mails = (
+                    account_mail(account, "mfa_recovery_used", now=now, settings=self._settings),
+                )
         if self._hasher.needs_rehash(account.password_hash):
-            updated = account.evolve(password_hash=self._hasher.hash(password))
+            changes["password_hash"] = self._hasher.hash(password)
+        updated = account.evolve(**changes) if changes else None
         token, session = self.new_session(updated or account, now, ip, user_agent)
         device, device_secret = self.trusted_device(account, verified, device_token, now)
-        self._repo.commit(
-            AccountChange(
-                account=updated,
-                expected_version=account.version if updated else None,
-                put_sessions=(session,),
-                devices=(device,),
-                throttle_settle=verified.settle,
-                audit=(AuditEvent(account.id, now, "login", ip=ip, details=browser(user_agent)),),
+        try:
+            self._repo.commit(
+                AccountChange(
+                    account=updated,
+                    expected_version=account.version if updated else None,
+                    put_sessions=(session,),
+                    devices=(device,),
+                    throttle_settle=verified.settle,
+                    mails=mails,
+                    audit=(
+                        AuditEvent(account.id, now, "login", ip=ip, details=browser(user_agent)),
+                    ),
+                )
             )
-        )
+        except ConcurrentUpdate:  # a parallel sign-in used the same code first (no replay)
+            if account.mfa_secret:
+                raise NotAuthenticated("invalid_code") from None
+            raise Conflict() from None
         log_event(
             "auth.login",
             account_id=account.id,
             ip=ip,
-            rehashed=updated is not None,
+            rehashed="password_hash" in changes,
             trusted_device=verified.device is not None,
         )
         return SignedIn(token, updated or account, device_secret)

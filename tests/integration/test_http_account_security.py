@@ -11,6 +11,7 @@ import json
 import re
 import urllib.request
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -359,3 +360,90 @@ def test_activity_is_paged_newest_first_and_localized(api: Api, box: Container) 
     for bad in ("limit=0", "limit=101", "limit=x", "cursor=QUNDT1VOVCN4", "cursor=" + "A" * 300):
         refused = api.call("GET", f"/account/activity?{bad}", token=token)
         assert refused.status == 400, bad
+
+
+# --- two-factor sign-in (AU8, ASVS 6.5/6.6) -------------------------------------------------------
+def code_at(secret: str, box: Container, steps: int = 0) -> str:
+    import pyotp
+
+    return str(pyotp.TOTP(secret).at(box.clock.now() + timedelta(seconds=30 * steps)))
+
+
+def turn_on_mfa(api: Api, box: Container, token: str) -> tuple[str, list[str]]:
+    started = api.call("POST", "/account/mfa/totp", {"password": PASSWORD}, token=token)
+    assert started.status == 200, started.json
+    secret = started.json["secret"]
+    assert started.json["otpauth_uri"].startswith("otpauth://totp/HelpDesk:")
+    assert started.json["qr_svg"].startswith("data:image/svg+xml")
+    wrong = api.call("POST", "/account/mfa/totp/confirm", {"code": "000000"}, token=token)
+    assert (wrong.status, wrong.error_code) == (401, "invalid_code")
+    body = {"code": code_at(secret, box)}
+    confirmed = api.call("POST", "/account/mfa/totp/confirm", body, token=token)
+    assert confirmed.status == 200, confirmed.json
+    codes = confirmed.json["recovery_codes"]
+    assert len(codes) == 10 and len(set(codes)) == 10
+    return secret, codes
+
+
+def test_mfa_sign_in_needs_a_code_never_the_same_one_twice(
+    api: Api, box: Container, stack: Any
+) -> None:
+    email = unique_email()
+    token, _ = api.signup(email)
+    assert api.call("GET", "/account", token=token).json["mfa_enabled"] is False
+    secret, codes = turn_on_mfa(api, box, token)
+    assert api.call("GET", "/account", token=token).json["mfa_enabled"] is True
+    box.clock.advance(seconds=30)  # type: ignore[attr-defined]
+    asked = login(api, email)
+    assert (asked.status, asked.error_code) == (401, "mfa_required")
+    wrong_password = api.call("POST", "/login", {"email": email, "password": "x" * 12})
+    assert wrong_password.error_code == "invalid_credentials"  # the password comes first
+    body = {"email": email, "password": PASSWORD, "otp": code_at(secret, box)}
+    assert api.call("POST", "/login", body).status == 200
+    replay = api.call("POST", "/login", body)
+    assert (replay.status, replay.error_code) == (401, "invalid_code")
+    bad = api.call("POST", "/login", {**body, "otp": "123456"})
+    assert bad.error_code == "invalid_code"
+    recovery = {**body, "otp": codes[0].upper()}
+    assert api.call("POST", "/login", recovery).status == 200
+    reused = api.call("POST", "/login", recovery)
+    assert (reused.status, reused.error_code) == (401, "invalid_code")
+    subjects = [m["subject"] for m in mails_to(box, stack, email)]
+    assert any("Two-factor sign-in is on" in s for s in subjects)
+    assert any("recovery code was used" in s for s in subjects)
+
+
+def test_turning_mfa_off_needs_the_password_and_a_code(
+    api: Api, box: Container, stack: Any
+) -> None:
+    email = unique_email()
+    token, _ = api.signup(email)
+    secret, _ = turn_on_mfa(api, box, token)
+    again = api.call("POST", "/account/mfa/totp", {"password": PASSWORD}, token=token)
+    assert (again.status, again.error_code) == (409, "mfa_already_enabled")
+    box.clock.advance(seconds=30)  # type: ignore[attr-defined]
+    for body, code in (
+        ({"password": "wrong password", "code": code_at(secret, box)}, "invalid_password"),
+        ({"password": PASSWORD, "code": "000000"}, "invalid_code"),
+    ):
+        refused = api.call("DELETE", "/account/mfa", body, token=token)
+        assert (refused.status, refused.error_code) == (401, code)
+    missing = api.call("DELETE", "/account/mfa", {"password": PASSWORD}, token=token)
+    assert missing.status == 400
+    body = {"password": PASSWORD, "code": code_at(secret, box)}
+    assert api.call("DELETE", "/account/mfa", body, token=token).status == 204
+    assert login(api, email).status == 200  # no code asked any more
+    subjects = [m["subject"] for m in mails_to(box, stack, email)]
+    assert any("turned off" in s for s in subjects)
+
+
+def test_mfa_codes_are_throttled_per_session(api: Api, box: Container) -> None:
+    token, _ = api.signup()
+    api.call("POST", "/account/mfa/totp", {"password": PASSWORD}, token=token)
+    for _ in range(box.settings.login_free_failures - 1):  # the password took one attempt
+        wrong = api.call("POST", "/account/mfa/totp/confirm", {"code": "000000"}, token=token)
+        assert wrong.error_code == "invalid_code"
+    wrong = api.call("POST", "/account/mfa/totp/confirm", {"code": "000000"}, token=token)
+    assert wrong.error_code in ("invalid_code", "too_many_attempts")
+    throttled = api.call("POST", "/account/mfa/totp/confirm", {"code": "000000"}, token=token)
+    assert (throttled.status, throttled.error_code) == (429, "too_many_attempts")

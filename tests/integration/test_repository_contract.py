@@ -448,7 +448,14 @@ def make_token(account: Account, purpose: TokenPurpose, value: str = "") -> Acco
 
 
 def test_tokens_are_stored_by_slot_spent_once_and_dropped(repo: Any) -> None:
-    account = replace(make_account(), email_verified=True, pending_email="new@example.com")
+    account = replace(
+        make_account(),
+        email_verified=True,
+        pending_email="new@example.com",
+        mfa_secret="JBSWY3DPEHPK3PXP",
+        mfa_last_step=12345,
+        recovery_codes=("a" * 64, "b" * 64),
+    )
     first = make_token(account, TokenPurpose.RESET)
     change = make_token(account, TokenPurpose.EMAIL_CHANGE, "new@example.com")
     repo.commit(AccountChange(account=account, create=True, tokens=(first, change)))

@@ -132,6 +132,10 @@ class AccountItem(TableItem, discriminator="account"):
     trial_notice_for = UTCDateTimeAttribute(null=True)  # trial end the 3-day notice was for
     email_verified = BooleanAttribute(default=False)
     pending_email = UnicodeAttribute(null=True)
+    mfa_secret = UnicodeAttribute(null=True)
+    mfa_pending_secret = UnicodeAttribute(null=True)
+    mfa_last_step = NumberAttribute(default=0)
+    recovery_codes = UnicodeAttribute(default="[]")  # JSON list of SHA-256 hex
     version = NumberAttribute(default=0)
 
 

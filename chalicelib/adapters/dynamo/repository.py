@@ -182,6 +182,10 @@ def _account_to_item(account: Account, shards: int) -> AccountItem:
         trial_notice_for=account.trial_notice_for,
         email_verified=account.email_verified,
         pending_email=account.pending_email,
+        mfa_secret=account.mfa_secret,
+        mfa_pending_secret=account.mfa_pending_secret,
+        mfa_last_step=account.mfa_last_step,
+        recovery_codes=json.dumps(list(account.recovery_codes)),
         version=account.version,
         queue_pk=f"{queued[0]}#{shard_of(account.id, shards)}" if queued else None,
         queue_sk=queue_sort_key(queued[1], account.id) if queued else None,
@@ -214,6 +218,10 @@ def _account_from_item(item: AccountItem) -> Account:
         trial_notice_for=item.trial_notice_for,
         email_verified=bool(item.email_verified),
         pending_email=item.pending_email,
+        mfa_secret=item.mfa_secret,
+        mfa_pending_secret=item.mfa_pending_secret,
+        mfa_last_step=int(item.mfa_last_step or 0),
+        recovery_codes=tuple(json.loads(item.recovery_codes or "[]")),
         version=int(item.version),
     )
 
