@@ -11,6 +11,7 @@ import { loadBilling, openCardDialog, relabelBillingDialogs, resetBilling, setup
 import { closeDialog, setupDialogs } from './dialogs.js';
 import { $, $$, clearApiMessages, clearFlash, flash, setText, show } from './dom.js';
 import { applyTranslations, formatDate, language, onLanguageChange, setLanguage, t } from './i18n.js';
+import { renderMfa, setupMfa } from './mfa.js';
 import { relabelPending, setupPending, showPendingDialog } from './pending.js';
 import { renderProfile, setupProfile } from './profile.js';
 import { relabelReactivate, setupReactivate, showReactivate } from './reactivate.js';
@@ -107,6 +108,7 @@ async function route() {
     if (entering) {
       renderProfile(session.account());
       renderSecurity(session.account());
+      renderMfa(session.account());
       loadBilling();
       loadSessions();
       loadActivity();
@@ -230,6 +232,7 @@ function setupLanguage() {
     if (currentView === 'account') {
       loadBilling();
       renderSecurity(session.account());
+      renderMfa(session.account());
       loadSessions();
       loadActivity();
     }
@@ -247,6 +250,7 @@ function start() {
   setupSignin({ onSignedIn: (data) => afterSignIn(data) });
   setupReactivate({ onSignedIn: (data) => afterSignIn(data, 'home.reactivated') });
   setupProfile();
+  setupMfa();
   setupSecurity({
     onSignedUp: (data) => {
       window.history.replaceState(null, '', '/');

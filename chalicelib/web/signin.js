@@ -86,11 +86,15 @@ export function setupSignin({ onSignedIn }) {
     await busy(form, async () => {
       try {
         const body = { email, password };
+        const otpField = $('#signin-otp-field');
+        if (!otpField.hidden && $('#signin-otp').value.trim()) body.otp = $('#signin-otp').value.trim();
         const deviceToken = deviceTokenFor(email);
         if (deviceToken) body.device_token = deviceToken;
         const { data } = await api('POST', '/login', { body, auth: false });
         rememberDeviceToken(email, data.device_token);
         $('#signin-password').value = '';
+        $('#signin-otp').value = '';
+        show('#signin-otp-field', false);
         session.start(data.token, data.account);
         onSignedIn(data);
       } catch (error) {
@@ -102,6 +106,17 @@ export function setupSignin({ onSignedIn }) {
 
 function showSigninError(error, email) {
   const alertBox = $('#signin-error');
+  if (error.code === 'mfa_required' || error.code === 'invalid_code') {
+    // the password checked out: the second step (the password stays typed in)
+    show('#signin-otp-field', true);
+    if (error.code === 'mfa_required') say('#signin-error-text', 'mfa.required');
+    else setText('#signin-error-text', error.message);
+    show('#signin-reactivate', false);
+    show(alertBox, true);
+    $('#signin-otp').value = '';
+    $('#signin-otp').focus();
+    return;
+  }
   const cancelled = error.code === 'account_cancelled';
   if (cancelled) say('#signin-error-text', 'signin.cancelledNotice');
   else setText('#signin-error-text', error.message);
@@ -121,6 +136,8 @@ export function resetSignin(messageKey) {
   clearErrors(form);
   show('#signin-error', false);
   show('#signin-reactivate', false);
+  show('#signin-otp-field', false);
   $('#signin-password').value = '';
+  $('#signin-otp').value = '';
   if (messageKey) flash(messageKey, 'info');
 }

@@ -320,3 +320,88 @@ def test_the_reactivation_page_knows_a_paid_account_and_its_open_request(
     expect(pending).to_contain_text(REACTIVATE[lang]["pending"])
     expect(page.locator("#reactivate-form")).to_be_hidden()
     assert axe_violations(page) == []
+
+
+MFA = {
+    "en": {
+        "on": "Turn on two-factor sign-in",
+        "continue": "Continue",
+        "code": "6-digit code",
+        "confirm": "Turn on",
+        "saved": "I have saved them",
+        "otp": "Code from your authenticator app (or a recovery code)",
+        "user": "User menu",
+        "signout": "Sign out",
+    },
+    "fr": {
+        "on": "Activer la connexion en deux étapes",
+        "continue": "Continuer",
+        "code": "Code à 6 chiffres",
+        "confirm": "Activer",
+        "saved": "Je les ai enregistrés",
+        "otp": "Code de votre application d’authentification (ou code de secours)",
+        "user": "Menu utilisateur",
+        "signout": "Se déconnecter",
+    },
+}
+
+
+def sign_in_with_code(page: Any, email: str, code: str, lang: str) -> None:
+    words, mfa = LABELS[lang], MFA[lang]
+    view = page.locator("#view-signin")
+    view.get_by_label(words["email"]).fill(email)
+    view.get_by_label(words["password"], exact=True).fill(PASSWORD)
+    view.get_by_role("button", name=words["signin"]).click()
+    otp = view.get_by_label(mfa["otp"])
+    expect(otp).to_be_visible()  # the password checked out: now the code
+    expect(otp).to_be_focused()
+    settle(page)
+    assert axe_violations(page) == []
+    otp.fill(code)
+    view.get_by_role("button", name=words["signin"]).click()
+    page.locator("#user-button").wait_for()
+    settle(page)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_mfa_setup_then_sign_in_with_a_code_and_with_a_recovery_code(
+    page: Any, stack: Stack, lang: str
+) -> None:
+    import pyotp
+
+    words, mfa = LABELS[lang], MFA[lang]
+    account = stack.signup(f"mfa-{lang}")
+    sign_in(page, account.email)
+    set_language(page, lang)
+    page.goto("/#/account")
+    page.locator("#billing-body").wait_for()
+    settle(page)
+    page.get_by_role("button", name=mfa["on"]).click()
+    dialog = page.locator("#mfa-dialog")
+    dialog.get_by_label(words["password"]).fill(PASSWORD)
+    dialog.get_by_role("button", name=mfa["continue"]).click()
+    expect(dialog.locator("#mfa-qr")).to_have_attribute("src", re.compile("^data:image/svg"))
+    settle(page)
+    assert axe_violations(page) == []
+    secret = dialog.locator("#mfa-secret").inner_text().strip()
+    totp = pyotp.TOTP(secret)
+    dialog.get_by_label(mfa["code"]).fill(totp.now())
+    dialog.get_by_role("button", name=mfa["confirm"], exact=True).click()
+    codes = dialog.locator("#mfa-codes-list li")
+    expect(codes).to_have_count(10)
+    settle(page)
+    assert axe_violations(page) == []
+    recovery = codes.first.inner_text().strip()
+    dialog.get_by_role("button", name=mfa["saved"]).click()
+    expect(page.locator("#mfa-state")).to_be_visible()
+
+    def sign_out() -> None:
+        page.get_by_role("button", name=mfa["user"]).click()
+        page.get_by_role("menuitem", name=mfa["signout"]).click()
+        page.locator("#view-signin").wait_for()
+
+    sign_out()
+    later = datetime.now(UTC) + timedelta(seconds=30)  # the next step: never the same code
+    sign_in_with_code(page, account.email, totp.at(later), lang)
+    sign_out()
+    sign_in_with_code(page, account.email, recovery, lang)
