@@ -41,6 +41,9 @@ def count_calls() -> None:
 
 
 def main() -> int:
+    import time
+
+    import pyotp
     from chalice.test import Client
 
     from devstack.stack import start_stack
@@ -187,6 +190,37 @@ def main() -> int:
             "/login",
             {"email": f"new-{email}", "password": password},
         )["token"]
+        mfa = call(
+            "POST /account/mfa/totp",
+            "POST",
+            "/account/mfa/totp",
+            {"password": password},
+            token=token,
+        )
+        totp = pyotp.TOTP(mfa["secret"])
+        codes = call(
+            "POST /account/mfa/totp/confirm",
+            "POST",
+            "/account/mfa/totp/confirm",
+            {"code": totp.now()},
+            token=token,
+        )["recovery_codes"]
+        signed = {"email": f"new-{email}", "password": password}
+        call("POST /login (mfa_required)", "POST", "/login", signed, expect=401)
+        token = call(
+            "POST /login (TOTP code)",
+            "POST",
+            "/login",
+            {**signed, "otp": totp.at(time.time() + 30)},
+        )["token"]
+        call(
+            "DELETE /account/mfa",
+            "DELETE",
+            "/account/mfa",
+            {"password": password, "code": codes[0]},
+            token=token,
+            expect=204,
+        )
         call(
             "POST /account/password",
             "POST",

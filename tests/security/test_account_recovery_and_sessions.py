@@ -3,6 +3,10 @@
 * V6.4 Authentication factor lifecycle and recovery: 6.4.1 (recovery tokens are random,
   short-lived and single-use), 6.4.2 (no hint: the forgot-password answer and its work are
   the same for every email; argon2 work counted, never timed);
+* V6.5/V6.6 Multi-factor authentication (the brief's "6.6 MFA"): a TOTP code is accepted
+  once (no replay, 6.5.1), recovery codes are single-use and stored hashed (6.5.2), codes are
+  throttled (6.5.x / AU8), the second factor cannot be skipped by password recovery (6.4.3:
+  a reset leaves it on), and turning it off needs the password and a code;
 * V7.4 Session termination: 7.4.1 (an ended session is refused server-side), 7.4.3 (after a
   password reset every session ends; after a change the others end);
 * V7.5 Defenses against session abuse: 7.5.1 (changing the email address or the password asks
@@ -143,3 +147,51 @@ def test_asvs_7_5_2_sessions_are_seen_and_ended_and_others_are_out_of_reach(api:
     assert api.call("GET", "/account", token=other).status == 200
     assert api.call("DELETE", f"/account/sessions/{theirs['id']}", token=mine).status == 204
     assert api.call("GET", "/account", token=other).status == 401
+
+
+def _turn_on(api: Api, box: Any, token: str) -> tuple[str, list[str]]:
+    import pyotp
+
+    secret = api.call("POST", "/account/mfa/totp", {"password": PASSWORD}, token=token).json[
+        "secret"
+    ]
+    code = pyotp.TOTP(secret).at(box.clock.now())
+    confirmed = api.call("POST", "/account/mfa/totp/confirm", {"code": code}, token=token)
+    assert confirmed.status == 200
+    return secret, confirmed.json["recovery_codes"]
+
+
+def test_asvs_6_5_and_6_6_codes_once_recovery_hashed_and_no_bypass_by_reset(
+    api: Api, box: Any, stack: Any
+) -> None:
+    import pyotp
+
+    email = unique_email()
+    token, account = api.signup(email)
+    secret, codes = _turn_on(api, box, token)
+    stored = box.repo.get_account(account["id"])
+    assert stored.mfa_secret == secret and len(stored.recovery_codes) == 10
+    assert not set(codes) & set(stored.recovery_codes)  # hashes, not the codes
+    box.clock.advance(seconds=30)
+    body = {"email": email, "password": PASSWORD, "otp": pyotp.TOTP(secret).at(box.clock.now())}
+    assert api.call("POST", "/login", body).status == 200
+    assert api.call("POST", "/login", body).error_code == "invalid_code"  # no replay
+    api.call("POST", "/password/forgot", {"email": email})
+    assert reset(api, reset_token(box, stack, email)).status == 204
+    after = api.call("POST", "/login", {"email": email, "password": NEW})
+    assert (after.status, after.error_code) == (401, "mfa_required")  # still two factors
+    recovery = {"email": email, "password": NEW, "otp": codes[1]}
+    assert api.call("POST", "/login", recovery).status == 200
+    assert api.call("POST", "/login", recovery).error_code == "invalid_code"  # single use
+
+
+def test_asvs_6_6_guessing_codes_after_the_password_is_throttled(api: Api, box: Any) -> None:
+    email = unique_email()
+    token, _ = api.signup(email)
+    _turn_on(api, box, token)
+    answers = [
+        api.call("POST", "/login", {"email": email, "password": PASSWORD, "otp": f"{n:06d}"})
+        for n in range(box.settings.login_free_failures + 1)
+    ]
+    assert {a.error_code for a in answers[:-1]} <= {"invalid_code", "too_many_attempts"}
+    assert answers[-1].status == 429
