@@ -8,7 +8,13 @@ export AWS_EC2_METADATA_DISABLED := true
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run reset test lint typecheck unit bench clean system-deps
-.PHONY: package fuzz soak
+.PHONY: package fuzz soak axe
+
+## axe: axe-core (the browser tests inject its axe.min.js), with npm into node_modules/
+AXE := node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --no-save --no-audit --no-fund --ignore-scripts axe-core@4.10.3
+axe: $(AXE)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +44,7 @@ reset: $(STAMP) system-deps
 	$(BIN)/python -m devstack --reset
 
 ## test: lint, type-check and every test (the embedded servers are started by the tests)
-test: $(STAMP) system-deps lint typecheck
+test: $(STAMP) system-deps $(AXE) lint typecheck
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -3,7 +3,17 @@
 from chalice.app import Chalice, Rate
 
 from chalicelib.adapters import secrets
-from chalicelib.api import auth, billing, lifecycle, meta, profile, support, web, webhooks
+from chalicelib.api import (
+    auth,
+    billing,
+    lifecycle,
+    meta,
+    profile,
+    security,
+    support,
+    web,
+    webhooks,
+)
 from chalicelib.api.fallback import register_fallbacks
 from chalicelib.config import get_settings
 from chalicelib.jobs import handlers
@@ -18,6 +28,7 @@ app.api.binary_types.append("application/pdf")
 app.register_blueprint(meta.bp)
 app.register_blueprint(auth.bp)
 app.register_blueprint(profile.bp)
+app.register_blueprint(security.bp)
 app.register_blueprint(billing.bp)
 app.register_blueprint(lifecycle.bp)
 app.register_blueprint(support.bp)

@@ -41,6 +41,9 @@ def count_calls() -> None:
 
 
 def main() -> int:
+    import time
+
+    import pyotp
     from chalice.test import Client
 
     from devstack.stack import start_stack
@@ -51,7 +54,7 @@ def main() -> int:
     from app import app
     from chalicelib.adapters.clock import SystemClock
     from chalicelib.config import settings_from_env
-    from chalicelib.wiring import build_container, override
+    from chalicelib.wiring import build_container, container, override
 
     # the system clock, as deployed: the local test clock would add its own reads
     override(build_container(settings_from_env(), clock=SystemClock()))
@@ -117,6 +120,106 @@ def main() -> int:
             "/account/profile",
             {"email": f"new-{email}", "current_password": password},
             token=token,
+        )
+        box = container()
+        proof = next(
+            m.params["link"].split("token=", 1)[1]
+            for m in box.repo.due_mail(box.clock.now(), 500)  # type: ignore[attr-defined]
+            if m.to == f"new-{email}" and m.template == "email_change_verify"
+        )
+        call("POST /account/email/verify", "POST", "/account/email/verify", {"token": proof})
+        call(
+            "POST /account/email/verification (verified)",
+            "POST",
+            "/account/email/verification",
+            token=token,
+            expect=202,
+        )
+        sessions = call("GET /account/sessions", "GET", "/account/sessions", token=token)
+        other = next(i["id"] for i in sessions["items"] if not i["current"])
+        call(
+            "DELETE /account/sessions/{id}",
+            "DELETE",
+            f"/account/sessions/{other}",
+            token=token,
+            expect=204,
+        )
+        call(
+            "POST /account/sessions/revoke-others",
+            "POST",
+            "/account/sessions/revoke-others",
+            token=token,
+            expect=204,
+        )
+        page = call("GET /account/activity", "GET", "/account/activity?limit=2", token=token)
+        call(
+            "GET /account/activity (cursor)",
+            "GET",
+            f"/account/activity?limit=2&cursor={page['next_cursor']}",
+            token=token,
+        )
+        call(
+            "POST /password/forgot",
+            "POST",
+            "/password/forgot",
+            {"email": f"new-{email}"},
+            expect=202,
+        )
+        call(
+            "POST /password/forgot (unknown)",
+            "POST",
+            "/password/forgot",
+            {"email": f"nobody-{email}"},
+            expect=202,
+        )
+        reset_link = next(
+            m.params["link"].split("token=", 1)[1]
+            for m in box.repo.due_mail(box.clock.now(), 500)  # type: ignore[attr-defined]
+            if m.to == f"new-{email}" and m.template == "password_reset"
+        )
+        call(
+            "POST /password/reset",
+            "POST",
+            "/password/reset",
+            {"token": reset_link, "new_password": password, "confirm_password": password},
+            expect=204,
+        )
+        token = call(
+            "POST /login (after reset)",
+            "POST",
+            "/login",
+            {"email": f"new-{email}", "password": password},
+        )["token"]
+        mfa = call(
+            "POST /account/mfa/totp",
+            "POST",
+            "/account/mfa/totp",
+            {"password": password},
+            token=token,
+        )
+        totp = pyotp.TOTP(mfa["secret"])
+        codes = call(
+            "POST /account/mfa/totp/confirm",
+            "POST",
+            "/account/mfa/totp/confirm",
+            {"code": totp.now()},
+            token=token,
+        )["recovery_codes"]
+        signed = {"email": f"new-{email}", "password": password}
+        call("POST /login (mfa_required)", "POST", "/login", signed, expect=401)
+        token = call(
+            "POST /login (TOTP code)",
+            "POST",
+            "/login",
+            {**signed, "otp": totp.at(time.time() + 30)},
+        )["token"]
+        call(
+            "DELETE /account/mfa",
+            "DELETE",
+            "/account/mfa",
+            {"password": password, "code": codes[0]},
+            token=token,
+            expect=204,
         )
         call(
             "POST /account/password",

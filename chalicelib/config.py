@@ -70,7 +70,7 @@ class Settings:
     vies_timeout_seconds: float = 5.0
     session_idle_seconds: int = 2 * 3600
     session_absolute_seconds: int = 24 * 3600
-    session_touch_seconds: int = 300
+    session_touch_seconds: int = 60  # last_seen_at: at most one write a minute per session
     # password-check throttle (domain.throttle): free failures, then 1 s, 2 s, 4 s ... capped
     login_free_failures: int = 5  # per account, from devices that never signed in to it
     login_device_free_failures: int = 10  # per trusted device (the owner's, more lenient)

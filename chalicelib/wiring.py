@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.clock import TestClock
     from chalicelib.adapters.dynamo.repository import DynamoRepository
     from chalicelib.adapters.memory import InMemoryRepository
+    from chalicelib.services.account_security import AccountSecurityService
     from chalicelib.services.auth import AuthService
     from chalicelib.services.billing import BillingService
     from chalicelib.services.dunning import DunningService
@@ -128,6 +129,12 @@ class Container:
         from chalicelib.services.profile import ProfileService
 
         return ProfileService(self.repo, self.hasher, self.clock, self.settings, self.auth)
+
+    @cached_property
+    def security(self) -> AccountSecurityService:
+        from chalicelib.services.account_security import AccountSecurityService
+
+        return AccountSecurityService(self.repo, self.hasher, self.clock, self.settings, self.auth)
 
     @cached_property
     def lifecycle(self) -> LifecycleService:

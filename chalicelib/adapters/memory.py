@@ -15,11 +15,13 @@ from typing import Sequence
 from chalicelib.domain.account import (
     Account,
     AccountChange,
+    AccountToken,
     AuditEvent,
     MailStatus,
     Marker,
     OutboxMail,
     Session,
+    TokenPurpose,
     WorkItem,
 )
 from chalicelib.domain.billing import Charge, ChargeState, Invoice
@@ -30,6 +32,7 @@ from chalicelib.domain.errors import (
     EmailAlreadyUsed,
     MarkerExists,
 )
+from chalicelib.domain.ids import utc_iso
 from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.throttle import (
     Bucket,
@@ -59,6 +62,8 @@ class InMemoryRepository:
         self.work: dict[tuple[str, str], WorkItem] = {}
         self.markers: dict[tuple[str, str], str] = {}
         self.reactivations: dict[tuple[str, str], ReactivationRequest] = {}
+        self.tokens: dict[tuple[str, TokenPurpose], AccountToken] = {}
+        self.audit_keys: list[str] = []  # the sort key of each audit event, as in DynamoDB
         self.requests = 0  # calls made, to compare with the DynamoDB request budget
         self.unavailable = False  # ping() fails while set (health tests)
 
@@ -114,6 +119,10 @@ class InMemoryRepository:
                     stored_request is not None and stored_request.version != version
                 ):
                     raise ConcurrentUpdate()
+            for token in change.spend_tokens:
+                stored_token = self.tokens.get((token.account_id, token.purpose))
+                if stored_token is None or stored_token.token_hash != token.token_hash:
+                    raise ConcurrentUpdate()
             # every condition holds: apply
             if change.counter is not None:
                 self.counters[change.counter[0]] = change.counter[1] + 1
@@ -154,7 +163,15 @@ class InMemoryRepository:
                     )
                 else:
                     self.throttle.pop(settle.bucket, None)
-            self.audit.extend(change.audit)
+            for token in change.spend_tokens:
+                self.tokens.pop((token.account_id, token.purpose), None)
+            for slot in change.drop_tokens:
+                self.tokens.pop(slot, None)
+            for token in change.tokens:
+                self.tokens[(token.account_id, token.purpose)] = token
+            for event in change.audit:
+                self.audit.append(event)
+                self.audit_keys.append(f"AUDIT#{utc_iso(event.at)}#{len(self.audit_keys):08x}")
 
     def get_account(self, account_id: str) -> Account | None:
         with self._lock:
@@ -230,6 +247,39 @@ class InMemoryRepository:
         with self._lock:
             self.requests += 1
             self.sessions.pop((account_id, token_hash), None)
+
+    # --- account security ---------------------------------------------------------------------
+    def token_lookup(
+        self, account_id: str, purposes: Sequence[TokenPurpose]
+    ) -> tuple[Account | None, dict[TokenPurpose, AccountToken]]:
+        with self._lock:
+            self.requests += 1
+            found = {
+                p: self.tokens[(account_id, p)] for p in purposes if (account_id, p) in self.tokens
+            }
+            return self.accounts.get(account_id), found
+
+    def list_sessions(self, account_id: str) -> list[Session]:
+        with self._lock:
+            self.requests += 1
+            return [s for (a, _), s in sorted(self.sessions.items()) if a == account_id]
+
+    def audit_page(
+        self, account_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[AuditEvent], str | None]:
+        with self._lock:
+            self.requests += 1
+            keyed = sorted(
+                (
+                    (k, e)
+                    for k, e in zip(self.audit_keys, self.audit, strict=True)
+                    if e.account_id == account_id and (cursor is None or k < cursor)
+                ),
+                key=lambda pair: pair[0],
+                reverse=True,
+            )
+            page = keyed[:limit]
+            return [e for _, e in page], (page[-1][0] if len(keyed) > limit else None)
 
     def audit_events(self, account_id: str, limit: int = 50) -> list[AuditEvent]:
         with self._lock:

@@ -34,6 +34,7 @@ def signup(ctx: RequestContext, body: Any) -> dict[str, Any]:
         phone=body.phone,
         locale=body.locale or ctx.locale,
         ip=ctx.ip,
+        user_agent=ctx.headers.get("user-agent", ""),
     )
     return {"token": signed_in.token, "account": account_view(signed_in.account)}
 
@@ -54,7 +55,14 @@ def login(ctx: RequestContext, body: Any) -> dict[str, Any]:
     from chalicelib.domain.account import AccountStatus
 
     box = container()
-    signed_in = box.auth.login(body.email, body.password, ctx.ip, body.device_token)
+    signed_in = box.auth.login(
+        body.email,
+        body.password,
+        ctx.ip,
+        body.device_token,
+        user_agent=ctx.headers.get("user-agent", ""),
+        otp=body.otp,
+    )
     account = signed_in.account
     owes = account.status in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED)
     locale = ctx.locale if ctx.headers.get("accept-language") else account.locale

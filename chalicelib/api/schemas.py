@@ -84,6 +84,14 @@ class LoginRequest(RequestModel):
     email: Annotated[str, StringConstraints(max_length=254)]
     password: Password
     device_token: DeviceToken | None = None
+    otp: (
+        Annotated[
+            str,
+            StringConstraints(max_length=20, pattern=NoControl),
+            Field(description="with two-factor sign-in on: a TOTP code or an unused recovery code"),
+        ]
+        | None
+    ) = None
 
 
 class ProfilePatchRequest(RequestModel):
@@ -102,7 +110,75 @@ class PasswordChangeRequest(RequestModel):
     confirm_password: Password
 
 
+Token = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NoControl)]
+
+
+class ForgotPasswordRequest(RequestModel):
+    email: Annotated[str, StringConstraints(max_length=254)]
+
+
+class ResetPasswordRequest(RequestModel):
+    token: Token
+    new_password: Password
+    confirm_password: Password
+
+
+class TokenRequest(RequestModel):
+    token: Token
+
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=NoControl)]
+
+
+class MfaStartRequest(RequestModel):
+    password: Password
+
+
+class MfaConfirmRequest(RequestModel):
+    code: Code
+
+
+class MfaDisableRequest(RequestModel):
+    password: Password
+    code: Code
+
+
+class MfaSetupResponse(ResponseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str = Field(description="the otpauth URI as a QR code, an SVG data: URI")
+
+
+class RecoveryCodesResponse(ResponseModel):
+    recovery_codes: list[str] = Field(description="ten single-use codes, shown this once")
+
+
 # --- responses ------------------------------------------------------------------------------
+class SessionOut(ResponseModel):
+    id: str
+    created_at: Timestamp
+    last_seen_at: Timestamp
+    user_agent: str
+    browser: str = Field(description="the browser and system the user agent names, or empty")
+    current: bool
+
+
+class SessionListResponse(ResponseModel):
+    items: list[SessionOut]
+
+
+class ActivityOut(ResponseModel):
+    at: Timestamp
+    event: str = Field(description="the event's code (login, login_failed, password_reset, ...)")
+    label: str = Field(description="the event, in the answer's language")
+    detail: str = Field(description="browser, address or change, in the answer's language")
+
+
+class ActivityResponse(ResponseModel):
+    items: list[ActivityOut]
+    next_cursor: str | None
+
+
 class ErrorDetail(ResponseModel):
     model_config = ConfigDict(extra="allow")
     code: str
@@ -175,6 +251,11 @@ class AccountOut(ResponseModel):
     plan: str | None
     trial_ends_at: Timestamp | None
     created_at: Timestamp
+    email_verified: bool = Field(description="the address was proven by a mailed link")
+    pending_email: str | None = Field(
+        description="an email change waiting for the new address to be confirmed"
+    )
+    mfa_enabled: bool = Field(description="sign-in asks for a TOTP code after the password")
 
 
 class SignedInResponse(ResponseModel):

@@ -24,6 +24,9 @@ def account_view(account: Account) -> dict[str, Any]:
         "plan": account.plan,
         "trial_ends_at": utc_iso(account.trial_ends_at) if account.trial_ends_at else None,
         "created_at": utc_iso(account.created_at),
+        "email_verified": account.email_verified,
+        "pending_email": account.pending_email,
+        "mfa_enabled": account.mfa_secret is not None,
     }
 
 

@@ -15,11 +15,14 @@ Two rules live here because every layer asks them:
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.billing import Address, Charge, Invoice
+from chalicelib.domain.ids import new_session_token
 from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.payments import CardSummary
 from chalicelib.domain.throttle import Settle, ThrottleState, TrustedDevice
@@ -92,6 +95,12 @@ class Account:
     vat_request_id: str | None = None
     trial_notice_for: datetime | None = None  # the trial end the 3-day notice was mailed for
     subscribe_charge_id: str | None = None  # the first payment in flight (one at a time)
+    email_verified: bool = False  # the address was proven (a link mailed to it was opened)
+    pending_email: str | None = None  # an email change waiting for the new address's proof
+    mfa_secret: str | None = None  # the TOTP secret once confirmed (sign-in asks for a code)
+    mfa_pending_secret: str | None = None  # a TOTP setup not confirmed yet
+    mfa_last_step: int = 0  # the time step of the last code accepted (never accepted again)
+    recovery_codes: tuple[str, ...] = ()  # SHA-256 of the unused recovery codes
     version: int = 0
 
     def evolve(self, **changes: Any) -> Account:
@@ -139,6 +148,13 @@ class Session:
     last_seen_at: datetime
     ip: str = ""
     reauth: ThrottleState = field(default_factory=ThrottleState)  # domain.throttle
+    user_agent: str = ""  # as sent at sign-in (at most USER_AGENT_MAX characters)
+
+    @property
+    def public_id(self) -> str:
+        """The id the sessions list shows: derived from the token hash, never the hash itself
+        (which is the key a bearer token is looked up by)."""
+        return hashlib.sha256(f"session:{self.token_hash}".encode()).hexdigest()[:32]
 
     def is_live(
         self, account: Account, now: datetime, idle_seconds: int, absolute_seconds: int
@@ -158,10 +174,66 @@ class Session:
         )
 
 
+USER_AGENT_MAX = 256
+
+
 class MailStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    # never sent: the entry a password reset for an unknown email writes, so that known and
+    # unknown emails cost the same writes to the mail queue (no enumeration, AU7)
+    DISCARDED = "discarded"
+
+
+class TokenPurpose(enum.StrEnum):
+    """What an emailed token proves.  One slot per purpose and account: a newer token of a
+    purpose replaces (so invalidates) the older one."""
+
+    RESET = "reset"  # password reset (1 h; a password change ends it: ``epoch``)
+    VERIFY = "verify"  # the sign-up address
+    EMAIL_CHANGE = "email_change"  # the new address of an email change (``value``)
+    EMAIL_CANCEL = "email_cancel"  # "this was not me", mailed to the old address (``value``)
+
+
+@dataclass(frozen=True)
+class AccountToken:
+    """A random single-use token mailed to the customer; only its SHA-256 is stored.
+
+    The token itself is ``<account id>.<secret>`` (``ids.new_session_token``): the account
+    id finds the slot, the secret's hash must match the stored one (constant time).  It is
+    spent by a commit conditional on that hash (``AccountChange.spend_tokens``), so it is
+    used at most once even by two parallel requests."""
+
+    account_id: str
+    purpose: TokenPurpose
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+    epoch: int = 0  # the account's session epoch at issue (reset tokens die with it)
+    value: str = ""  # email_change: the new address; email_cancel: the address to restore
+
+    @classmethod
+    def issue(
+        cls,
+        account: Account,
+        purpose: TokenPurpose,
+        now: datetime,
+        lifetime: timedelta,
+        value: str = "",
+    ) -> tuple[str, AccountToken]:
+        """A new token for ``account``: the string to mail, and what is stored for it."""
+        token, token_hash = new_session_token(account.id)
+        stored = cls(
+            account.id, purpose, token_hash, now, now + lifetime, account.session_epoch, value
+        )
+        return token, stored
+
+    def accepts(self, token_hash: str, account: Account, now: datetime) -> bool:
+        """Whether ``token_hash`` is this token's and it may still be used on ``account``."""
+        if not hmac.compare_digest(self.token_hash, token_hash) or now >= self.expires_at:
+            return False
+        return self.purpose is not TokenPurpose.RESET or self.epoch == account.session_epoch
 
 
 @dataclass(frozen=True)
@@ -238,7 +310,9 @@ class AccountChange:
     ``invoices`` and ``charges`` are ``(new state, expected stored version)`` pairs, ``None``
     meaning "create, must not exist".  ``counter`` is ``(name, expected value)``: the counter
     is bumped by one, conditional on that value (gapless invoice numbers).  ``devices`` and
-    ``throttle_settle`` belong to the sign-in throttle (``domain.throttle``).
+    ``throttle_settle`` belong to the sign-in throttle (``domain.throttle``).  ``tokens``,
+    ``spend_tokens`` and ``drop_tokens`` store, use once (``ConcurrentUpdate`` when the slot
+    no longer holds that token) and remove emailed tokens (:class:`AccountToken`).
     """
 
     account: Account | None = None
@@ -257,3 +331,6 @@ class AccountChange:
     requests: tuple[tuple[ReactivationRequest, int | None], ...] = ()  # as invoices
     devices: tuple[TrustedDevice, ...] = ()  # put (a new or refreshed trusted device)
     throttle_settle: tuple[Settle, ...] = ()  # buckets cleared or refunded by a success
+    tokens: tuple[AccountToken, ...] = ()  # put (replacing the slot's older token)
+    spend_tokens: tuple[AccountToken, ...] = ()  # delete, conditional on the stored hash
+    drop_tokens: tuple[tuple[str, TokenPurpose], ...] = ()  # delete whatever is there

@@ -310,3 +310,6 @@ MESSAGES.update(TRIAL_MESSAGES)
 from chalicelib.i18n.invoices import INVOICE_MESSAGES  # noqa: E402
 
 MESSAGES.update(INVOICE_MESSAGES)
+from chalicelib.i18n.security import SECURITY_MESSAGES  # noqa: E402
+
+MESSAGES.update(SECURITY_MESSAGES)

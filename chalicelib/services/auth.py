@@ -28,21 +28,25 @@ audit) on success, or one commit of the lockout mail when a failure starts an ep
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
+    USER_AGENT_MAX,
     Account,
     AccountChange,
     AccountStatus,
     AuditEvent,
+    OutboxMail,
     Session,
 )
+from chalicelib.domain.agents import describe_agent
 from chalicelib.domain.contact import email_lookup_key, normalize_email, normalize_phone
 from chalicelib.domain.countries import is_country
 from chalicelib.domain.errors import (
+    ConcurrentUpdate,
     Conflict,
     DependencyUnavailable,
     EmailAlreadyUsed,
@@ -52,6 +56,7 @@ from chalicelib.domain.errors import (
     Throttled,
 )
 from chalicelib.domain.ids import new_id, new_session_token, sha256_hex, split_session_token
+from chalicelib.domain.mfa import accepted_step, spend_recovery_code
 from chalicelib.domain.passwords import check_password_policy
 from chalicelib.domain.throttle import (
     CONTENDED_RETRY_SECONDS,
@@ -66,7 +71,7 @@ from chalicelib.domain.throttle import (
     WindowLimit,
 )
 from chalicelib.logs import log_error, log_event
-from chalicelib.services.mail import throttle_notice_mail
+from chalicelib.services.mail import account_mail, throttle_notice_mail
 from chalicelib.services.ports import AccountRepository, Clock, PasswordHasher
 
 
@@ -81,6 +86,12 @@ def throttle_policy(settings: Settings) -> ThrottlePolicy:
         address=WindowLimit(s.login_max_failures_per_address, s.login_address_window_seconds),
         device_days=s.device_token_days,
     )
+
+
+def browser(user_agent: str) -> dict[str, str]:
+    """The audit details naming the browser of a user agent (none when it names none)."""
+    name = describe_agent(user_agent)
+    return {"browser": name} if name else {}
 
 
 @dataclass(frozen=True)
@@ -126,7 +137,9 @@ class AuthService:
         self._policy = throttle_policy(settings)
 
     # --- sessions -------------------------------------------------------------------------
-    def new_session(self, account: Account, now: datetime, ip: str) -> tuple[str, Session]:
+    def new_session(
+        self, account: Account, now: datetime, ip: str, user_agent: str = ""
+    ) -> tuple[str, Session]:
         """A fresh token and the session stored for it (at the account's current epoch)."""
         token, token_hash = new_session_token(account.id)
         session = Session(
@@ -136,6 +149,7 @@ class AuthService:
             created_at=now,
             last_seen_at=now,
             ip=ip,
+            user_agent=user_agent[:USER_AGENT_MAX],
         )
         return token, session
 
@@ -177,7 +191,11 @@ class AuthService:
         phone: str | None,
         locale: str,
         ip: str,
+        user_agent: str = "",
     ) -> SignedIn:
+        """A new trial account, signed in; its address gets a verification link."""
+        from chalicelib.services.account_security import verification
+
         email = normalize_email(email)
         country = country.upper()
         if not is_country(country):
@@ -197,13 +215,16 @@ class AuthService:
             phone=phone_e164,
             trial_ends_at=now + timedelta(days=self._settings.trial_days),
         )
-        token, session = self.new_session(account, now, ip)
+        token, session = self.new_session(account, now, ip, user_agent)
+        proof, proof_mail = verification(account, now, self._settings)
         try:
             self._repo.commit(
                 AccountChange(
                     account=account,
                     create=True,
                     put_sessions=(session,),
+                    tokens=(proof,),
+                    mails=(proof_mail,),
                     audit=(AuditEvent(account.id, now, "signup", ip=ip),),
                 )
             )
@@ -213,6 +234,10 @@ class AuthService:
         return SignedIn(token, account)
 
     # --- the throttle of password checks -----------------------------------------------
+    def address_counted(self, ip: str) -> bool:
+        """Whether per-address limits apply to ``ip`` (also the password reset's)."""
+        return self._address_counted(ip)
+
     def _address_counted(self, ip: str) -> bool:
         """The per-address limit applies, except to loopback on the local stage."""
         if self._settings.stage != "local":
@@ -229,24 +254,38 @@ class AuthService:
             raise Throttled(retry_after=CONTENDED_RETRY_SECONDS)
 
     def _after_failure(
-        self, account: Account | None, reservation: Reservation, now: datetime, ip: str
+        self,
+        account: Account | None,
+        reservation: Reservation,
+        now: datetime,
+        ip: str,
+        audit: AuditEvent | None = None,
     ) -> None:
-        """Mail the owner once per lockout episode: the failure that used up the free tries."""
+        """Record ``audit`` (a failed sign-in, for the activity log) and mail the owner once
+        per lockout episode: the failure that used up the free tries."""
         policy = self._policy.backoff(reservation.bucket.kind)
-        if account is None or policy is None or not policy.starts_episode(reservation):
+        starts = policy is not None and policy.starts_episode(reservation)
+        if account is None or (audit is None and not starts):
             return
-        mail = throttle_notice_mail(account, now=now, settings=self._settings)
-        event = AuditEvent(
-            account.id,
-            now,
-            "password_attempts_throttled",
-            ip=ip,
-            details={"bucket": reservation.bucket.kind.value},
-        )
+        events: tuple[AuditEvent, ...] = (audit,) if audit is not None else ()
+        mails: tuple[OutboxMail, ...] = ()
+        if starts:
+            mails = (throttle_notice_mail(account, now=now, settings=self._settings),)
+            events += (
+                AuditEvent(
+                    account.id,
+                    now,
+                    "password_attempts_throttled",
+                    ip=ip,
+                    details={"bucket": reservation.bucket.kind.value},
+                ),
+            )
         try:
-            self._repo.commit(AccountChange(mails=(mail,), audit=(event,)))
+            self._repo.commit(AccountChange(mails=mails, audit=events))
         except DependencyUnavailable:  # the answer stays the failure it is
             log_error("auth.throttle_notice_failed", account_id=account.id)
+        if not starts:
+            return
         log_event(
             "auth.lockout_episode",
             account_id=account.id,
@@ -255,7 +294,12 @@ class AuthService:
         )
 
     def check_credentials(
-        self, email: str, password: str, ip: str, device_token: str | None = None
+        self,
+        email: str,
+        password: str,
+        ip: str,
+        device_token: str | None = None,
+        user_agent: str = "",
     ) -> Verified:
         """The account whose password this is, after the throttle; the same failure
         (``invalid_credentials``, same work) whether or not the email exists."""
@@ -295,7 +339,12 @@ class AuthService:
             ok = self._hasher.verify(account.password_hash, password)
         if not ok or account is None:
             log_event("auth.login_failed", account_id=found.account_id, ip=ip)
-            self._after_failure(account, reservations[0], now, ip)
+            failed = (
+                AuditEvent(account.id, now, "login_failed", ip=ip, details=browser(user_agent))
+                if account is not None
+                else None
+            )
+            self._after_failure(account, reservations[0], now, ip, failed)
             raise NotAuthenticated("invalid_credentials")
         if device is not None:
             return Verified(account, device)  # its bucket is reset with the device itself
@@ -322,6 +371,35 @@ class AuthService:
             raise NotAuthenticated("invalid_password")
         return replace(session, reauth=ThrottleState())
 
+    def second_factor(
+        self, account: Account, code: str, now: datetime
+    ) -> tuple[dict[str, object], bool]:
+        """The account changes a valid second factor makes (the accepted time step, or the
+        recovery code spent) and whether it was a recovery code; 401 ``invalid_code``."""
+        assert account.mfa_secret is not None
+        step = accepted_step(account.mfa_secret, code, now, account.mfa_last_step)
+        if step is not None:
+            return {"mfa_last_step": step}, False
+        kept = spend_recovery_code(account.recovery_codes, code)
+        if kept is not None:
+            return {"recovery_codes": kept}, True
+        log_event("auth.mfa_code_refused", account_id=account.id)
+        raise NotAuthenticated("invalid_code")
+
+    def check_second_factor(self, caller: Caller, check: Callable[[], object]) -> Session:
+        """As :meth:`confirm_password`, for a code: ``check()`` (truthy when the code is
+        right) under the session's throttle, reserved before; 401 ``invalid_code``."""
+        now = self._clock.now()
+        session = caller.session
+        bucket = Bucket(BucketKind.SESSION, f"{session.account_id}/{session.token_hash}")
+        reservation = self._policy.session.reserve(bucket, session.reauth, now)
+        self._reserve([reservation], caller.ip)
+        if not check():
+            log_event("auth.mfa_code_refused", account_id=session.account_id)
+            self._after_failure(caller.account, reservation, now, caller.ip)
+            raise NotAuthenticated("invalid_code")
+        return replace(session, reauth=ThrottleState())
+
     def trusted_device(
         self, account: Account, verified: Verified, presented: str | None, now: datetime
     ) -> tuple[TrustedDevice, str]:
@@ -338,34 +416,70 @@ class AuthService:
 
     # --- sign-in --------------------------------------------------------------------------
     def login(
-        self, email: str, password: str, ip: str, device_token: str | None = None
+        self,
+        email: str,
+        password: str,
+        ip: str,
+        device_token: str | None = None,
+        user_agent: str = "",
+        otp: str | None = None,
     ) -> SignedIn:
-        verified = self.check_credentials(email, password, ip, device_token)
+        """A new session; with two-factor sign-in on, ``otp`` (a TOTP code or an unused
+        recovery code) after the password: 401 ``mfa_required`` without it, ``invalid_code``
+        for a wrong, used or replayed one (each counted by the sign-in throttle: the attempt
+        reserved for the password is only settled by a successful sign-in)."""
+        verified = self.check_credentials(email, password, ip, device_token, user_agent)
         account = verified.account
         if account.status in (AccountStatus.CANCELLED, AccountStatus.REACTIVATION_REQUESTED):
             log_event("auth.login_cancelled", account_id=account.id, ip=ip)
-            raise Forbidden("account_cancelled", extra={"reactivation": {"url": "/reactivate"}})
+            reactivation = {
+                "url": "/reactivate",
+                # what the reactivation page offers (said only after the password checked out)
+                "kind": "paid" if account.plan else "trial",
+                "request_open": account.status is AccountStatus.REACTIVATION_REQUESTED,
+            }
+            raise Forbidden("account_cancelled", extra={"reactivation": reactivation})
         now = self._clock.now()
-        updated: Account | None = None
+        changes: dict[str, object] = {}
+        mails: tuple[OutboxMail, ...] = ()
+        if account.mfa_secret:  # the password checked out: now the second factor
+            if not otp:
+                log_event("auth.mfa_required", account_id=account.id, ip=ip)
+                raise NotAuthenticated("mfa_required")
+            factor, recovery = self.second_factor(account, otp, now)
+            changes.update(factor)
+            if recovery:
+                mails = (
+                    account_mail(account, "mfa_recovery_used", now=now, settings=self._settings),
+                )
         if self._hasher.needs_rehash(account.password_hash):
-            updated = account.evolve(password_hash=self._hasher.hash(password))
-        token, session = self.new_session(updated or account, now, ip)
+            changes["password_hash"] = self._hasher.hash(password)
+        updated = account.evolve(**changes) if changes else None
+        token, session = self.new_session(updated or account, now, ip, user_agent)
         device, device_secret = self.trusted_device(account, verified, device_token, now)
-        self._repo.commit(
-            AccountChange(
-                account=updated,
-                expected_version=account.version if updated else None,
-                put_sessions=(session,),
-                devices=(device,),
-                throttle_settle=verified.settle,
-                audit=(AuditEvent(account.id, now, "login", ip=ip),),
+        try:
+            self._repo.commit(
+                AccountChange(
+                    account=updated,
+                    expected_version=account.version if updated else None,
+                    put_sessions=(session,),
+                    devices=(device,),
+                    throttle_settle=verified.settle,
+                    mails=mails,
+                    audit=(
+                        AuditEvent(account.id, now, "login", ip=ip, details=browser(user_agent)),
+                    ),
+                )
             )
-        )
+        except ConcurrentUpdate:  # a parallel sign-in used the same code first (no replay)
+            if account.mfa_secret:
+                raise NotAuthenticated("invalid_code") from None
+            raise Conflict() from None
         log_event(
             "auth.login",
             account_id=account.id,
             ip=ip,
-            rehashed=updated is not None,
+            rehashed="password_hash" in changes,
             trusted_device=verified.device is not None,
         )
         return SignedIn(token, updated or account, device_secret)

@@ -16,7 +16,8 @@ with its mail in the outbox and its audit event (who: ``customer`` or ``support`
   least :data:`MIN_TRIAL_DAYS_ON_RETURN` days, and signed in at once.  A paid account becomes
   ``reactivation_requested``: the request and the mail to support commit in one transaction,
   so the request is never lost and support is mailed exactly once by the outbox relay, even
-  when SES is down at the time.  Asking again while a request is open answers the same request.
+  when SES is down at the time; the customer gets an acknowledgement in the same commit.
+  Asking again while a request is open answers the same request.
 * **approve / reject** (support): only an open request can be decided; approving makes the
   account ``active`` with a renewal due now (the renewals job charges it), rejecting leaves
   it ``cancelled``; the customer is mailed either way.
@@ -279,7 +280,10 @@ class LifecycleService:
                     expected_version=account.version,
                     requests=((request, None),),
                     throttle_settle=settle,
-                    mails=(self._support_mail(account, request, last_invoices[:1]),),
+                    mails=(
+                        self._support_mail(account, request, last_invoices[:1]),
+                        self._request_received_mail(account, now),
+                    ),
                     audit=(
                         AuditEvent(
                             account.id,
@@ -301,6 +305,12 @@ class LifecycleService:
             "lifecycle.reactivation_requested", account_id=account.id, request_id=request.id, ip=ip
         )
         return request
+
+    def _request_received_mail(self, account: Account, now: datetime) -> OutboxMail:
+        """The customer's acknowledgement of a paid account's request (what happens next)."""
+        from chalicelib.services.mail import account_mail
+
+        return account_mail(account, "reactivation_received", now=now, settings=self._settings)
 
     def _support_mail(
         self, account: Account, request: ReactivationRequest, last: list[Invoice]

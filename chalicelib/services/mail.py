@@ -125,3 +125,39 @@ def suspension_mail(
             "console_url": console_url,
         },
     )
+
+
+def account_mail(
+    account: Account,
+    template: str,
+    *,
+    now: datetime,
+    settings: Settings,
+    to: str | None = None,
+    **params: str,
+) -> OutboxMail:
+    """A security mail about ``account`` (to its address unless ``to``), in its language,
+    with the usual parameters: ``name``, ``at`` (now, in words), ``console_url``,
+    ``support_email``; ``params`` add links (``link``) and addresses."""
+    from chalicelib.i18n import format_datetime_long
+
+    return new_mail(
+        to=to or account.email,
+        template=template,
+        locale=account.locale,
+        now=now,
+        account_id=account.id,
+        params={
+            "name": account.name,
+            "at": format_datetime_long(now, account.locale),
+            "console_url": settings.console_url,
+            "support_email": settings.vendor_support_email,
+            **params,
+        },
+    )
+
+
+def console_link(settings: Settings, page: str, token: str) -> str:
+    """A console link carrying ``token`` in the fragment (never sent to a server, so never
+    in an access log or a Referer)."""
+    return f"{settings.console_url.rstrip('/')}/#/{page}?token={token}"

@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple, Protocol, Sequence
 
-from chalicelib.domain.account import Account, AccountChange, OutboxMail, Session, WorkItem
+from chalicelib.domain.account import (
+    Account,
+    AccountChange,
+    AccountToken,
+    AuditEvent,
+    OutboxMail,
+    Session,
+    TokenPurpose,
+    WorkItem,
+)
 from chalicelib.domain.billing import Charge, Invoice
 from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.throttle import Bucket, Reservation, ThrottleState, TrustedDevice
@@ -103,6 +112,24 @@ class AccountRepository(Protocol):
     def touch_session(self, session: Session, now: datetime, expires_at: datetime) -> None: ...
 
     def delete_session(self, account_id: str, token_hash: str) -> None: ...
+
+    # --- account security (services.account_security) -------------------------------------
+    def token_lookup(
+        self, account_id: str, purposes: Sequence[TokenPurpose]
+    ) -> tuple[Account | None, dict[TokenPurpose, AccountToken]]:
+        """The account and its stored tokens of ``purposes`` (one request)."""
+        ...
+
+    def list_sessions(self, account_id: str) -> list[Session]:
+        """Every stored session of the account, live or not (one Query)."""
+        ...
+
+    def audit_page(
+        self, account_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[AuditEvent], str | None]:
+        """The account's audit events, newest first, after ``cursor`` (the previous page's
+        ``next``); the next cursor, None on the last page (one Query)."""
+        ...
 
 
 class OutboxRepository(Protocol):

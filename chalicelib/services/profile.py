@@ -1,5 +1,9 @@
 """Profile and password changes of the signed-in account.
 
+An email change waits for the new address to be proven: it stores ``pending_email`` and
+mails the proof link to the new address and a "this was not me" link to the old one
+(``account_security``); the address changes when the proof comes back.
+
 Every change is one conditional commit (on the account's version) together with its
 security notice in the outbox and its audit event, so a notice is never lost or sent for a
 change that did not happen.  The current password (email and password changes) is checked
@@ -12,7 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from chalicelib.config import Settings
-from chalicelib.domain.account import Account, AccountChange, AuditEvent, Session
+from chalicelib.domain.account import (
+    Account,
+    AccountChange,
+    AccountToken,
+    AuditEvent,
+    OutboxMail,
+    Session,
+    TokenPurpose,
+)
 from chalicelib.domain.contact import normalize_email, normalize_phone
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
@@ -24,6 +36,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.passwords import check_password_policy
 from chalicelib.i18n import format_datetime_long
 from chalicelib.logs import log_event
+from chalicelib.services.account_security import email_change_proofs
 from chalicelib.services.auth import AuthService, Caller
 from chalicelib.services.mail import new_mail
 from chalicelib.services.ports import AccountRepository, Clock, PasswordHasher
@@ -69,9 +82,8 @@ class ProfileService:
         account = caller.account
         now = self._clock.now()
         updates: dict[str, object] = {}
-        mails = []
+        mails: list[OutboxMail] = []
         audit = []
-        email_swap = None
         sessions: tuple[Session, ...] = ()
         if changes.name is not None and changes.name.strip() != account.name:
             updates["name"] = changes.name.strip()
@@ -82,9 +94,14 @@ class ProfileService:
             new_phone = normalize_phone(str(phone), account.country) if phone else None
             if new_phone != account.phone:
                 updates["phone"] = new_phone
+        tokens: tuple[AccountToken, ...] = ()
+        drop: tuple[tuple[str, TokenPurpose], ...] = ()
         if changes.email is not None:
             new_email = normalize_email(changes.email)
-            if new_email != account.email:
+            if new_email == account.email and account.pending_email:
+                updates["pending_email"] = None  # back to the current address: no change
+                drop = ((account.id, TokenPurpose.EMAIL_CHANGE),)
+            elif new_email not in (account.email, account.pending_email):
                 if not changes.current_password:
                     raise InvalidInput(fields={"current_password": "current_password_required"})
                 try:
@@ -92,25 +109,21 @@ class ProfileService:
                 except NotAuthenticated:
                     log_event("profile.email_change_refused", account_id=account.id, ip=caller.ip)
                     raise
-                updates["email"] = new_email
-                email_swap = (account.email, new_email)
-                mails.append(
-                    new_mail(
-                        to=account.email,
-                        template="email_changed",
-                        locale=account.locale,
-                        now=now,
-                        account_id=account.id,
-                        params={
-                            "name": account.name,
-                            "old_email": account.email,
-                            "new_email": new_email,
-                            "at": format_datetime_long(now, account.locale),
-                            "support_email": self._settings.vendor_support_email,
-                        },
+                if self._repo.login_lookup(new_email, []).account_id is not None:
+                    raise Conflict("email_taken", fields={"email": "email_taken"})
+                # the address changes once the new one is proven (account_security)
+                updates["pending_email"] = new_email
+                tokens, proof_mails = email_change_proofs(account, new_email, now, self._settings)
+                mails.extend(proof_mails)
+                audit.append(
+                    AuditEvent(
+                        account.id,
+                        now,
+                        "email_change_requested",
+                        ip=caller.ip,
+                        details={"new": new_email},
                     )
                 )
-                audit.append(AuditEvent(account.id, now, "email_changed", ip=caller.ip))
         if not updates:
             return account
         updated = account.evolve(**updates)
@@ -127,8 +140,9 @@ class ProfileService:
             AccountChange(
                 account=updated,
                 expected_version=account.version,
-                email_swap=email_swap,
                 put_sessions=sessions,
+                tokens=tokens,
+                drop_tokens=drop,
                 mails=tuple(mails),
                 audit=tuple(audit),
             )

@@ -3,7 +3,8 @@
 // Every call sends Accept-Language (the language picked on the page) and, when signed in, the
 // bearer token.  Errors become ApiError with the contract's {code, message, fields} (messages
 // are already in the page's language).  A 401 on a call made with the token ends the session
-// (session.js listens), except `invalid_password` and `invalid_credentials`: a wrong password
+// (session.js listens), except `invalid_password`, `invalid_credentials` and `invalid_code`
+// (a wrong two-factor code): a wrong password
 // typed again in a form (email change, password change, cancel) says nothing about the
 // session itself.
 
@@ -21,7 +22,7 @@ export class ApiError extends Error {
   }
 }
 
-const KEEPS_SESSION = new Set(['invalid_password', 'invalid_credentials']);
+const KEEPS_SESSION = new Set(['invalid_password', 'invalid_credentials', 'invalid_code']);
 
 async function send(method, path, { body, auth = true, headers = {}, accept = 'application/json' } = {}) {
   const token = auth ? session.token() : null;

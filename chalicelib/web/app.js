@@ -11,13 +11,23 @@ import { loadBilling, openCardDialog, relabelBillingDialogs, resetBilling, setup
 import { closeDialog, setupDialogs } from './dialogs.js';
 import { $, $$, clearApiMessages, clearFlash, flash, setText, show } from './dom.js';
 import { applyTranslations, formatDate, language, onLanguageChange, setLanguage, t } from './i18n.js';
+import { renderMfa, setupMfa } from './mfa.js';
 import { relabelPending, setupPending, showPendingDialog } from './pending.js';
 import { renderProfile, setupProfile } from './profile.js';
 import { relabelReactivate, setupReactivate, showReactivate } from './reactivate.js';
+import {
+  enterSecurityPage,
+  loadActivity,
+  loadSessions,
+  relabelSecurity,
+  renderSecurity,
+  securityPage,
+  setupSecurity,
+} from './security.js';
 import { session } from './session.js';
 import { resetSignin, setupSignin } from './signin.js';
 
-const VIEWS = ['signin', 'home', 'account', 'reactivate'];
+const VIEWS = ['signin', 'home', 'account', 'reactivate', 'signup', 'forgot', 'reset', 'verify', 'notme'];
 const ACCOUNT_HASH = '#/account';
 let currentView = null;
 
@@ -69,6 +79,15 @@ async function route() {
     showView('reactivate');
     return;
   }
+  const page = securityPage(window.location.hash);
+  if (page) {
+    // sign-up, forgot/reset password and the mailed links: open signed in or not
+    const [view, token] = page;
+    if (currentView !== view || token) enterSecurityPage(view, token);
+    renderHeader();
+    showView(view);
+    return;
+  }
   if (!session.signedIn()) {
     renderHeader();
     showView('signin');
@@ -88,7 +107,11 @@ async function route() {
     showView('account');
     if (entering) {
       renderProfile(session.account());
+      renderSecurity(session.account());
+      renderMfa(session.account());
       loadBilling();
+      loadSessions();
+      loadActivity();
     }
   } else {
     renderHome();
@@ -206,7 +229,14 @@ function setupLanguage() {
     renderHeader();
     renderHome();
     relabelReactivate();
-    if (currentView === 'account') loadBilling();
+    if (currentView === 'account') {
+      loadBilling();
+      renderSecurity(session.account());
+      renderMfa(session.account());
+      loadSessions();
+      loadActivity();
+    }
+    relabelSecurity();
     relabelBillingDialogs();
     relabelPending();
   });
@@ -220,6 +250,20 @@ function start() {
   setupSignin({ onSignedIn: (data) => afterSignIn(data) });
   setupReactivate({ onSignedIn: (data) => afterSignIn(data, 'home.reactivated') });
   setupProfile();
+  setupMfa();
+  setupSecurity({
+    onSignedUp: (data) => {
+      window.history.replaceState(null, '', '/');
+      afterSignIn(data, 'signup.welcome');
+    },
+    onReset: () => {
+      window.history.replaceState(null, '', '/');
+      route().then(() => {
+        resetSignin();
+        flash('reset.done', 'success');
+      });
+    },
+  });
   const refreshAccount = () =>
     get('/account')
       .then((account) => session.setAccount(account))
@@ -234,6 +278,7 @@ function start() {
     if (event === 'account') {
       renderHeader();
       renderHome();
+      if (currentView === 'account') renderSecurity(session.account());
     }
   });
   window.addEventListener('hashchange', route);

@@ -1,34 +1,37 @@
 // The reactivation page (/reactivate, linked from the cancelled-account message at sign-in).
-// The customer says what the account was: a free trial ("Reactivate and sign in": the API
+// It knows the account: the sign-in answer (403 account_cancelled, given only after the
+// password checked out) says whether it was a free trial ("Reactivate and sign in": the API
 // answers 200 with a session) or a paid subscription ("Send request": 202, support is emailed
-// and will contact them).  The answer, not the choice, decides what happens next.
+// and will contact them), and whether a request is already open ("request pending").  The
+// sign-in page keeps that for this page in sessionStorage (signin.js).  Opened directly, the
+// page does not know: it offers a neutral "Continue", and the answer decides what happens.
 
 import { api } from './api.js';
 import { $, busy, checkRequired, clearErrors, say, show, showError } from './dom.js';
 import { session } from './session.js';
-import { takeReactivationEmail } from './signin.js';
+import { takeReactivation } from './signin.js';
 
-function kind() {
-  const chosen = $('#reactivate-form').querySelector('input[name=kind]:checked');
-  return chosen ? chosen.value : 'trial';
-}
+let known = null; // {kind: 'trial'|'paid', request_open: bool} from the sign-in answer
 
 export function relabelReactivate() {
-  const paid = kind() === 'paid';
-  say('#reactivate-submit', paid ? 'reactivate.submitPaid' : 'reactivate.submitTrial');
-  say('#reactivate-hint', paid ? 'reactivate.hintPaid' : 'reactivate.hintTrial');
+  const kind = known && known.kind;
+  const submit = { trial: 'reactivate.submitTrial', paid: 'reactivate.submitPaid' }[kind] || 'reactivate.submit';
+  const hint = { trial: 'reactivate.hintTrial', paid: 'reactivate.hintPaid' }[kind] || 'reactivate.hintUnknown';
+  say('#reactivate-submit', submit);
+  say('#reactivate-hint', hint);
 }
 
 export function showReactivate() {
   const form = $('#reactivate-form');
   clearErrors(form, $('#reactivate-error'));
-  const email = takeReactivationEmail();
-  if (email) $('#reactivate-email').value = email;
-  const requested = new URLSearchParams(window.location.search).get('kind');
-  if (requested === 'paid' || requested === 'trial') {
-    form.querySelector(`input[name=kind][value=${requested}]`).checked = true;
+  const taken = takeReactivation();
+  if (taken) {
+    known = taken.reactivation;
+    $('#reactivate-email').value = taken.email;
   }
-  show(form, true);
+  const pending = Boolean(known && known.request_open);
+  show('#reactivate-pending', pending);
+  show(form, !pending);
   show('#reactivate-done', false);
   relabelReactivate();
 }
@@ -36,7 +39,6 @@ export function showReactivate() {
 export function setupReactivate({ onSignedIn }) {
   const form = $('#reactivate-form');
   const alertBox = $('#reactivate-error');
-  form.addEventListener('change', relabelReactivate);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(form, alertBox);

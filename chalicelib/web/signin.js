@@ -11,7 +11,7 @@ import { api } from './api.js';
 import { $, busy, checkRequired, clearErrors, flash, say, setText, show } from './dom.js';
 import { session } from './session.js';
 
-const REACTIVATION_EMAIL_KEY = 'helpdesk.reactivate.email';
+const REACTIVATION_KEY = 'helpdesk.reactivate';
 const DEVICE_TOKENS_KEY = 'helpdesk.devices';
 const MAX_DEVICE_TOKENS = 5;
 
@@ -50,19 +50,24 @@ function safePath(url) {
   return typeof url === 'string' && url.startsWith('/') && !url.startsWith('//') ? url : '/reactivate';
 }
 
-export function rememberReactivationEmail(email) {
+/** Keep what the sign-in answer said for the reactivation page: the email, and the
+ * account's ``reactivation`` (kind trial|paid, request_open). */
+export function rememberReactivation(email, reactivation) {
   try {
-    window.sessionStorage.setItem(REACTIVATION_EMAIL_KEY, email);
+    window.sessionStorage.setItem(REACTIVATION_KEY, JSON.stringify({ email, reactivation }));
   } catch {
     // the reactivation page then asks for it
   }
 }
 
-export function takeReactivationEmail() {
+export function takeReactivation() {
   try {
-    const email = window.sessionStorage.getItem(REACTIVATION_EMAIL_KEY);
-    window.sessionStorage.removeItem(REACTIVATION_EMAIL_KEY);
-    return email;
+    const stored = JSON.parse(window.sessionStorage.getItem(REACTIVATION_KEY) || 'null');
+    window.sessionStorage.removeItem(REACTIVATION_KEY);
+    if (!stored || typeof stored.email !== 'string') return null;
+    const r = stored.reactivation || {};
+    const kind = r.kind === 'paid' || r.kind === 'trial' ? r.kind : null;
+    return { email: stored.email, reactivation: kind ? { kind, request_open: r.request_open === true } : null };
   } catch {
     return null;
   }
@@ -81,11 +86,15 @@ export function setupSignin({ onSignedIn }) {
     await busy(form, async () => {
       try {
         const body = { email, password };
+        const otpField = $('#signin-otp-field');
+        if (!otpField.hidden && $('#signin-otp').value.trim()) body.otp = $('#signin-otp').value.trim();
         const deviceToken = deviceTokenFor(email);
         if (deviceToken) body.device_token = deviceToken;
         const { data } = await api('POST', '/login', { body, auth: false });
         rememberDeviceToken(email, data.device_token);
         $('#signin-password').value = '';
+        $('#signin-otp').value = '';
+        show('#signin-otp-field', false);
         session.start(data.token, data.account);
         onSignedIn(data);
       } catch (error) {
@@ -97,6 +106,17 @@ export function setupSignin({ onSignedIn }) {
 
 function showSigninError(error, email) {
   const alertBox = $('#signin-error');
+  if (error.code === 'mfa_required' || error.code === 'invalid_code') {
+    // the password checked out: the second step (the password stays typed in)
+    show('#signin-otp-field', true);
+    if (error.code === 'mfa_required') say('#signin-error-text', 'mfa.required');
+    else setText('#signin-error-text', error.message);
+    show('#signin-reactivate', false);
+    show(alertBox, true);
+    $('#signin-otp').value = '';
+    $('#signin-otp').focus();
+    return;
+  }
   const cancelled = error.code === 'account_cancelled';
   if (cancelled) say('#signin-error-text', 'signin.cancelledNotice');
   else setText('#signin-error-text', error.message);
@@ -104,7 +124,7 @@ function showSigninError(error, email) {
   if (cancelled) {
     const reactivation = error.details && error.details.reactivation;
     $('#signin-reactivate-link').setAttribute('href', safePath(reactivation && reactivation.url));
-    rememberReactivationEmail(email);
+    rememberReactivation(email, reactivation);
   }
   show(alertBox, true);
   if (!cancelled) $('#signin-password').select();
@@ -116,6 +136,8 @@ export function resetSignin(messageKey) {
   clearErrors(form);
   show('#signin-error', false);
   show('#signin-reactivate', false);
+  show('#signin-otp-field', false);
   $('#signin-password').value = '';
+  $('#signin-otp').value = '';
   if (messageKey) flash(messageKey, 'info');
 }

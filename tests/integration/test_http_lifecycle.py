@@ -34,10 +34,13 @@ def ses_messages(stack: Any) -> list[dict[str, Any]]:
 
 
 def sent_mail(stack: Any, to: str, containing: str = "") -> list[dict[str, Any]]:
+    """What SES received for ``to`` (but the sign-up's verification mail)."""
     return [
         m
         for m in ses_messages(stack)
-        if to in m["destinations"]["ToAddresses"] and containing in m["subject"] + m["body"]
+        if to in m["destinations"]["ToAddresses"]
+        and containing in m["subject"] + m["body"]
+        and "#/verify-email" not in m["body"]
     ]
 
 
@@ -109,7 +112,11 @@ def test_a_trial_cancels_and_comes_back_signed_in(api: Api, box: Container, stac
 
     refused = login(api, email)
     assert (refused.status, refused.error_code) == (403, "account_cancelled")
-    assert refused.json["error"]["reactivation"] == {"url": "/reactivate"}
+    assert refused.json["error"]["reactivation"] == {
+        "url": "/reactivate",
+        "kind": "trial",
+        "request_open": False,
+    }
     assert login(api, email, "wrong password").json == login(api, unique_email(), "x").json
 
     back = reactivate(api, email)
@@ -176,6 +183,14 @@ def test_a_paid_account_is_reactivated_by_support(
     assert (again.status, again.json) == (202, asked.json)  # the same request, nothing new
     refused = login(api, email)
     assert (refused.status, refused.error_code) == (403, "account_cancelled")
+    assert refused.json["error"]["reactivation"] == {
+        "url": "/reactivate",
+        "kind": "paid",
+        "request_open": True,
+    }
+    run_job("outbox", box=box)
+    (received,) = sent_mail(stack, email, "We received your request")
+    assert "support team will contact you" in received["body"]
 
     listed = support(api, settings, "GET", "/support/reactivation-requests?status=open")
     assert listed.status == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,9 +17,11 @@ from chalicelib.domain.account import (
     Account,
     AccountChange,
     AccountStatus,
+    AccountToken,
     AuditEvent,
     MailStatus,
     Session,
+    TokenPurpose,
 )
 from chalicelib.domain.errors import ConcurrentUpdate, EmailAlreadyUsed
 from chalicelib.domain.throttle import (
@@ -436,3 +439,71 @@ def test_trials_wait_for_their_notice_then_their_end_then_leave_the_queue(repo: 
     repo.commit(AccountChange(account=active, expected_version=other.version))
     assert other.id not in due(ends + timedelta(days=365))
     assert other.id in {a.id for a in repo.due_renewals(ends, 1000)}
+
+
+def make_token(account: Account, purpose: TokenPurpose, value: str = "") -> AccountToken:
+    return AccountToken(
+        account.id, purpose, uuid.uuid4().hex, NOW, NOW + timedelta(hours=1), 0, value
+    )
+
+
+def test_tokens_are_stored_by_slot_spent_once_and_dropped(repo: Any) -> None:
+    account = replace(
+        make_account(),
+        email_verified=True,
+        pending_email="new@example.com",
+        mfa_secret="JBSWY3DPEHPK3PXP",
+        mfa_last_step=12345,
+        recovery_codes=("a" * 64, "b" * 64),
+    )
+    first = make_token(account, TokenPurpose.RESET)
+    change = make_token(account, TokenPurpose.EMAIL_CHANGE, "new@example.com")
+    repo.commit(AccountChange(account=account, create=True, tokens=(first, change)))
+    stored, tokens = repo.token_lookup(account.id, [TokenPurpose.RESET, TokenPurpose.VERIFY])
+    assert stored == account and stored.email_verified and stored.pending_email
+    assert tokens == {TokenPurpose.RESET: first}
+    newer = make_token(account, TokenPurpose.RESET)
+    repo.commit(AccountChange(tokens=(newer,)))  # the slot's newer token replaces the older
+    assert repo.token_lookup(account.id, [TokenPurpose.RESET])[1] == {TokenPurpose.RESET: newer}
+    with pytest.raises(ConcurrentUpdate):  # the older one can no longer be spent
+        repo.commit(AccountChange(spend_tokens=(first,), audit=(AuditEvent(account.id, NOW, "x"),)))
+    repo.commit(
+        AccountChange(spend_tokens=(newer,), drop_tokens=((account.id, TokenPurpose.EMAIL_CHANGE),))
+    )
+    assert repo.token_lookup(account.id, list(TokenPurpose))[1] == {}
+    with pytest.raises(ConcurrentUpdate):  # spent: not twice
+        repo.commit(AccountChange(spend_tokens=(newer,)))
+    assert repo.token_lookup(uuid.uuid4().hex, [TokenPurpose.RESET]) == (None, {})
+
+
+def test_sessions_are_listed_with_their_user_agent(repo: Any) -> None:
+    account = make_account()
+    one = replace(make_session(account), user_agent="Mozilla/5.0 Firefox/133.0")
+    two = make_session(account)
+    other = make_account()
+    repo.commit(AccountChange(account=account, create=True, put_sessions=(one, two)))
+    repo.commit(AccountChange(account=other, create=True, put_sessions=(make_session(other),)))
+    listed = repo.list_sessions(account.id)
+    assert sorted(listed, key=lambda s: s.token_hash) == sorted(
+        [one, two], key=lambda s: s.token_hash
+    )
+    assert {s.public_id for s in listed} == {one.public_id, two.public_id}
+    assert one.public_id != one.token_hash
+
+
+def test_the_audit_trail_is_paged_newest_first(repo: Any) -> None:
+    account = make_account()
+    events = tuple(
+        AuditEvent(account.id, NOW + timedelta(minutes=i), f"event_{i}", details={"n": str(i)})
+        for i in range(5)
+    )
+    repo.commit(AccountChange(account=account, create=True, audit=events))
+    first, cursor = repo.audit_page(account.id, 2, None)
+    assert [e.event for e in first] == ["event_4", "event_3"] and cursor
+    second, cursor = repo.audit_page(account.id, 2, cursor)
+    assert [e.event for e in second] == ["event_2", "event_1"] and cursor
+    last, cursor = repo.audit_page(account.id, 2, cursor)
+    assert [e.event for e in last] == ["event_0"] and cursor is None
+    assert last[0].details == {"n": "0"}
+    exact, cursor = repo.audit_page(account.id, 5, None)
+    assert len(exact) == 5 and cursor is None

@@ -81,7 +81,17 @@ def run_journey(api: Api, box: Any) -> Journey:
         token=token,
     )
     assert changed.status == 200, changed.json
+    proof = [
+        m
+        for m in box.repo.due_mail(box.clock.now(), 500)
+        if m.to == new_email and m.template == "email_change_verify"
+    ]
+    token_of_proof = proof[0].params["link"].split("token=", 1)[1]
+    verified = call("POST", "/account/email/verify", {"token": token_of_proof})
+    assert verified.status == 200, verified.json
     email = new_email
+    call("GET", "/account/sessions", token=token)
+    call("GET", "/account/activity?limit=5", token=token)
     assert (
         call(
             "POST",

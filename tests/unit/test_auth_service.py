@@ -117,7 +117,9 @@ def test_cancelled_account_is_told_only_after_the_right_password(memory_box: Con
     with pytest.raises(Forbidden) as error:
         memory_box.auth.login("ada@example.com", PASSWORD, "10.0.0.1")
     assert error.value.code == "account_cancelled"
-    assert error.value.extra == {"reactivation": {"url": "/reactivate"}}
+    assert error.value.extra == {
+        "reactivation": {"url": "/reactivate", "kind": "trial", "request_open": False}
+    }
 
 
 @pytest.mark.parametrize("token", [None, "", "garbage", "a" * 32 + ".short", "x" * 200])

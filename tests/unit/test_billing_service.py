@@ -21,6 +21,7 @@ from chalicelib.domain.payments import (
 from chalicelib.services.auth import Caller
 from chalicelib.services.billing import CardChanges
 from chalicelib.wiring import Container
+from tests.helpers import forget_signup_mail
 
 PASSWORD = "correct horse battery staple"
 
@@ -51,6 +52,7 @@ def caller_for(box: Container, email: str = "ada@example.com", country: str = "U
         locale="en",
         ip="10.0.0.1",
     )
+    forget_signup_mail(box)
     return box.auth.authenticate(signed.token, "10.0.0.1")
 
 

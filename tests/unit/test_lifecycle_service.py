@@ -28,6 +28,7 @@ from chalicelib.domain.payments import DeclineInfo
 from chalicelib.services.auth import Caller
 from chalicelib.services.mail import render_mail
 from chalicelib.wiring import Container
+from tests.helpers import forget_signup_mail
 
 PASSWORD = "correct horse battery staple"
 IP = "10.0.0.1"
@@ -72,6 +73,7 @@ def trial(box: Container, email: str = "ada@example.com") -> tuple[Caller, str]:
         locale="fr",
         ip=IP,
     )
+    forget_signup_mail(box)
     return box.auth.authenticate(signed.token, IP), signed.token
 
 

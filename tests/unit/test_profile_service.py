@@ -9,6 +9,7 @@ from chalicelib.domain.errors import Conflict, InvalidInput, NotAuthenticated
 from chalicelib.services.auth import Caller
 from chalicelib.services.profile import ProfileChanges
 from chalicelib.wiring import Container
+from tests.helpers import forget_signup_mail
 
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "another long passphrase"
@@ -24,6 +25,7 @@ def new_caller(box: Container, email: str = "ada@example.com") -> tuple[Caller, 
         locale="fr",
         ip="10.0.0.1",
     )
+    forget_signup_mail(box)
     return box.auth.authenticate(signed.token, "10.0.0.1"), signed.token
 
 
@@ -67,11 +69,21 @@ def test_email_change_needs_the_password_and_tells_the_old_address(memory_box: C
     updated = memory_box.profile.update_profile(
         caller, ProfileChanges(email="New@Example.com", current_password=PASSWORD)
     )
-    assert updated.email == "new@example.com"
+    assert (updated.email, updated.pending_email) == ("ada@example.com", "new@example.com")
+    assert repo.emails == {"ada@example.com": updated.id}  # not before the proof
+    by_template = {m.template: m for m in repo.mail.values()}
+    proof, notice = by_template["email_change_verify"], by_template["email_change_requested"]
+    assert (proof.to, proof.locale) == ("new@example.com", "fr")
+    assert (notice.to, notice.params["new_email"]) == ("ada@example.com", "new@example.com")
+    assert "#/email-not-me?token=" in notice.params["link"]
+    token = proof.params["link"].split("token=", 1)[1]
+    changed = memory_box.security.verify_email(token, "10.0.0.1")
+    assert (changed.email, changed.pending_email, changed.email_verified) == (
+        "new@example.com",
+        None,
+        True,
+    )
     assert repo.emails == {"new@example.com": updated.id}
-    (mail,) = repo.mail.values()
-    assert (mail.to, mail.template, mail.locale) == ("ada@example.com", "email_changed", "fr")
-    assert mail.params["new_email"] == "new@example.com"
 
 
 def test_email_change_to_a_taken_address_changes_nothing(memory_box: Container) -> None:

@@ -77,7 +77,8 @@ def account(box: Container, account_id: str) -> Any:
 
 
 def templates(box: Container) -> list[str]:
-    return [m.template for m in repo(box).mail.values()]
+    """The money mails written so far (sign-up's address verification is not one)."""
+    return [m.template for m in repo(box).mail.values() if m.template != "verify_email"]
 
 
 # --- lost answers ------------------------------------------------------------------------------

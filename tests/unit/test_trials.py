@@ -23,6 +23,7 @@ from chalicelib.jobs.run import run_job
 from chalicelib.services.auth import Caller
 from chalicelib.services.mail import render_mail
 from chalicelib.wiring import Container
+from tests.helpers import forget_signup_mail
 
 PASSWORD = "correct horse battery staple"
 IP = "10.0.0.1"
@@ -44,9 +45,11 @@ def clock_of(box: Container) -> FixedClock:
 
 
 def signup(box: Container, email: str = "ada@example.com", locale: str = "en") -> Account:
-    return box.auth.signup(
+    account = box.auth.signup(
         email=email, password=PASSWORD, name="Ada", country="FR", phone=None, locale=locale, ip=IP
     ).account
+    forget_signup_mail(box)
+    return account
 
 
 def caller_of(box: Container, account: Account) -> Caller:

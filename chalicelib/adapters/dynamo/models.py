@@ -23,6 +23,8 @@ email marker       ``EMAIL#<email>``           ``EMAIL``                    uniq
 throttle counter   ``THROTTLE#<key>``          ``W#<window>``               TTL housekeeping
 trusted device     ``ACCOUNT#<id>``            ``DEVICE#<sha256>``          own throttle bucket,
                                                                             TTL housekeeping
+emailed token      ``ACCOUNT#<id>``            ``TOKEN#<purpose>``          one per purpose,
+                                                                            hash only, TTL
 outbox mail        ``OUTBOX#<id>``             ``OUTBOX``                   queue while pending
                                                                             or failed
 =================  ==========================  ===========================  ====================
@@ -59,6 +61,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     DiscriminatorAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -142,6 +145,12 @@ class AccountItem(TableItem, discriminator="account"):
     vat_request_id = UnicodeAttribute(null=True)
     trial_notice_for = UTCDateTimeAttribute(null=True)  # trial end the 3-day notice was for
     subscribe_charge_id = UnicodeAttribute(null=True)  # the first payment in flight
+    email_verified = BooleanAttribute(default=False)
+    pending_email = UnicodeAttribute(null=True)
+    mfa_secret = UnicodeAttribute(null=True)
+    mfa_pending_secret = UnicodeAttribute(null=True)
+    mfa_last_step = NumberAttribute(default=0)
+    recovery_codes = UnicodeAttribute(default="[]")  # JSON list of SHA-256 hex
     version = NumberAttribute(default=0)
 
 
@@ -152,6 +161,7 @@ class SessionItem(TableItem, discriminator="session"):
     ip = UnicodeAttribute(default="")
     failures = NumberAttribute(default=0)  # password confirmations (throttle bucket)
     attempted_at = UTCDateTimeAttribute(null=True)
+    user_agent = UnicodeAttribute(default="")
 
 
 class AuditItem(TableItem, discriminator="audit"):
@@ -180,6 +190,15 @@ class DeviceItem(TableItem, discriminator="device"):
     last_used_at = UTCDateTimeAttribute()
     failures = NumberAttribute(default=0)
     attempted_at = UTCDateTimeAttribute(null=True)
+
+
+class TokenItem(TableItem, discriminator="token"):
+    """An emailed token (``domain.account.AccountToken``): its SHA-256, never the token."""
+
+    token_hash = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    epoch = NumberAttribute(default=0)
+    value = UnicodeAttribute(default="")
 
 
 class InvoiceItem(TableItem, discriminator="invoice"):
@@ -258,6 +277,7 @@ MODELS: tuple[type[TableItem], ...] = (
     EmailItem,
     ThrottleItem,
     DeviceItem,
+    TokenItem,
     OutboxItem,
     InvoiceItem,
     ChargeItem,

@@ -52,6 +52,7 @@ from chalicelib.adapters.dynamo.models import (
     SessionItem,
     TableItem,
     ThrottleItem,
+    TokenItem,
     WorkItemModel,
     configure,
     shared_connection,
@@ -61,10 +62,12 @@ from chalicelib.domain.account import (
     Account,
     AccountChange,
     AccountStatus,
+    AccountToken,
     AuditEvent,
     MailStatus,
     OutboxMail,
     Session,
+    TokenPurpose,
     WorkItem,
 )
 from chalicelib.domain.billing import Charge, ChargePurpose, ChargeState, Invoice
@@ -181,6 +184,12 @@ def _account_to_item(account: Account, shards: int) -> AccountItem:
         vat_request_id=account.vat_request_id,
         trial_notice_for=account.trial_notice_for,
         subscribe_charge_id=account.subscribe_charge_id,
+        email_verified=account.email_verified,
+        pending_email=account.pending_email,
+        mfa_secret=account.mfa_secret,
+        mfa_pending_secret=account.mfa_pending_secret,
+        mfa_last_step=account.mfa_last_step,
+        recovery_codes=json.dumps(list(account.recovery_codes)),
         version=account.version,
         queue_pk=f"{queued[0]}#{shard_of(account.id, shards)}" if queued else None,
         queue_sk=queue_sort_key(queued[1], account.id) if queued else None,
@@ -212,6 +221,12 @@ def _account_from_item(item: AccountItem) -> Account:
         vat_request_id=item.vat_request_id,
         trial_notice_for=item.trial_notice_for,
         subscribe_charge_id=item.subscribe_charge_id,
+        email_verified=bool(item.email_verified),
+        pending_email=item.pending_email,
+        mfa_secret=item.mfa_secret,
+        mfa_pending_secret=item.mfa_pending_secret,
+        mfa_last_step=int(item.mfa_last_step or 0),
+        recovery_codes=tuple(json.loads(item.recovery_codes or "[]")),
         version=int(item.version),
     )
 
@@ -305,6 +320,7 @@ def _session_to_item(session: Session, settings: Settings) -> SessionItem:
         ip=session.ip,
         failures=session.reauth.failures,
         attempted_at=session.reauth.attempted_at,
+        user_agent=session.user_agent,
         expires_at=session.expires_at(
             settings.session_idle_seconds, settings.session_absolute_seconds
         ),
@@ -320,6 +336,37 @@ def _session_from_item(item: SessionItem) -> Session:
         last_seen_at=item.last_seen_at,
         ip=item.ip,
         reauth=ThrottleState(int(item.failures or 0), item.attempted_at),
+        user_agent=item.user_agent or "",
+    )
+
+
+def _token_key(account_id: str, purpose: TokenPurpose) -> tuple[str, str]:
+    return account_pk(account_id), f"TOKEN#{purpose.value}"
+
+
+def _token_to_item(token: AccountToken) -> TokenItem:
+    pk, sk = _token_key(token.account_id, token.purpose)
+    return TokenItem(
+        pk=pk,
+        sk=sk,
+        token_hash=token.token_hash,
+        created_at=token.created_at,
+        epoch=token.epoch,
+        value=token.value,
+        expires_at=token.expires_at,
+    )
+
+
+def _token_from_item(item: TokenItem) -> AccountToken:
+    assert item.expires_at is not None  # always written
+    return AccountToken(
+        account_id=item.pk.removeprefix("ACCOUNT#"),
+        purpose=TokenPurpose(item.sk.removeprefix("TOKEN#")),
+        token_hash=item.token_hash,
+        created_at=item.created_at,
+        expires_at=item.expires_at,
+        epoch=int(item.epoch or 0),
+        value=item.value or "",
     )
 
 
@@ -669,6 +716,16 @@ class DynamoRepository:
                 put(_audit_to_item(event))
             for device in change.devices:
                 put(_device_to_item(device))
+            spent = {(t.account_id, t.purpose) for t in change.spend_tokens}
+            for token in change.spend_tokens:
+                pk, sk = _token_key(token.account_id, token.purpose)
+                delete(TokenItem(pk=pk, sk=sk), TokenItem.token_hash == token.token_hash)
+            for account_id, purpose in change.drop_tokens:
+                if (account_id, purpose) not in spent:
+                    pk, sk = _token_key(account_id, purpose)
+                    delete(TokenItem(pk=pk, sk=sk))
+            for token in change.tokens:
+                put(_token_to_item(token))
             for settle in change.throttle_settle:
                 bucket_item = _throttle_item(settle.bucket)
                 if not settle.refund:
@@ -808,6 +865,52 @@ class DynamoRepository:
     def delete_session(self, account_id: str, token_hash: str) -> None:
         with dynamo_errors(write=True):
             SessionItem(pk=account_pk(account_id), sk=f"SESSION#{token_hash}").delete()
+
+    # --- account security (services.account_security) -------------------------------------
+    def token_lookup(
+        self, account_id: str, purposes: Sequence[TokenPurpose]
+    ) -> tuple[Account | None, dict[TokenPurpose, AccountToken]]:
+        pk = account_pk(account_id)
+        keys = [(pk, PROFILE), *(_token_key(account_id, p) for p in purposes)]
+        account: Account | None = None
+        found: dict[TokenPurpose, AccountToken] = {}
+        for item in self._batch_get(keys):
+            if isinstance(item, AccountItem):
+                account = _account_from_item(item)
+            elif isinstance(item, TokenItem):
+                token = _token_from_item(item)
+                found[token.purpose] = token
+        return account, found
+
+    def list_sessions(self, account_id: str) -> list[Session]:
+        with dynamo_errors():
+            items = SessionItem.query(
+                account_pk(account_id),
+                SessionItem.sk.startswith("SESSION#"),
+                consistent_read=True,
+            )
+            return [_session_from_item(i) for i in items]
+
+    def audit_page(
+        self, account_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[AuditEvent], str | None]:
+        pk = account_pk(account_id)
+        start = {"pk": {"S": pk}, "sk": {"S": cursor}} if cursor else None
+        with dynamo_errors():
+            result = AuditItem.query(
+                pk,
+                AuditItem.sk.startswith("AUDIT#"),
+                scan_index_forward=False,
+                limit=limit + 1,  # one more than the page: is there a next page?
+                last_evaluated_key=start,
+            )
+            items = list(result)
+        page = items[:limit]
+        events = [
+            AuditEvent(account_id, i.at, i.event, i.actor, i.ip, json.loads(i.details))
+            for i in page
+        ]
+        return events, (page[-1].sk if len(items) > limit else None)
 
     def audit_events(self, account_id: str, limit: int = 50) -> list[AuditEvent]:
         """The account's audit trail, newest first."""
