@@ -365,6 +365,14 @@ def test_pending_payment_pop_up_at_sign_in(page: Any, stack: Stack) -> None:
 
 def test_vat_id_where_vat_applies(page: Any, stack: Stack) -> None:
     account = stack.signup("vat")  # country FR
+    address = {"name": "Ada SAS", "line1": "1 rue de la Paix", "city": "Paris"}
+    status, body = stack.call(  # a business is invoiced at its address: set before a VAT ID
+        "PUT",
+        "/billing/address",
+        {**address, "postal_code": "75002", "country": "FR"},
+        token=account.token,
+    )
+    assert status == 200, body
     sign_in(page, account.email)
     open_my_account(page)
     vat = page.locator("#vat-form")

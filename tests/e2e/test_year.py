@@ -263,6 +263,7 @@ def test_a_year_in_the_life_of_an_account(year: Year) -> None:
     subjects = year.mail_subjects()
     assert set(subjects.values()) == {1}, subjects  # receipts and failures name the invoice
     expected = {
+        "verify_email": 1,  # sign-up's address verification
         "trial_ending": 1,
         "payment_receipt": statuses["paid"],
         "payment_failed": 2,  # the soft decline, the hard decline

@@ -64,7 +64,7 @@ def test_every_model_the_index_and_the_transactions_share_one_client(
     assert repo.get_account("nobody") is None  # GetItem (AccountItem)
     assert repo.get_session("nobody", "x") == (None, None)  # BatchGet (TableItem)
     assert repo.list_invoices("nobody", 5, None) == ([], None)  # Query (InvoiceItem)
-    assert repo.due_mail(repo_now(), 5) == []  # index Query (work_queue)
+    assert isinstance(repo.due_mail(repo_now(), 5), list)  # index Query (work_queue)
     marker = Marker("ROUNDTRIP", new_id(), "v")
     repo.commit(AccountChange(markers=(marker,)))  # TransactWrite (repository)
     assert AccountItem._get_connection() is SessionItem._get_connection()
