@@ -71,7 +71,7 @@ from chalicelib.domain.throttle import (
     WindowLimit,
 )
 from chalicelib.logs import log_error, log_event
-from chalicelib.services.mail import account_mail, throttle_notice_mail
+from chalicelib.services.mail import account_mail
 from chalicelib.services.ports import AccountRepository, Clock, PasswordHasher
 
 
@@ -270,7 +270,7 @@ class AuthService:
         events: tuple[AuditEvent, ...] = (audit,) if audit is not None else ()
         mails: tuple[OutboxMail, ...] = ()
         if starts:
-            mails = (throttle_notice_mail(account, now=now, settings=self._settings),)
+            mails = (account_mail(account, "sign_in_throttled", now=now, settings=self._settings),)
             events += (
                 AuditEvent(
                     account.id,

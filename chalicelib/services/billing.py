@@ -61,7 +61,6 @@ from chalicelib.domain.payments import (
     PaymentGatewayUnavailable,
     check_payment_method_id,
 )
-from chalicelib.domain.vat_rates import tax_for
 from chalicelib.logs import log_event
 from chalicelib.services.auth import Caller
 from chalicelib.services.invoicing import evidence_audit, snapshot_tax_facts
@@ -295,14 +294,6 @@ class BillingService:
         """A numbered invoice for one period of ``plan`` from ``start`` and its charge
         (pending: the caller claims it)."""
         end = period_end(start, plan.interval)
-        country = account.billing_address.country if account.billing_address else account.country
-        decision = tax_for(
-            seller_country=self._settings.vendor_country,
-            customer_country=country,
-            customer_vat_status=account.vat_status,
-            on=now.date(),
-        )
-        tax_amount = decision.tax_on(plan.amount)
         invoice_id = new_invoice_id(now)
         invoice = Invoice(
             id=invoice_id,
@@ -319,13 +310,9 @@ class BillingService:
                 ),
             ),
             subtotal=plan.amount,
-            tax=Tax(
-                rate=format(decision.rate.normalize(), "f"),
-                amount=tax_amount,
-                reverse_charge=decision.reverse_charge,
-                mention_key=decision.mention,
-            ),
-            total=plan.amount + tax_amount,
+            # the VAT is decided once, by ``snapshot_tax_facts`` below (``domain.tax.decide``)
+            tax=Tax(rate="0", amount=0, reverse_charge=False),
+            total=plan.amount,
             customer=Party(
                 name=account.billing_address.name if account.billing_address else account.name,
                 address=account.billing_address,
@@ -335,7 +322,7 @@ class BillingService:
             seller=self._seller(),
             plan_id=plan.id,
         )
-        invoice = snapshot_tax_facts(invoice, account, self._settings)  # tax facts, seller ids
+        invoice = snapshot_tax_facts(invoice, account, self._settings)  # VAT, tax facts, seller
         charge = Charge(
             id=invoice_id,
             account_id=account.id,

@@ -82,26 +82,6 @@ def payment_mail(
     )
 
 
-def throttle_notice_mail(account: Account, *, now: datetime, settings: Settings) -> OutboxMail:
-    """The notice that wrong passwords were tried on the account and further attempts are
-    slowed down (once per lockout episode, ``domain.throttle``), with what to do."""
-    from chalicelib.i18n import format_datetime_long
-
-    return new_mail(
-        to=account.email,
-        template="sign_in_throttled",
-        locale=account.locale,
-        now=now,
-        account_id=account.id,
-        params={
-            "name": account.name,
-            "at": format_datetime_long(now, account.locale),
-            "console_url": settings.console_url,
-            "support_email": settings.vendor_support_email,
-        },
-    )
-
-
 def suspension_mail(
     account: Account, invoices: Sequence[Invoice], *, now: datetime, console_url: str
 ) -> OutboxMail:
