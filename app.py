@@ -45,6 +45,7 @@ app.schedule(Rate(1, unit=Rate.HOURS), name="renewals")(handlers.renewals)
 app.schedule(Rate(1, unit=Rate.HOURS), name="vat-recheck")(handlers.vat_recheck)
 app.schedule(Rate(1, unit=Rate.HOURS), name="retry-pending")(handlers.retry_pending)
 app.schedule(Rate(1, unit=Rate.HOURS), name="trials")(handlers.trials)
+app.schedule(Rate(1, unit=Rate.HOURS), name="reminders")(handlers.reminders)
 app.on_sqs_message(
     queue=get_settings().retry_queue_name,
     batch_size=10,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 from typing import Mapping
 
@@ -86,6 +87,7 @@ class Settings:
     retry_queue_name: str = "helpdesk-accounts-charge-retries"
     retry_schedule_days: tuple[int, ...] = (1, 3, 5, 7, 10, 14)
     hard_decline_grace_days: int = 7  # a stopped charge suspends the account after this
+    renewal_notice_days: int = 7  # yearly plans: the renewal notice goes this long before
     stripe_request_budget: int = 90  # requests per second toward Stripe (live limit: 100)
     retry_consumer_concurrency: int = 24  # SQS consumers at once (Lambda maximum concurrency)
     plans: tuple[Plan, ...] = field(default=DEFAULT_PLANS)
@@ -93,6 +95,14 @@ class Settings:
     def plan(self, plan_id: str) -> Plan | None:
         """The plan with this id, or None."""
         return next((p for p in self.plans if p.id == plan_id), None)
+
+    def renewal_notice_lead(self, plan_id: str | None) -> timedelta | None:
+        """How long before a renewal of ``plan_id`` its notice is mailed: yearly plans only
+        (``RENEWAL_NOTICE_DAYS``); None when the plan gets no notice."""
+        plan = self.plan(plan_id or "")
+        if plan is None or plan.interval != "year" or self.renewal_notice_days <= 0:
+            return None
+        return timedelta(days=self.renewal_notice_days)
 
     def seller_legal(self) -> SellerLegal | None:
         """The seller's identifiers for invoices (None only while they are not configured)."""
@@ -254,6 +264,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         hard_decline_grace_days=int(
             e.get("HARD_DECLINE_GRACE_DAYS", defaults.hard_decline_grace_days)
         ),
+        renewal_notice_days=int(e.get("RENEWAL_NOTICE_DAYS", defaults.renewal_notice_days)),
         stripe_request_budget=int(e.get("STRIPE_REQUEST_BUDGET", defaults.stripe_request_budget)),
         retry_consumer_concurrency=int(
             e.get("RETRY_CONSUMER_CONCURRENCY", defaults.retry_consumer_concurrency)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.services.payment_ports import PaymentGateway
     from chalicelib.services.ports import Clock, Mailer, PasswordHasher
     from chalicelib.services.profile import ProfileService
+    from chalicelib.services.reminders import ReminderService
     from chalicelib.services.settlement import Settlement
     from chalicelib.services.trials import TrialService
     from chalicelib.services.vat import VatService
@@ -147,6 +148,12 @@ class Container:
         from chalicelib.services.trials import TrialService
 
         return TrialService(self.repo, self.clock, self.settings)
+
+    @cached_property
+    def reminders(self) -> ReminderService:
+        from chalicelib.services.reminders import ReminderService
+
+        return ReminderService(self.repo, self.billing, self.clock, self.settings)
 
     @cached_property
     def health(self) -> HealthService:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Sequence
 
+from chalicelib.config import Settings
 from chalicelib.domain.account import (
     Account,
     AccountChange,
@@ -47,8 +48,9 @@ from chalicelib.services.ports import LoginLookup, MailDeliveryError
 class InMemoryRepository:
     """``AccountRepository`` and ``OutboxRepository`` in dictionaries, behind one lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
         self._lock = threading.RLock()
+        self._settings = settings or Settings()  # renewal reminder leads (``queue_entry``)
         self.accounts: dict[str, Account] = {}
         self.emails: dict[str, str] = {}
         self.sessions: dict[tuple[str, str], Session] = {}
@@ -406,18 +408,14 @@ class InMemoryRepository:
             return sorted(due, key=lambda w: (w.due_at or now, w.account_id))[:limit]
 
     def due_renewals(self, now: datetime, limit: int) -> list[Account]:
-        from chalicelib.domain.account import AccountStatus
-
         with self._lock:
             self.requests += 1
-            due = [
-                a
-                for a in self.accounts.values()
-                if a.status is AccountStatus.ACTIVE
-                and a.next_renewal_at is not None
-                and a.next_renewal_at <= now
-            ]
-            return sorted(due, key=lambda a: (a.next_renewal_at or now, a.id))[:limit]
+            due = []
+            for a in self.accounts.values():  # as the index: the renewal or an earlier reminder
+                entry = a.queue_entry(self._settings.renewal_notice_lead(a.plan))
+                if entry is not None and entry[0] == "renewal" and entry[1] <= now:
+                    due.append((entry[1], a.id))
+            return [self.accounts[i] for _, i in sorted(due)[:limit]]
 
     def due_trials(self, now: datetime, limit: int) -> list[Account]:
         with self._lock:

@@ -9,7 +9,10 @@ Two rules live here because every layer asks them:
 * which work queue an account item is in (:meth:`Account.queue_entry`): an active account
   waits in ``renewal`` for its next renewal, a trial in ``trial`` for its next trial step (the
   "ends in 3 days" notice, then the expiry).  A status is one or the other, so the account
-  item carries at most one pair of queue keys.
+  item carries at most one pair of queue keys.  The ``renewal`` entry is due at the renewal or
+  earlier, at the first reminder still to mail before it (:meth:`Account.reminders_pending`:
+  the yearly renewal notice, the card expiring before the renewal), so the ``reminders`` job
+  reads the same sparse queue and finds an account only when something is due.
 """
 
 from __future__ import annotations
@@ -65,6 +68,16 @@ class TrialStep(enum.StrEnum):
     EXPIRE = "expire"  # the trial is over: ``trial_expired``, with its mail
 
 
+CARD_NOTICE_DAYS = 30  # "your card expires before the renewal" goes this long before it
+
+
+class Reminder(enum.StrEnum):
+    """What the ``reminders`` job mails before a renewal (each once per renewal date)."""
+
+    RENEWAL = "renewal_notice"  # yearly plans: the date and the amount, a few days before
+    CARD = "card_expiring"  # the card on file will have expired by the renewal
+
+
 LOCALES = ("en", "fr")
 
 
@@ -101,6 +114,8 @@ class Account:
     mfa_pending_secret: str | None = None  # a TOTP setup not confirmed yet
     mfa_last_step: int = 0  # the time step of the last code accepted (never accepted again)
     recovery_codes: tuple[str, ...] = ()  # SHA-256 of the unused recovery codes
+    renewal_notice_for: datetime | None = None  # the renewal the renewal notice was mailed for
+    card_notice_for: datetime | None = None  # the renewal the card-expiry notice was mailed for
     version: int = 0
 
     def evolve(self, **changes: Any) -> Account:
@@ -129,10 +144,44 @@ class Account:
         assert self.trial_ends_at is not None
         return TrialStep.EXPIRE if now >= self.trial_ends_at else TrialStep.NOTICE
 
-    def queue_entry(self) -> tuple[str, datetime] | None:
-        """``(queue, due time)`` of the work queue the account item is in, or None."""
+    def reminders_pending(
+        self, renewal_lead: timedelta | None = None
+    ) -> tuple[tuple[Reminder, datetime], ...]:
+        """The reminders not yet mailed for the next renewal, each with when it is due.
+
+        ``renewal_lead``: how long before the renewal its notice goes, None for plans that get
+        none (``Settings.renewal_notice_lead``: yearly plans only).  The card notice goes
+        ``CARD_NOTICE_DAYS`` before the renewal when the card on file will have expired by
+        then (a card is valid through the last day of its expiry month).  Each is marked with
+        the renewal date it was mailed for, so the next renewal gets its own."""
+        renewal = self.next_renewal_at
+        if self.status is not AccountStatus.ACTIVE or renewal is None:
+            return ()
+        pending: list[tuple[Reminder, datetime]] = []
+        if renewal_lead is not None and self.renewal_notice_for != renewal:
+            pending.append((Reminder.RENEWAL, renewal - renewal_lead))
+        expiring = self.card is not None and self.card.is_expired(renewal)
+        if expiring and self.card_notice_for != renewal:
+            pending.append((Reminder.CARD, renewal - timedelta(days=CARD_NOTICE_DAYS)))
+        return tuple(pending)
+
+    def reminders_due(
+        self, now: datetime, renewal_lead: timedelta | None = None
+    ) -> tuple[Reminder, ...]:
+        """The reminders to mail at ``now``: due, and the renewal still ahead (once it is due,
+        the renewal itself is what happens; its reminders are moot)."""
+        if self.next_renewal_at is None or now >= self.next_renewal_at:
+            return ()
+        return tuple(r for r, at in self.reminders_pending(renewal_lead) if at <= now)
+
+    def queue_entry(self, renewal_lead: timedelta | None = None) -> tuple[str, datetime] | None:
+        """``(queue, due time)`` of the work queue the account item is in, or None.
+
+        An active account waits in ``renewal`` until its first pending reminder or its renewal,
+        whichever comes first (``renewal_lead`` as in :meth:`reminders_pending`)."""
         if self.status is AccountStatus.ACTIVE and self.next_renewal_at is not None:
-            return "renewal", self.next_renewal_at
+            reminders = [at for _, at in self.reminders_pending(renewal_lead)]
+            return "renewal", min([self.next_renewal_at, *reminders])
         due = self.trial_due_at()
         return ("trial", due) if due is not None else None
 

@@ -35,6 +35,12 @@ def trials(event: Any) -> dict[str, int]:
     return run_job("trials")
 
 
+def reminders(event: Any) -> dict[str, int]:
+    from chalicelib.jobs.run import run_job
+
+    return run_job("reminders")
+
+
 def retry_consumer(event: Any) -> dict[str, list[dict[str, str]]]:
     """SQS batch: report partial batch failures (``batchItemFailures``)."""
     from chalicelib.jobs.run import consume_retry_messages

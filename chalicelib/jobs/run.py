@@ -13,7 +13,7 @@ from datetime import datetime
 from chalicelib.logs import log_event
 from chalicelib.wiring import Container, container, with_clock
 
-JOBS = ("outbox", "renewals", "retry-pending", "vat-recheck", "trials")
+JOBS = ("outbox", "renewals", "retry-pending", "vat-recheck", "trials", "reminders")
 
 
 def run_job(name: str, now: datetime | None = None, box: Container | None = None) -> dict[str, int]:
@@ -34,6 +34,8 @@ def run_job(name: str, now: datetime | None = None, box: Container | None = None
         report = {k: v for k, v in asdict(renewals).items() if k != "details"}
     elif name == "trials":
         report = asdict(box.trials.run())
+    elif name == "reminders":
+        report = asdict(box.reminders.run())
     else:
         raise ValueError(f"unknown job {name!r}; jobs: {', '.join(JOBS)}")
     log_event("job.done", job=name, **report)

@@ -190,7 +190,8 @@ class BillingRepository(AccountRepository, Protocol):
     def get_charge(self, account_id: str, charge_id: str) -> Charge | None: ...
 
     def due_renewals(self, now: datetime, limit: int) -> list[Account]:
-        """Active accounts due for renewal (from the sparse index: re-read before acting)."""
+        """Active accounts due for renewal, or for a reminder before it (``Account.queue_entry``;
+        from the sparse index: re-read before acting)."""
         ...
 
     def due_work(self, queue: str, now: datetime, limit: int) -> list[WorkItem]:

@@ -151,6 +151,8 @@ class AccountItem(TableItem, discriminator="account"):
     mfa_pending_secret = UnicodeAttribute(null=True)
     mfa_last_step = NumberAttribute(default=0)
     recovery_codes = UnicodeAttribute(default="[]")  # JSON list of SHA-256 hex
+    renewal_notice_for = UTCDateTimeAttribute(null=True)  # the renewal its notice was for
+    card_notice_for = UTCDateTimeAttribute(null=True)  # the renewal the card notice was for
     version = NumberAttribute(default=0)
 
 

@@ -23,7 +23,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Sequence
 
@@ -155,10 +155,12 @@ def dynamo_errors(*, write: bool = False) -> Iterator[None]:
 
 
 # --- conversions ---------------------------------------------------------------------------
-def _account_to_item(account: Account, shards: int) -> AccountItem:
+def _account_to_item(
+    account: Account, shards: int, renewal_lead: timedelta | None = None
+) -> AccountItem:
     """The account item; it carries the queue keys of the one queue it waits in, if any
     (``renewal`` while active, ``trial`` while a trial: see ``Account.queue_entry``)."""
-    queued = account.queue_entry()
+    queued = account.queue_entry(renewal_lead)
     return AccountItem(
         pk=account_pk(account.id),
         sk=PROFILE,
@@ -190,6 +192,8 @@ def _account_to_item(account: Account, shards: int) -> AccountItem:
         mfa_pending_secret=account.mfa_pending_secret,
         mfa_last_step=account.mfa_last_step,
         recovery_codes=json.dumps(list(account.recovery_codes)),
+        renewal_notice_for=account.renewal_notice_for,
+        card_notice_for=account.card_notice_for,
         version=account.version,
         queue_pk=f"{queued[0]}#{shard_of(account.id, shards)}" if queued else None,
         queue_sk=queue_sort_key(queued[1], account.id) if queued else None,
@@ -227,6 +231,8 @@ def _account_from_item(item: AccountItem) -> Account:
         mfa_pending_secret=item.mfa_pending_secret,
         mfa_last_step=int(item.mfa_last_step or 0),
         recovery_codes=tuple(json.loads(item.recovery_codes or "[]")),
+        renewal_notice_for=item.renewal_notice_for,
+        card_notice_for=item.card_notice_for,
         version=int(item.version),
     )
 
@@ -617,7 +623,8 @@ class DynamoRepository:
 
             account = change.account
             if account is not None:
-                item = _account_to_item(account, shards)
+                lead = self._settings.renewal_notice_lead(account.plan)
+                item = _account_to_item(account, shards, lead)
                 if change.create:
                     put(
                         EmailItem(pk=email_pk(account.email), sk="EMAIL", account_id=account.id),
