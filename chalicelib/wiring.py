@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.services.account_security import AccountSecurityService
     from chalicelib.services.auth import AuthService
     from chalicelib.services.billing import BillingService
+    from chalicelib.services.cards import CardService
     from chalicelib.services.dunning import DunningService
     from chalicelib.services.health import HealthService
     from chalicelib.services.lifecycle import LifecycleService
@@ -117,6 +118,14 @@ class Container:
 
         return BillingService(
             self.repo, lambda: self.gateway, self.clock, self.settings, self.settlement
+        )
+
+    @cached_property
+    def cards(self) -> CardService:
+        from chalicelib.services.cards import CardService
+
+        return CardService(
+            self.repo, lambda: self.gateway, self.clock, self.billing, lambda: self.dunning
         )
 
     @cached_property

@@ -44,6 +44,7 @@ from chalicelib.domain.payments import (
     PaymentMethodInvalid,
     PaymentOutcomeUnknown,
     PaymentRequestRejected,
+    SavedCard,
     check_payment_method_id,
 )
 
@@ -342,6 +343,29 @@ class FakePaymentGateway:
         self._request()
         with self._lock:
             return self._card(payment_method_id).summary
+
+    def list_cards(self, customer_id: str) -> list[SavedCard]:
+        self._request()
+        with self._lock:
+            if customer_id not in self._customers:
+                raise PaymentRequestRejected(stripe_code="resource_missing")
+            return [
+                SavedCard(i, c.summary)
+                for i, c in reversed(self._cards.items())
+                if c.customer_id == customer_id
+            ]
+
+    def detach_card(self, payment_method_id: str) -> None:
+        check_payment_method_id(payment_method_id)
+        self._request()
+        with self._lock:
+            card = self._card(payment_method_id)
+            if card.customer_id is None:
+                raise PaymentMethodInvalid(reason="not_attached")
+            customer = self._customers[card.customer_id]
+            if customer.default_payment_method == payment_method_id:
+                customer.default_payment_method = None  # as Stripe clears it
+            card.customer_id = None
 
     def charge(
         self,

@@ -60,6 +60,7 @@ from chalicelib.domain.payments import (
     PaymentMethodInvalid,
     PaymentOutcomeUnknown,
     PaymentRequestRejected,
+    SavedCard,
     check_payment_method_id,
 )
 from chalicelib.logs import log_event
@@ -67,7 +68,9 @@ from chalicelib.logs import log_event
 if TYPE_CHECKING:
     from stripe import StripeClient, StripeError
 
-Operation = Literal["customer", "attach", "update", "get", "setup", "charge", "find", "ping"]
+Operation = Literal[
+    "customer", "attach", "update", "get", "setup", "charge", "find", "ping", "list", "detach"
+]
 
 # Error codes that describe the card itself: a decline whatever the HTTP status.
 _CARD_PROBLEM_CODES = frozenset(
@@ -85,7 +88,7 @@ _CARD_PROBLEM_CODES = frozenset(
         "authentication_required",
     }
 )
-_PAYMENT_METHOD_OPERATIONS = frozenset({"attach", "update", "get", "charge"})
+_PAYMENT_METHOD_OPERATIONS = frozenset({"attach", "update", "get", "charge", "detach"})
 
 
 class StripeGateway:
@@ -245,6 +248,36 @@ class StripeGateway:
         except stripe.StripeError as error:
             self._fail(error, "get")
         return card_summary(method.to_dict())
+
+    def list_cards(self, customer_id: str) -> list[SavedCard]:
+        """``GET /v1/payment_methods?customer=...&type=card``, every page (newest first)."""
+        import stripe
+
+        cards: list[SavedCard] = []
+        try:
+            page = self._client.v1.payment_methods.list(
+                params={"customer": customer_id, "type": "card", "limit": 100}
+            )
+            for method in page.auto_paging_iter():
+                data = method.to_dict()
+                if isinstance(data.get("id"), str) and data.get("type") == "card":
+                    cards.append(SavedCard(str(data["id"]), card_summary(data)))
+        except stripe.StripeError as error:
+            self._fail(error, "list")
+        return cards
+
+    def detach_card(self, payment_method_id: str) -> None:
+        """``POST /v1/payment_methods/{id}/detach``."""
+        import stripe
+
+        check_payment_method_id(payment_method_id)
+        try:
+            self._client.v1.payment_methods.detach(payment_method_id)
+        except stripe.StripeError as error:
+            if isinstance(error, stripe.InvalidRequestError) and error.http_status == 400:
+                # Stripe: "not attached to a customer so detachment is impossible"
+                raise PaymentMethodInvalid(reason="not_attached") from None
+            self._fail(error, "detach")
 
     # --- charges -------------------------------------------------------------------------
 

@@ -129,6 +129,55 @@ def post_card_setup(ctx: RequestContext) -> dict[str, Any]:
     return {"client_secret": container().billing.start_card_setup(ctx.caller)}
 
 
+def _saved_cards(account: Any) -> dict[str, Any]:
+    box = container()
+    now = box.clock.now()
+    cards = box.cards.saved_cards(account)
+    return {"items": [c.as_dict(account.payment_method_id, now) for c in cards]}
+
+
+@endpoint(
+    bp,
+    "/billing/cards",
+    "GET",
+    tag="billing",
+    summary="The saved cards, the default (the card charged) first",
+    response="SavedCardListOut",
+    allow_suspended=True,
+    errors=(503,),
+)
+def list_cards(ctx: RequestContext) -> dict[str, Any]:
+    return _saved_cards(ctx.caller.account)
+
+
+@endpoint(
+    bp,
+    "/billing/cards/{card_id}",
+    "DELETE",
+    tag="billing",
+    summary="Remove a saved card that is not the default (detached at Stripe)",
+    status=204,
+    allow_suspended=True,
+    errors=(404, 409, 503),
+)
+def delete_card(ctx: RequestContext, card_id: str) -> None:
+    container().cards.remove(ctx.caller, card_id)
+
+
+@endpoint(
+    bp,
+    "/billing/cards/{card_id}/default",
+    "POST",
+    tag="billing",
+    summary="Make a saved card the one charged from now on",
+    response="SavedCardListOut",
+    allow_suspended=True,
+    errors=(402, 404, 409, 503),
+)
+def post_default_card(ctx: RequestContext, card_id: str) -> dict[str, Any]:
+    return _saved_cards(container().cards.make_default(ctx.caller, card_id))
+
+
 @endpoint(
     bp,
     "/billing/pending",

@@ -344,6 +344,20 @@ class CardSetupOut(ResponseModel):
     client_secret: str
 
 
+class SavedCardOut(ResponseModel):
+    id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    default: bool
+    expired: bool
+
+
+class SavedCardListOut(ResponseModel):
+    items: list[SavedCardOut]
+
+
 class AddressOut(ResponseModel):
     name: str
     line1: str

@@ -93,6 +93,27 @@ class CardSummary:
         }
 
 
+@dataclass(frozen=True)
+class SavedCard:
+    """A card saved with the account's Stripe customer (a PaymentMethod attached to it):
+    the card on file is one of them, the *default*; the others can become it or be removed."""
+
+    id: str  # the PaymentMethod id
+    card: CardSummary
+
+    def as_dict(self, default_id: str | None, now: datetime) -> dict[str, Any]:
+        """An item of ``GET /billing/cards``."""
+        return {
+            "id": self.id,
+            "brand": self.card.brand,
+            "last4": self.card.last4,
+            "exp_month": self.card.exp_month,
+            "exp_year": self.card.exp_year,
+            "default": self.id == default_id,
+            "expired": self.card.is_expired(now),
+        }
+
+
 class MalformedEvent(InvalidInput):
     """A signed webhook event whose shape is not Stripe's (400 ``invalid_event``): the
     ``reason`` and the event's id, when it has a usable one, are recorded as rejected."""

@@ -21,10 +21,6 @@ REMINDER_MESSAGES: dict[str, dict[str, str]] = {
         "fr": "C'est la carte débitée pour votre abonnement. Choisissez d'abord une autre "
         "carte par défaut, puis supprimez celle-ci.",
     },
-    "no_customer": {
-        "en": "You have no saved card yet.",
-        "fr": "Vous n'avez encore aucune carte enregistrée.",
-    },
     # --- mail ---------------------------------------------------------------------------------
     "mail.renewal_notice.subject": {
         "en": "Your HelpDesk subscription renews on {date}",

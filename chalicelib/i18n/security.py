@@ -204,6 +204,7 @@ SECURITY_MESSAGES: dict[str, dict[str, str]] = {
     },
     "activity.card_replaced": {"en": "Credit card replaced", "fr": "Carte bancaire remplacée"},
     "activity.card_edited": {"en": "Credit card edited", "fr": "Carte bancaire modifiée"},
+    "activity.card_removed": {"en": "Saved card removed", "fr": "Carte enregistrée supprimée"},
     "activity.card_updated_by_network": {
         "en": "Credit card updated by the card network",
         "fr": "Carte bancaire mise à jour par le réseau",

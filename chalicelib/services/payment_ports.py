@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Mapping, Protocol, Sequence
 
-from chalicelib.domain.payments import CardSummary, ChargeOutcome
+from chalicelib.domain.payments import CardSummary, ChargeOutcome, SavedCard
 from chalicelib.services.ports import HealthProbe
 
 
@@ -67,6 +67,15 @@ class PaymentGateway(HealthProbe, Protocol):
 
     def get_card(self, payment_method_id: str) -> CardSummary:
         """The summary of a PaymentMethod."""
+        ...
+
+    def list_cards(self, customer_id: str) -> list[SavedCard]:
+        """The card PaymentMethods attached to the customer, newest first (every page)."""
+        ...
+
+    def detach_card(self, payment_method_id: str) -> None:
+        """Detach a PaymentMethod from its customer (it can never be charged again).
+        PaymentMethodInvalid when it does not exist or is attached to no customer."""
         ...
 
     def charge(
