@@ -24,6 +24,7 @@ import {
 } from './dom.js';
 import { closeDialog, focusFirst, openDialog } from './dialogs.js';
 import { formatDate, formatDateTime, formatMoney, language, t } from './i18n.js';
+import { loadCards, resetCards, setupCards } from './cards.js';
 import { applyPendingCharges, pendingSummary } from './pending.js';
 import { session } from './session.js';
 import { confirmCardSetup, mountCard, StripeUnavailable } from './stripe.js';
@@ -77,7 +78,7 @@ export async function loadBilling() {
     state.billing = billing;
     renderBilling();
     show('#billing-body', true);
-    await loadInvoices();
+    await Promise.all([loadInvoices(), loadCards()]);
   } catch (error) {
     if (error.status === 401) return;
     showError(null, $('#billing-error'), error);
@@ -93,6 +94,7 @@ export function resetBilling() {
   state.nextCursor = null;
   show('#billing-body', false);
   $('#invoices-body').replaceChildren();
+  resetCards();
 }
 
 function planLabel(plan) {
@@ -777,6 +779,7 @@ export function setupBilling({ onPendingSettled }) {
   });
   setupInvoices();
   setupCardDialog({ onPendingSettled });
+  setupCards({ onDefaultChanged: () => loadBilling() });
   setupAddressDialog();
   $('#billing-pending-pay').addEventListener('click', async (event) => {
     const button = event.currentTarget;
