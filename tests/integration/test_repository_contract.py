@@ -441,6 +441,43 @@ def test_trials_wait_for_their_notice_then_their_end_then_leave_the_queue(repo: 
     assert other.id in {a.id for a in repo.due_renewals(ends, 1000)}
 
 
+def test_an_active_account_is_due_at_its_first_reminder_then_at_its_renewal(repo: Any) -> None:
+    """The ``renewal`` queue (reminders): a yearly account whose card expires before the
+    renewal is due 30 days before it (the card notice), then 7 days before (the renewal
+    notice), then at the renewal; the marks are stored."""
+    from chalicelib.domain.payments import CardSummary
+
+    renewal = NOW + timedelta(days=365)
+    account = make_account()
+    repo.commit(AccountChange(account=account, create=True))
+    card = CardSummary("visa", "4242", 1, NOW.year)  # over before the renewal
+    active = account.evolve(
+        status=AccountStatus.ACTIVE,
+        plan="pro-yearly",
+        next_renewal_at=renewal,
+        trial_ends_at=None,
+        card=card,
+        payment_method_id="pm_contract",
+    )
+    repo.commit(AccountChange(account=active, expected_version=account.version))
+
+    def due(at: datetime) -> set[str]:
+        return {a.id for a in repo.due_renewals(at, 1000)}
+
+    card_due, notice_due = renewal - timedelta(days=30), renewal - timedelta(days=7)
+    assert account.id not in due(card_due - timedelta(seconds=1))
+    assert account.id in due(card_due)
+    carded = active.evolve(card_notice_for=renewal)
+    repo.commit(AccountChange(account=carded, expected_version=active.version))
+    assert account.id not in due(notice_due - timedelta(seconds=1))
+    assert account.id in due(notice_due)
+    noticed = carded.evolve(renewal_notice_for=renewal)
+    repo.commit(AccountChange(account=noticed, expected_version=carded.version))
+    assert repo.get_account(account.id) == noticed
+    assert account.id not in due(renewal - timedelta(seconds=1))
+    assert account.id in due(renewal)
+
+
 def make_token(account: Account, purpose: TokenPurpose, value: str = "") -> AccountToken:
     return AccountToken(
         account.id, purpose, uuid.uuid4().hex, NOW, NOW + timedelta(hours=1), 0, value
