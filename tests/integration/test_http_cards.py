@@ -123,3 +123,45 @@ def test_the_card_routes_need_a_session(api: Api) -> None:
     ):
         answer = api.call(method, path)
         assert (answer.status, answer.error_code) == (401, "not_authenticated")
+
+
+READS = ("GetItem", "BatchGetItem", "Query")
+WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems")
+
+
+def test_the_card_routes_keep_to_the_request_bars(
+    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most 2 DynamoDB reads and 3 writes per call (DESIGN.md's bars); the list itself is
+    read from Stripe, never from the table."""
+    from collections import Counter
+
+    from pynamodb.connection.base import Connection
+
+    token, _ = api.signup()
+    first = add_card(api, settings, token, "4242424242424242")
+    second = add_card(api, settings, token, "5555555555554444")
+    cards(api, token)  # the session's last_seen_at write happens here, not below
+    counted: Counter[str] = Counter()
+    original = Connection._make_api_call
+
+    def counting(self: Any, operation: str, kwargs: dict[str, Any]) -> Any:
+        counted[operation] += 1
+        return original(self, operation, kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", counting)
+    measured = {}
+    for method, path, status in (
+        ("GET", "/billing/cards", 200),
+        ("POST", f"/billing/cards/{first}/default", 200),
+        ("DELETE", f"/billing/cards/{second}", 204),
+    ):
+        counted.clear()
+        assert api.call(method, path, token=token).status == status
+        measured[method] = (
+            sum(counted[o] for o in READS),
+            sum(counted[o] for o in WRITES),
+            counted["Scan"],
+        )
+    # the session's one BatchGet; the default change and the removal one commit each
+    assert measured == {"GET": (1, 0, 0), "POST": (1, 1, 0), "DELETE": (1, 1, 0)}, measured
