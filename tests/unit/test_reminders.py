@@ -281,7 +281,7 @@ def test_a_crash_during_the_commit_never_mails_twice_nor_loses_the_notice(
     account = subscribed(box)
     clock_of(box).set(renewal_of(account) - NOTICE)
     failing = FailingCommit(repo_of(box), lost=lost)
-    job = ReminderService(failing, box.billing, box.clock, box.settings)  # type: ignore[arg-type]
+    job = ReminderService(failing, box.billing, box.clock, box.settings)
     with pytest.raises(DependencyUnavailable):
         job.run()
     assert len(mails(box, account.id, "renewal_notice")) == (1 if lost else 0)
