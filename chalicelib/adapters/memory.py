@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Sequence, TypeVar
 
 from chalicelib.domain.account import (
+    IDEMPOTENCY_MARKER,
     MAIL_FAILED_QUEUE,
     OUTBOX_QUEUE,
     RENEWAL_QUEUE,
@@ -51,7 +52,6 @@ from chalicelib.services.ports import LoginLookup, MailDeliveryError
 QueueEntry = tuple[str, datetime] | None
 """What a domain object's ``queue_entry()`` says: ``(queue, due time)`` or no queue."""
 T = TypeVar("T")
-IDEMPOTENCY = "IDEMPOTENCY"  # the marker kind of a stored "pay now" answer (services.dunning)
 
 
 def due_in(
@@ -401,7 +401,7 @@ class InMemoryRepository:
                 key=lambda i: i.id,
             )
             answer = (
-                self.markers.get((IDEMPOTENCY, f"{account_id}/{answer_key}"))
+                self.markers.get((IDEMPOTENCY_MARKER, f"{account_id}/{answer_key}"))
                 if answer_key
                 else None
             )

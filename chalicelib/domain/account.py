@@ -307,6 +307,11 @@ class WorkItem:
         return (self.queue, self.due_at) if self.due_at is not None else None
 
 
+IDEMPOTENCY_MARKER = "IDEMPOTENCY"
+"""The kind of the marker that keeps the stored answer of an ``Idempotency-Key`` under its
+account (read with the account's charges and invoices: ``payable``)."""
+
+
 @dataclass(frozen=True)
 class Marker:
     """A small keyed record: a lookup (Stripe customer -> account), a processed webhook event,

@@ -46,8 +46,9 @@ PAID_INVOICE = "0195f1a2b3c5-aa02"
 EMAIL_DOMAIN = "stored.example.com"
 
 
-def invoice(invoice_id: str, status: InvoiceStatus, oss: bool) -> Invoice:
-    facts = TaxFacts(
+def tax_facts(oss: bool, quarter: str = "2026Q1") -> TaxFacts:
+    """An OSS sale (to Belgium) or a domestic one."""
+    return TaxFacts(
         scheme="oss" if oss else "domestic",
         rate="21" if oss else "20",
         country="BE" if oss else "FR",
@@ -62,8 +63,12 @@ def invoice(invoice_id: str, status: InvoiceStatus, oss: bool) -> Invoice:
         vies_request_id=None,
         vies_checked_at=None,
         exemption=None,
-        quarter="2026Q1",
+        quarter=quarter,
     )
+
+
+def invoice(invoice_id: str, status: InvoiceStatus, oss: bool) -> Invoice:
+    facts = tax_facts(oss)
     return Invoice(
         id=invoice_id,
         account_id=ACTIVE,

@@ -37,7 +37,6 @@ from chalicelib.domain.billing import (
     new_invoice_id,
 )
 from chalicelib.domain.errors import ConcurrentUpdate, CounterMoved, EmailAlreadyUsed, MarkerExists
-from chalicelib.domain.tax import TaxFacts
 from chalicelib.domain.throttle import (
     Bucket,
     BucketKind,
@@ -48,6 +47,7 @@ from chalicelib.domain.throttle import (
 )
 from chalicelib.services.mail import new_mail
 from chalicelib.services.ports import LoginLookup
+from tests.integration.stored_samples import tax_facts
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -549,24 +549,7 @@ def make_invoice(
     )
     if oss_quarter is None:
         return invoice
-    facts = TaxFacts(
-        scheme="oss",
-        rate="21",
-        country="BE",
-        place_of_supply="BE",
-        billing_country="BE",
-        billing_postal_code="1000",
-        card_country=None,
-        evidence_conflict=False,
-        business=False,
-        customer_vat_id=None,
-        vat_id_status=None,
-        vies_request_id=None,
-        vies_checked_at=None,
-        exemption=None,
-        quarter=oss_quarter,
-    )
-    return replace(invoice, tax_facts=facts)
+    return replace(invoice, tax_facts=tax_facts(oss=True, quarter=oss_quarter))
 
 
 def make_charge(
@@ -585,7 +568,8 @@ def make_charge(
 
 
 def billed_account(repo: Any) -> Account:
-    account = make_account()
+    """An account in no queue (no trial end): the table is shared with the jobs' tests."""
+    account = replace(make_account(), trial_ends_at=None)
     repo.commit(AccountChange(account=account, create=True))
     return account
 
@@ -742,6 +726,9 @@ def test_payable_reads_the_open_charges_the_open_invoices_and_the_stored_answer(
     assert repo.payable(account.id, None) == (charges[1:], open_invoices[1:], None)
     assert repo.open_charges(account.id) == charges[1:]
     assert repo.payable(uuid.uuid4().hex, key) == ([], [], None)
+    # void: the table is shared, so leave nothing in the retry queue for the jobs' tests
+    repo.commit(AccountChange(charges=tuple((c.void(), c.version) for c in charges[1:])))
+    assert repo.payable(account.id, None) == ([], open_invoices[1:], None)
 
 
 def test_due_charges_follow_the_charge_state(repo: Any) -> None:
@@ -785,6 +772,13 @@ def test_due_charges_follow_the_charge_state(repo: Any) -> None:
         )
     )
     assert due(at + timedelta(days=7)) == {claimed.id, stopped.id}
+    # the table is shared: leave nothing due for the jobs' tests
+    repo.commit(
+        AccountChange(
+            charges=((claimed.void(), claimed.version), (stopped.void(), stopped.version))
+        )
+    )
+    assert due(NOW + timedelta(days=365)) == set()
 
 
 def test_due_renewals_are_the_active_accounts_whose_renewal_is_due(repo: Any) -> None:

@@ -38,9 +38,11 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters import aws
 from chalicelib.adapters.dynamo import keys, mapping
 from chalicelib.adapters.dynamo.models import (
     AccountItem,
@@ -63,6 +65,7 @@ from chalicelib.adapters.dynamo.models import (
 )
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
+    IDEMPOTENCY_MARKER,
     MAIL_FAILED_QUEUE,
     OUTBOX_QUEUE,
     RENEWAL_QUEUE,
@@ -104,7 +107,6 @@ from chalicelib.logs import log_error
 from chalicelib.services.ports import LoginLookup
 
 OPEN_STATES = tuple(state.value for state in OPEN_CHARGE_STATES)
-IDEMPOTENCY = "IDEMPOTENCY"  # the marker kind of a stored "pay now" answer (services.dunning)
 
 _SERVER_FAULTS = frozenset({"InternalServerError", "InternalFailure", "ServiceUnavailable"})
 VENDOR_ERRORS = (PynamoDBException, BotoCoreError, ClientError)
@@ -201,8 +203,6 @@ class DynamoRepository:
     def _ping_client(self) -> Any:
         """A DynamoDB client with short timeouts and no retry, on the process's one botocore
         session (``adapters.aws``): health checks must fail fast, requests may retry."""
-        from chalicelib.adapters import aws
-
         return aws.client(
             "dynamodb",
             region=self._settings.aws_region,
@@ -215,8 +215,6 @@ class DynamoRepository:
     def ping(self) -> None:
         """``HealthProbe``: one GetItem of a key that is never written (short timeouts, no
         retry); ``DependencyUnavailable`` when the table does not answer."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             self._ping_client.get_item(
                 TableName=self._settings.table_name,
@@ -604,13 +602,11 @@ class DynamoRepository:
     ) -> tuple[list[Charge], list[Invoice], str | None]:
         """For "apply pending charges", in one Query: the open charges, the open invoices and the
         stored answer of ``answer_key`` (``IDEMPOTENCY#<key>``, which sorts between them)."""
-        from pynamodb.expressions.condition import Condition
-
         wanted: Condition = (ChargeItem.kind == ChargeItem) & ChargeItem.state.is_in(
             *OPEN_STATES
         ) | ((InvoiceItem.kind == InvoiceItem) & (InvoiceItem.status == InvoiceStatus.OPEN.value))
         if answer_key is not None:
-            _, answer_sk = keys.marker_key(IDEMPOTENCY, answer_key, account_id)
+            _, answer_sk = keys.marker_key(IDEMPOTENCY_MARKER, answer_key, account_id)
             wanted = wanted | (TableItem.sk == answer_sk)
         charges: list[Charge] = []
         invoices: list[Invoice] = []
