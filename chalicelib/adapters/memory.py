@@ -7,13 +7,21 @@ throughput benchmarks run without I/O.
 
 from __future__ import annotations
 
+import heapq
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Sequence
+from operator import itemgetter
+from typing import Sequence, TypeVar
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
+    IDEMPOTENCY_MARKER,
+    MAIL_FAILED_QUEUE,
+    OUTBOX_QUEUE,
+    RENEWAL_QUEUE,
+    TRIAL_QUEUE,
     Account,
     AccountChange,
     AccountToken,
@@ -25,7 +33,7 @@ from chalicelib.domain.account import (
     TokenPurpose,
     WorkItem,
 )
-from chalicelib.domain.billing import Charge, ChargeState, Invoice
+from chalicelib.domain.billing import RETRY_QUEUE, Charge, Invoice
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     CounterMoved,
@@ -34,7 +42,7 @@ from chalicelib.domain.errors import (
     MarkerExists,
 )
 from chalicelib.domain.ids import utc_iso
-from chalicelib.domain.lifecycle import ReactivationRequest
+from chalicelib.domain.lifecycle import REACTIVATION_QUEUE, ReactivationRequest
 from chalicelib.domain.throttle import (
     Bucket,
     BucketKind,
@@ -43,6 +51,34 @@ from chalicelib.domain.throttle import (
     TrustedDevice,
 )
 from chalicelib.services.ports import LoginLookup, MailDeliveryError
+
+QueueEntry = tuple[str, datetime] | None
+"""What a domain object's ``queue_entry()`` says: ``(queue, due time)`` or no queue."""
+T = TypeVar("T")
+
+
+def due_in(
+    queue: str,
+    now: datetime | None,
+    limit: int,
+    entries: Iterable[tuple[QueueEntry, tuple[str, ...], T]],
+) -> list[T]:
+    """The objects whose ``queue_entry()`` is in ``queue`` and due at ``now`` (None: all), in
+    the order of the DynamoDB index (due time, then id): the one reading of queue membership,
+    the same rule the DynamoDB mapper writes into the ``work_queue`` keys."""
+    ready = [
+        (entry[1], order, obj)
+        for entry, order, obj in entries
+        if entry is not None and entry[0] == queue and (now is None or entry[1] <= now)
+    ]
+    if limit < len(ready) // 8:  # a page of a long queue: no need to sort all of it
+        first = heapq.nsmallest(limit, ready, key=_DUE_ORDER)
+    else:
+        first = sorted(ready, key=_DUE_ORDER)[:limit]
+    return [obj for _, _, obj in first]
+
+
+_DUE_ORDER = itemgetter(0, 1)  # due time, then id (never the object itself)
 
 
 class InMemoryRepository:
@@ -304,13 +340,7 @@ class InMemoryRepository:
         with self._lock:
             self.requests += 1
             return sorted(
-                (
-                    i
-                    for i in self.invoices.values()
-                    if i.tax_facts is not None
-                    and i.tax_facts.oss
-                    and i.tax_facts.quarter == quarter
-                ),
+                (i for i in self.invoices.values() if i.oss_quarter() == quarter),
                 key=lambda i: i.id,
             )
 
@@ -329,13 +359,7 @@ class InMemoryRepository:
         with self._lock:
             self.requests += 1
             return sorted(
-                (
-                    c
-                    for (a, _), c in self.charges.items()
-                    if a == account_id
-                    and c.state
-                    in (ChargeState.PENDING, ChargeState.PROCESSING, ChargeState.UNKNOWN)
-                ),
+                (c for (a, _), c in self.charges.items() if a == account_id and c.is_open),
                 key=lambda c: c.id,
             )
 
@@ -367,9 +391,9 @@ class InMemoryRepository:
     def due_charges(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         with self._lock:
             self.requests += 1
-            due = [(c.queue_due_at(), a, i) for (a, i), c in self.charges.items()]
-            ready = sorted((d, a, i) for d, a, i in due if d is not None and d <= now)
-            return [(a, i) for _, a, i in ready[:limit]]
+            return due_in(
+                RETRY_QUEUE, now, limit, ((c.queue_entry(), k, k) for k, c in self.charges.items())
+            )
 
     @staticmethod
     def _marker_key(marker: Marker) -> str:
@@ -380,13 +404,12 @@ class InMemoryRepository:
     ) -> tuple[list[Charge], list[Invoice], str | None]:
         with self._lock:
             charges = self.open_charges(account_id)
-            invoices = [
-                i
-                for (a, _), i in self.invoices.items()
-                if a == account_id and i.status.value == "open"
-            ]
+            invoices = sorted(
+                (i for (a, _), i in self.invoices.items() if a == account_id and i.is_open),
+                key=lambda i: i.id,
+            )
             answer = (
-                self.markers.get(("IDEMPOTENCY", f"{account_id}/{answer_key}"))
+                self.markers.get((IDEMPOTENCY_MARKER, f"{account_id}/{answer_key}"))
                 if answer_key
                 else None
             )
@@ -400,29 +423,29 @@ class InMemoryRepository:
     def due_work(self, queue: str, now: datetime, limit: int) -> list[WorkItem]:
         with self._lock:
             self.requests += 1
-            due = [
-                w
-                for (_, q), w in self.work.items()
-                if q == queue and w.due_at is not None and w.due_at <= now
-            ]
-            return sorted(due, key=lambda w: (w.due_at or now, w.account_id))[:limit]
+            return due_in(
+                queue,
+                now,
+                limit,
+                ((w.queue_entry(), (w.account_id,), w) for w in self.work.values()),
+            )
 
     def due_renewals(self, now: datetime, limit: int) -> list[Account]:
         with self._lock:
             self.requests += 1
-            due = []
-            for a in self.accounts.values():  # as the index: the renewal or an earlier reminder
-                entry = a.queue_entry(self._settings.renewal_notice_lead(a.plan))
-                if entry is not None and entry[0] == "renewal" and entry[1] <= now:
-                    due.append((entry[1], a.id))
-            return [self.accounts[i] for _, i in sorted(due)[:limit]]
+            return due_in(RENEWAL_QUEUE, now, limit, self._account_entries())
 
     def due_trials(self, now: datetime, limit: int) -> list[Account]:
         with self._lock:
             self.requests += 1
-            due = [(a.trial_due_at(), a.id) for a in self.accounts.values()]
-            ready = sorted((d, i) for d, i in due if d is not None and d <= now)
-            return [self.accounts[i] for _, i in ready[:limit]]
+            return due_in(TRIAL_QUEUE, now, limit, self._account_entries())
+
+    def _account_entries(self) -> Iterator[tuple[QueueEntry, tuple[str, ...], Account]]:
+        # as the index: an active account is due at its renewal or an earlier reminder
+        return (
+            (a.queue_entry(self._settings.renewal_notice_lead(a.plan)), (a.id,), a)
+            for a in self.accounts.values()
+        )
 
     # --- reactivation requests ------------------------------------------------------------
     def get_reactivation_request(
@@ -441,19 +464,16 @@ class InMemoryRepository:
     def open_reactivation_requests(self, limit: int) -> list[ReactivationRequest]:
         with self._lock:
             self.requests += 1
-            found = [r for r in self.reactivations.values() if r.is_open]
-            return sorted(found, key=lambda r: (r.requested_at, r.id))[:limit]
+            requests = self.reactivations.values()
+            return due_in(
+                REACTIVATION_QUEUE, None, limit, ((r.queue_entry(), (r.id,), r) for r in requests)
+            )
 
     # --- outbox ---------------------------------------------------------------------------
     def due_mail(self, now: datetime, limit: int) -> list[OutboxMail]:
         with self._lock:
             self.requests += 1
-            due = [
-                m
-                for m in self.mail.values()
-                if m.status is MailStatus.PENDING and m.next_attempt_at and m.next_attempt_at <= now
-            ]
-            return sorted(due, key=lambda m: (m.next_attempt_at or now, m.id))[:limit]
+            return due_in(OUTBOX_QUEUE, now, limit, self._mail_entries())
 
     def get_mail(self, mail_id: str) -> OutboxMail | None:
         with self._lock:
@@ -497,8 +517,10 @@ class InMemoryRepository:
     def failed_mail(self, limit: int) -> list[OutboxMail]:
         with self._lock:
             self.requests += 1
-            failed = [m for m in self.mail.values() if m.status is MailStatus.FAILED]
-            return sorted(failed, key=lambda m: (m.created_at, m.id))[:limit]
+            return due_in(MAIL_FAILED_QUEUE, None, limit, self._mail_entries())
+
+    def _mail_entries(self) -> Iterator[tuple[QueueEntry, tuple[str, ...], OutboxMail]]:
+        return ((m.queue_entry(), (m.id,), m) for m in self.mail.values())
 
     def requeue_mail(self, mail_id: str, now: datetime) -> OutboxMail | None:
         with self._lock:

@@ -60,6 +60,12 @@ _RESTRICTED = {
 
 TRIAL_NOTICE_DAYS = 3  # the "your trial ends in 3 days" mail goes this long before the end
 
+# the work queues items wait in (``queue_entry`` of Account, OutboxMail; Charge's is in billing)
+RENEWAL_QUEUE = "renewal"  # active accounts, by next renewal
+TRIAL_QUEUE = "trial"  # trial accounts, by next trial step
+OUTBOX_QUEUE = "outbox"  # pending mail, by next attempt
+MAIL_FAILED_QUEUE = "mail_failed"  # mail failed for good, by creation time
+
 
 class TrialStep(enum.StrEnum):
     """What the ``trials`` job does to a trial account when it is due."""
@@ -181,9 +187,9 @@ class Account:
         whichever comes first (``renewal_lead`` as in :meth:`reminders_pending`)."""
         if self.status is AccountStatus.ACTIVE and self.next_renewal_at is not None:
             reminders = [at for _, at in self.reminders_pending(renewal_lead)]
-            return "renewal", min([self.next_renewal_at, *reminders])
+            return RENEWAL_QUEUE, min([self.next_renewal_at, *reminders])
         due = self.trial_due_at()
-        return ("trial", due) if due is not None else None
+        return (TRIAL_QUEUE, due) if due is not None else None
 
 
 @dataclass(frozen=True)
@@ -305,6 +311,16 @@ class OutboxMail:
     last_error: str | None = None
     queued_at: datetime | None = None  # when an operator put it back; else ``created_at``
 
+    def queue_entry(self) -> tuple[str, datetime] | None:
+        """``(queue, time)`` of the queue the mail is in: ``outbox`` while pending (due at its
+        next attempt), ``mail_failed`` once failed for good (by creation time, for
+        ``requeue-failed-mail``); None when sent or discarded."""
+        if self.status is MailStatus.PENDING and self.next_attempt_at is not None:
+            return OUTBOX_QUEUE, self.next_attempt_at
+        if self.status is MailStatus.FAILED:
+            return MAIL_FAILED_QUEUE, self.created_at
+        return None
+
     @property
     def retry_window_start(self) -> datetime:
         """Where the relay's retry window starts: the creation, or the last requeue."""
@@ -334,6 +350,15 @@ class WorkItem:
     queue: str
     due_at: datetime | None
     attempts: int = 0
+
+    def queue_entry(self) -> tuple[str, datetime] | None:
+        """``(queue, due time)``: scheduled work waits in its own queue until removed."""
+        return (self.queue, self.due_at) if self.due_at is not None else None
+
+
+IDEMPOTENCY_MARKER = "IDEMPOTENCY"
+"""The kind of the marker that keeps the stored answer of an ``Idempotency-Key`` under its
+account (read with the account's charges and invoices: ``payable``)."""
 
 
 @dataclass(frozen=True)

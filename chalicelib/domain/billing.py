@@ -76,6 +76,7 @@ class ChargeState(enum.StrEnum):
 
 
 OPEN_CHARGE_STATES = (ChargeState.PENDING, ChargeState.PROCESSING, ChargeState.UNKNOWN)
+RETRY_QUEUE = "retry"  # charges the retry job must look at (``Charge.queue_entry``)
 
 
 class ChargePurpose(enum.StrEnum):
@@ -161,6 +162,17 @@ class Invoice:
     def evolve(self, **changes: Any) -> Invoice:
         return replace(self, version=self.version + 1, **changes)
 
+    @property
+    def is_open(self) -> bool:
+        """Still owed (what "apply pending charges" pays)."""
+        return self.status is InvoiceStatus.OPEN
+
+    def oss_quarter(self) -> str | None:
+        """The VAT quarter whose One-Stop Shop ledger lists this invoice (an OSS sale), or
+        None.  Decided by the tax facts fixed at issue, so it never changes."""
+        facts = self.tax_facts
+        return facts.quarter if facts is not None and facts.oss else None
+
     def with_transaction(self, tx: Transaction) -> Invoice:
         """A failed (or authentication) attempt recorded; still open."""
         return self.evolve(transactions=(*self.transactions, tx))
@@ -239,6 +251,11 @@ class Charge:
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_CHARGE_STATES
+
+    def queue_entry(self) -> tuple[str, datetime] | None:
+        """``(queue, due time)`` of the work queue the charge is in (``retry``), or None."""
+        due = self.queue_due_at()
+        return (RETRY_QUEUE, due) if due is not None else None
 
     def queue_due_at(self) -> datetime | None:
         """When the retry job must look at this charge again, or None.

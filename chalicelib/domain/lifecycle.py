@@ -30,6 +30,7 @@ CANCEL_REASONS: tuple[str, ...] = (
 )
 COMMENT_MAX = 1000
 MIN_TRIAL_DAYS_ON_RETURN = 7
+REACTIVATION_QUEUE = "reactivation"  # open requests, by request time (``queue_entry``)
 
 
 class RequestStatus(enum.StrEnum):
@@ -71,6 +72,11 @@ class ReactivationRequest:
     @property
     def is_open(self) -> bool:
         return self.status is RequestStatus.OPEN
+
+    def queue_entry(self) -> tuple[str, datetime] | None:
+        """``(queue, time)``: an open request waits in ``reactivation`` (support's list, oldest
+        first); a decided one is in no queue."""
+        return (REACTIVATION_QUEUE, self.requested_at) if self.is_open else None
 
 
 def new_request_id(account_id: str, now: datetime) -> str:

@@ -20,10 +20,23 @@ from chalicelib.domain.account import (
     AccountToken,
     AuditEvent,
     MailStatus,
+    Marker,
     Session,
     TokenPurpose,
+    WorkItem,
 )
-from chalicelib.domain.errors import ConcurrentUpdate, EmailAlreadyUsed
+from chalicelib.domain.billing import (
+    Charge,
+    ChargeState,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Party,
+    Tax,
+    Transaction,
+    new_invoice_id,
+)
+from chalicelib.domain.errors import ConcurrentUpdate, CounterMoved, EmailAlreadyUsed, MarkerExists
 from chalicelib.domain.throttle import (
     Bucket,
     BucketKind,
@@ -34,6 +47,7 @@ from chalicelib.domain.throttle import (
 )
 from chalicelib.services.mail import new_mail
 from chalicelib.services.ports import LoginLookup
+from tests.integration.stored_samples import tax_facts
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -544,3 +558,317 @@ def test_the_audit_trail_is_paged_newest_first(repo: Any) -> None:
     assert last[0].details == {"n": "0"}
     exact, cursor = repo.audit_page(account.id, 5, None)
     assert len(exact) == 5 and cursor is None
+
+
+# --- the billing half of the port: invoices, charges, counters, markers, payable, due_* ------
+def make_invoice(
+    account: Account,
+    issued_at: datetime = NOW,
+    status: InvoiceStatus = InvoiceStatus.OPEN,
+    oss_quarter: str | None = None,
+) -> Invoice:
+    invoice = Invoice(
+        id=new_invoice_id(issued_at),
+        account_id=account.id,
+        number=f"HD-2026-{uuid.uuid4().int % 10**6:06d}",
+        status=status,
+        issued_at=issued_at,
+        period_start=issued_at,
+        period_end=issued_at + timedelta(days=30),
+        currency="EUR",
+        lines=(InvoiceLine("Pro", 1, 2900, 2900),),
+        subtotal=2900,
+        tax=Tax("20", 580),
+        total=3480,
+        customer=Party(account.name),
+        seller=Party("HelpDesk SAS"),
+        plan_id="pro-monthly",
+    )
+    if oss_quarter is None:
+        return invoice
+    return replace(invoice, tax_facts=tax_facts(oss=True, quarter=oss_quarter))
+
+
+def make_charge(
+    invoice: Invoice, state: ChargeState = ChargeState.PENDING, **fields: Any
+) -> Charge:
+    return Charge(
+        id=invoice.id,
+        account_id=invoice.account_id,
+        invoice_id=invoice.id,
+        amount=invoice.total,
+        currency=invoice.currency,
+        state=state,
+        created_at=invoice.issued_at,
+        **fields,
+    )
+
+
+def billed_account(repo: Any) -> Account:
+    """An account in no queue (no trial end): the table is shared with the jobs' tests."""
+    account = replace(make_account(), trial_ends_at=None)
+    repo.commit(AccountChange(account=account, create=True))
+    return account
+
+
+def test_invoices_and_charges_are_created_once_and_updated_on_their_version(repo: Any) -> None:
+    account = billed_account(repo)
+    invoice = make_invoice(account)
+    charge = make_charge(invoice)
+    repo.commit(AccountChange(invoices=((invoice, None),), charges=((charge, None),)))
+    assert repo.get_invoice(account.id, invoice.id) == invoice
+    assert repo.get_charge(account.id, charge.id) == charge
+    with pytest.raises(ConcurrentUpdate):  # created once
+        repo.commit(AccountChange(invoices=((invoice, None),)))
+    with pytest.raises(ConcurrentUpdate):
+        repo.commit(AccountChange(charges=((charge, None),)))
+    paid_tx = Transaction("tx-1", NOW, invoice.total, "succeeded", "visa", "4242")
+    paid = invoice.paid(paid_tx)
+    settled = charge.paid("pi_1")
+    repo.commit(
+        AccountChange(invoices=((paid, invoice.version),), charges=((settled, charge.version),))
+    )
+    assert repo.get_invoice(account.id, invoice.id) == paid
+    assert repo.get_charge(account.id, charge.id) == settled
+    # a stale version fails the whole change: neither the invoice nor the charge moves
+    with pytest.raises(ConcurrentUpdate):
+        repo.commit(
+            AccountChange(
+                invoices=((paid.void(), paid.version),),
+                charges=((charge.void(), charge.version),),  # stale
+            )
+        )
+    assert repo.get_invoice(account.id, invoice.id) == paid
+    assert repo.get_charge(account.id, charge.id) == settled
+    # another account sees neither
+    assert repo.get_invoice(uuid.uuid4().hex, invoice.id) is None
+    assert repo.get_charge(uuid.uuid4().hex, charge.id) is None
+
+
+def test_invoices_are_listed_newest_first_by_page(repo: Any) -> None:
+    account = billed_account(repo)
+    other = billed_account(repo)
+    invoices = [make_invoice(account, NOW + timedelta(days=30 * i)) for i in range(5)]
+    repo.commit(AccountChange(invoices=tuple((i, None) for i in invoices)))
+    repo.commit(AccountChange(invoices=((make_invoice(other), None),)))
+    newest = invoices[::-1]
+    first, after = repo.list_invoices(account.id, 2, None)
+    assert first == newest[:2] and after == newest[1].id
+    second, after = repo.list_invoices(account.id, 2, after)
+    assert second == newest[2:4] and after == newest[3].id
+    last, after = repo.list_invoices(account.id, 2, after)
+    assert last == newest[4:] and after is None
+    assert repo.list_invoices(account.id, 10, None) == (newest, None)
+    found = repo.invoices_by_id(account.id, [invoices[1].id, "in_missing", invoices[3].id])
+    assert sorted(i.id for i in found) == sorted([invoices[1].id, invoices[3].id])
+    assert repo.invoices_by_id(other.id, [invoices[1].id]) == []
+    assert repo.invoices_by_id(account.id, []) == []
+
+
+def test_charge_context_reads_the_account_the_charge_and_its_invoice(repo: Any) -> None:
+    account = billed_account(repo)
+    invoice = make_invoice(account)
+    charge = make_charge(invoice)
+    repo.commit(AccountChange(invoices=((invoice, None),), charges=((charge, None),)))
+    assert repo.charge_context(account.id, charge.id) == (account, charge, invoice)
+    assert repo.charge_context(account.id, "in_missing") == (account, None, None)
+    assert repo.charge_context(uuid.uuid4().hex, charge.id) == (None, None, None)
+
+
+def test_a_counter_moves_by_one_on_its_expected_value_or_nothing_is_written(repo: Any) -> None:
+    name = f"invoice-{uuid.uuid4().hex[:8]}"
+    account = billed_account(repo)
+    assert repo.counter_value(name) == 0
+    first = make_invoice(account)
+    repo.commit(AccountChange(counter=(name, 0), invoices=((first, None),)))
+    assert repo.counter_value(name) == 1
+    lost = make_invoice(account, NOW + timedelta(days=1))
+    with pytest.raises(CounterMoved):  # another invoice took number 1
+        repo.commit(AccountChange(counter=(name, 0), invoices=((lost, None),)))
+    assert repo.get_invoice(account.id, lost.id) is None
+    assert repo.counter_value(name) == 1
+    repo.commit(AccountChange(counter=(name, 1), invoices=((lost, None),)))
+    assert repo.counter_value(name) == 2
+    assert repo.get_invoice(account.id, lost.id) == lost
+
+
+def test_markers_are_unique_unless_told_otherwise(repo: Any) -> None:
+    key = uuid.uuid4().hex
+    account = billed_account(repo)
+    repo.commit(AccountChange(markers=(Marker("EVENT", key, "first"),)))
+    assert repo.get_marker("EVENT", key) == "first"
+    with pytest.raises(MarkerExists):  # the whole change fails
+        repo.commit(
+            AccountChange(
+                markers=(Marker("EVENT", key, "second"),),
+                invoices=((make_invoice(account), None),),
+            )
+        )
+    assert repo.get_marker("EVENT", key) == "first"
+    assert repo.list_invoices(account.id, 10, None) == ([], None)
+    repo.commit(AccountChange(markers=(Marker("EVENT", key, "third", unique=False),)))
+    assert repo.get_marker("EVENT", key) == "third"
+    assert repo.get_marker("EVENT", uuid.uuid4().hex) is None
+    assert repo.get_marker("OTHER", key) is None  # the kind is part of the key
+    # a marker under the account: unique per account
+    answer = Marker("IDEMPOTENCY", key, '{"paid": 1}', account_id=account.id)
+    repo.commit(AccountChange(markers=(answer,)))
+    with pytest.raises(MarkerExists):
+        repo.commit(AccountChange(markers=(answer,)))
+    other = billed_account(repo)
+    repo.commit(AccountChange(markers=(replace(answer, account_id=other.id),)))
+
+
+def test_payable_reads_the_open_charges_the_open_invoices_and_the_stored_answer(
+    repo: Any,
+) -> None:
+    account = billed_account(repo)
+    other = billed_account(repo)
+    open_invoices = [make_invoice(account, NOW + timedelta(minutes=i)) for i in range(3)]
+    paid_invoice = make_invoice(account, NOW - timedelta(days=30), InvoiceStatus.PAID)
+    charges = [
+        make_charge(open_invoices[0], ChargeState.PENDING, attempts=1, next_retry_at=NOW),
+        make_charge(open_invoices[1], ChargeState.PROCESSING, lease_until=NOW),
+        make_charge(open_invoices[2], ChargeState.UNKNOWN),
+    ]
+    paid_charge = make_charge(paid_invoice, ChargeState.PAID)
+    key = uuid.uuid4().hex
+    repo.commit(
+        AccountChange(
+            invoices=tuple((i, None) for i in (*open_invoices, paid_invoice)),
+            charges=tuple((c, None) for c in (*charges, paid_charge)),
+            markers=(Marker("IDEMPOTENCY", key, '{"answer": 1}', account_id=account.id),),
+        )
+    )
+    foreign = make_invoice(other)
+    repo.commit(
+        AccountChange(
+            invoices=((foreign, None),),
+            charges=((make_charge(foreign), None),),
+            markers=(Marker("IDEMPOTENCY", key, "theirs", account_id=other.id),),
+        )
+    )
+    assert repo.open_charges(account.id) == charges
+    assert repo.payable(account.id, key) == (charges, open_invoices, '{"answer": 1}')
+    assert repo.payable(account.id, uuid.uuid4().hex) == (charges, open_invoices, None)
+    assert repo.payable(account.id, None) == (charges, open_invoices, None)
+    # once paid, a charge and its invoice are no longer payable
+    first_paid = open_invoices[0].paid(Transaction("tx", NOW, 3480, "succeeded"))
+    repo.commit(
+        AccountChange(
+            invoices=((first_paid, open_invoices[0].version),),
+            charges=((charges[0].paid("pi_1"), charges[0].version),),
+        )
+    )
+    assert repo.payable(account.id, None) == (charges[1:], open_invoices[1:], None)
+    assert repo.open_charges(account.id) == charges[1:]
+    assert repo.payable(uuid.uuid4().hex, key) == ([], [], None)
+    # void: the table is shared, so leave nothing in the retry queue for the jobs' tests
+    repo.commit(AccountChange(charges=tuple((c.void(), c.version) for c in charges[1:])))
+    assert repo.payable(account.id, None) == ([], open_invoices[1:], None)
+
+
+def test_due_charges_follow_the_charge_state(repo: Any) -> None:
+    """``Charge.queue_due_at``: a pending charge at its next retry (or, retries stopped, at
+    its suspension), a claimed one when its lease ends, an unknown one at once, a paid one
+    never."""
+    account = billed_account(repo)
+    at = NOW - timedelta(days=4000)  # before every other test's charges
+
+    def charge(state: ChargeState, **fields: Any) -> Charge:
+        return make_charge(make_invoice(account, at), state, **fields)
+
+    retrying = charge(ChargeState.PENDING, next_retry_at=at + timedelta(days=3))
+    stopped = charge(
+        ChargeState.PENDING,
+        retries_stopped=True,
+        next_retry_at=at,
+        suspend_at=at + timedelta(days=7),
+    )
+    claimed = charge(ChargeState.PROCESSING, lease_until=at + timedelta(minutes=15))
+    unknown = charge(ChargeState.UNKNOWN)
+    paid = charge(ChargeState.PAID, next_retry_at=at)
+    made = (retrying, stopped, claimed, unknown, paid)
+    repo.commit(AccountChange(charges=tuple((c, None) for c in made)))
+
+    def due(now: datetime) -> set[str]:
+        mine = {c.id for c in made}
+        return {c for a, c in repo.due_charges(now, 10_000) if a == account.id and c in mine}
+
+    assert due(at) == {unknown.id}
+    assert due(at + timedelta(minutes=15)) == {unknown.id, claimed.id}
+    assert due(at + timedelta(days=3)) == {unknown.id, claimed.id, retrying.id}
+    assert due(at + timedelta(days=7)) == {unknown.id, claimed.id, retrying.id, stopped.id}
+    # settled: out of the queue
+    repo.commit(
+        AccountChange(
+            charges=(
+                (unknown.paid("pi_2"), unknown.version),
+                (retrying.void(), retrying.version),
+            )
+        )
+    )
+    assert due(at + timedelta(days=7)) == {claimed.id, stopped.id}
+    # the table is shared: leave nothing due for the jobs' tests
+    repo.commit(
+        AccountChange(
+            charges=((claimed.void(), claimed.version), (stopped.void(), stopped.version))
+        )
+    )
+    assert due(NOW + timedelta(days=365)) == set()
+
+
+def test_due_renewals_are_the_active_accounts_whose_renewal_is_due(repo: Any) -> None:
+    at = NOW - timedelta(days=4000)
+    account = billed_account(repo)
+    active = account.evolve(status=AccountStatus.ACTIVE, next_renewal_at=at, trial_ends_at=None)
+    repo.commit(AccountChange(account=active, expected_version=account.version))
+
+    def due(now: datetime) -> dict[str, Account]:
+        return {a.id: a for a in repo.due_renewals(now, 10_000)}
+
+    assert account.id not in due(at - timedelta(seconds=1))
+    assert due(at)[account.id] == active
+    assert account.id not in {a.id for a in repo.due_trials(at + timedelta(days=365), 10_000)}
+    past_due = active.evolve(status=AccountStatus.PAST_DUE)
+    repo.commit(AccountChange(account=past_due, expected_version=active.version))
+    assert account.id not in due(at + timedelta(days=365))
+
+
+def test_scheduled_work_is_due_in_its_own_queue_until_removed(repo: Any) -> None:
+    at = NOW - timedelta(days=4000)
+    account = billed_account(repo)
+    queue = "vat"
+    repo.commit(AccountChange(work=(WorkItem(account.id, queue, at + timedelta(hours=1), 2),)))
+
+    def due(name: str, now: datetime) -> list[WorkItem]:
+        return [w for w in repo.due_work(name, now, 10_000) if w.account_id == account.id]
+
+    assert due(queue, at) == []
+    assert due(queue, at + timedelta(hours=1)) == [
+        WorkItem(account.id, queue, at + timedelta(hours=1), 2)
+    ]
+    assert due("other", at + timedelta(days=1)) == []
+    moved = WorkItem(account.id, queue, at + timedelta(days=2), 0)
+    repo.commit(AccountChange(work=(moved,)))  # one item per account and queue
+    assert due(queue, at + timedelta(days=1)) == []
+    assert due(queue, at + timedelta(days=2)) == [moved]
+    repo.commit(AccountChange(work=(WorkItem(account.id, queue, None),)))
+    assert due(queue, at + timedelta(days=365)) == []
+
+
+def test_the_oss_ledger_lists_the_oss_sales_of_a_quarter(repo: Any) -> None:
+    account = billed_account(repo)
+    quarter = f"19{uuid.uuid4().int % 100:02d}Q{uuid.uuid4().int % 4 + 1}"  # no other test's
+    sales = [
+        make_invoice(account, NOW + timedelta(minutes=i), oss_quarter=quarter) for i in range(3)
+    ]
+    domestic = make_invoice(account, NOW + timedelta(minutes=5))
+    other_quarter = make_invoice(account, NOW + timedelta(minutes=6), oss_quarter=f"{quarter}x")
+    repo.commit(AccountChange(invoices=tuple((i, None) for i in (*sales, domestic, other_quarter))))
+    listed = list(repo.oss_invoices(quarter))
+    assert sorted(i.id for i in listed) == sorted(i.id for i in sales)
+    # an OSS sale stays in its ledger whatever its status
+    paid = sales[0].paid(Transaction("tx", NOW, 3480, "succeeded"))
+    repo.commit(AccountChange(invoices=((paid, sales[0].version),)))
+    assert paid in list(repo.oss_invoices(quarter))

@@ -1,33 +1,8 @@
 """The single table, defined once (here) for the code, ``make run``, the tests and infra.
 
-Key design (``pk`` / ``sk``), one item type per ``kind``:
-
-=================  ==========================  ===========================  ====================
-item               pk                          sk                           notes
-=================  ==========================  ===========================  ====================
-account            ``ACCOUNT#<id>``            ``PROFILE``                  ``version`` guards
-                                                                            every update
-session            ``ACCOUNT#<id>``            ``SESSION#<sha256>``         TTL housekeeping
-audit event        ``ACCOUNT#<id>``            ``AUDIT#<iso time>#<id>``    kept forever
-invoice            ``ACCOUNT#<id>``            ``INVOICE#<time-ordered id>``  newest first
-charge             ``ACCOUNT#<id>``            ``CHARGE#<invoice id>``      one per invoice
-counter            ``COUNTER#<name>``          ``COUNTER``                  gapless numbers
-scheduled work     ``ACCOUNT#<id>``            ``WORK#<queue>``             e.g. VAT re-checks
-reactivation req.  ``ACCOUNT#<id>``            ``REACTIVATION#<req. id>``   queued while open
-marker             ``<KIND>#<key>``            ``MARKER``                   customer -> account,
-                                                                            webhook events,
-                                                                            idempotency keys,
-                                                                            the local test
-                                                                            clock
-email marker       ``EMAIL#<email>``           ``EMAIL``                    uniqueness (txn)
-throttle counter   ``THROTTLE#<key>``          ``W#<window>``               TTL housekeeping
-trusted device     ``ACCOUNT#<id>``            ``DEVICE#<sha256>``          own throttle bucket,
-                                                                            TTL housekeeping
-emailed token      ``ACCOUNT#<id>``            ``TOKEN#<purpose>``          one per purpose,
-                                                                            hash only, TTL
-outbox mail        ``OUTBOX#<id>``             ``OUTBOX``                   queue while pending
-                                                                            or failed
-=================  ==========================  ===========================  ====================
+One item type per ``kind`` (the models below).  The keys (``pk`` / ``sk`` of every item
+type, and the ``work_queue`` index keys) are in ``keys``, with the key table: the one module
+that spells them.  Items <-> domain objects: ``mapping``.
 
 Access patterns:
 

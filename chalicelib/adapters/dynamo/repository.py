@@ -1,4 +1,9 @@
-"""Repositories over the single table (see ``models`` for keys and access patterns).
+"""The repository over the single table: ``commit`` and the queries.
+
+The three modules beside it own the rest: ``keys`` every key string (and the key table),
+``mapping`` every item <-> domain conversion, ``models`` the attributes and access patterns.
+A new item type is a row and a builder in ``keys``, a model, a mapper pair in ``mapping``, and
+here only the lines that write or read it.
 
 Every multi-item change is one TransactWrite; every update of an existing item is
 conditional.  Vendor errors are translated here, and only here (:func:`dynamo_errors`):
@@ -19,11 +24,10 @@ conditional.  Vendor errors are translated here, and only here (:func:`dynamo_er
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from typing import Any, Sequence
 
@@ -34,10 +38,12 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters import codec
+from chalicelib.adapters import aws
+from chalicelib.adapters.dynamo import keys, mapping
 from chalicelib.adapters.dynamo.models import (
     AccountItem,
     AuditItem,
@@ -59,9 +65,13 @@ from chalicelib.adapters.dynamo.models import (
 )
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
+    IDEMPOTENCY_MARKER,
+    MAIL_FAILED_QUEUE,
+    OUTBOX_QUEUE,
+    RENEWAL_QUEUE,
+    TRIAL_QUEUE,
     Account,
     AccountChange,
-    AccountStatus,
     AccountToken,
     AuditEvent,
     MailStatus,
@@ -70,7 +80,13 @@ from chalicelib.domain.account import (
     TokenPurpose,
     WorkItem,
 )
-from chalicelib.domain.billing import Charge, ChargePurpose, ChargeState, Invoice
+from chalicelib.domain.billing import (
+    OPEN_CHARGE_STATES,
+    RETRY_QUEUE,
+    Charge,
+    Invoice,
+    InvoiceStatus,
+)
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     CounterMoved,
@@ -78,8 +94,8 @@ from chalicelib.domain.errors import (
     EmailAlreadyUsed,
     MarkerExists,
 )
-from chalicelib.domain.ids import new_id, shard_of, utc_iso
-from chalicelib.domain.lifecycle import ReactivationRequest, RequestStatus
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.throttle import (
     Bucket,
     BucketKind,
@@ -90,23 +106,7 @@ from chalicelib.domain.throttle import (
 from chalicelib.logs import log_error
 from chalicelib.services.ports import LoginLookup
 
-PROFILE = "PROFILE"
-MAIL_FAILED_QUEUE = "mail_failed"  # failed mail, by creation time (requeue-failed-mail)
-OSS_SHARDS = 4  # the OSS ledger's shards (fixed: changing it would hide old quarters)
-REACTIVATION_QUEUE = "reactivation#0"  # open reactivation requests (one shard: they are rare)
-
-
-def account_pk(account_id: str) -> str:
-    return f"ACCOUNT#{account_id}"
-
-
-def email_pk(email: str) -> str:
-    return f"EMAIL#{email}"
-
-
-def queue_sort_key(due: datetime, item_id: str) -> str:
-    return f"{utc_iso(due)}#{item_id}"
-
+OPEN_STATES = tuple(state.value for state in OPEN_CHARGE_STATES)
 
 _SERVER_FAULTS = frozenset({"InternalServerError", "InternalFailure", "ServiceUnavailable"})
 VENDOR_ERRORS = (PynamoDBException, BotoCoreError, ClientError)
@@ -154,257 +154,6 @@ def dynamo_errors(*, write: bool = False) -> Iterator[None]:
         raise unavailable(error, write=write) from error
 
 
-# --- conversions ---------------------------------------------------------------------------
-def _account_to_item(
-    account: Account, shards: int, renewal_lead: timedelta | None = None
-) -> AccountItem:
-    """The account item; it carries the queue keys of the one queue it waits in, if any
-    (``renewal`` while active, ``trial`` while a trial: see ``Account.queue_entry``)."""
-    queued = account.queue_entry(renewal_lead)
-    return AccountItem(
-        pk=account_pk(account.id),
-        sk=PROFILE,
-        email=account.email,
-        name=account.name,
-        country=account.country,
-        locale=account.locale,
-        password_hash=account.password_hash,
-        created_at=account.created_at,
-        status=account.status.value,
-        phone=account.phone,
-        plan=account.plan,
-        trial_ends_at=account.trial_ends_at,
-        session_epoch=account.session_epoch,
-        customer_id=account.customer_id,
-        payment_method_id=account.payment_method_id,
-        card=codec.card_to_json(account.card),
-        billing_address=codec.address_to_json(account.billing_address),
-        next_renewal_at=account.next_renewal_at,
-        vat_id=account.vat_id,
-        vat_status=account.vat_status,
-        vat_checked_at=account.vat_checked_at,
-        vat_request_id=account.vat_request_id,
-        trial_notice_for=account.trial_notice_for,
-        subscribe_charge_id=account.subscribe_charge_id,
-        email_verified=account.email_verified,
-        pending_email=account.pending_email,
-        mfa_secret=account.mfa_secret,
-        mfa_pending_secret=account.mfa_pending_secret,
-        mfa_last_step=account.mfa_last_step,
-        recovery_codes=json.dumps(list(account.recovery_codes)),
-        renewal_notice_for=account.renewal_notice_for,
-        card_notice_for=account.card_notice_for,
-        version=account.version,
-        queue_pk=f"{queued[0]}#{shard_of(account.id, shards)}" if queued else None,
-        queue_sk=queue_sort_key(queued[1], account.id) if queued else None,
-    )
-
-
-def _account_from_item(item: AccountItem) -> Account:
-    return Account(
-        id=item.pk.removeprefix("ACCOUNT#"),
-        email=item.email,
-        name=item.name,
-        country=item.country,
-        locale=item.locale,
-        password_hash=item.password_hash,
-        created_at=item.created_at,
-        status=AccountStatus(item.status),
-        phone=item.phone,
-        plan=item.plan,
-        trial_ends_at=item.trial_ends_at,
-        session_epoch=int(item.session_epoch),
-        customer_id=item.customer_id,
-        payment_method_id=item.payment_method_id,
-        card=codec.card_from_json(item.card),
-        billing_address=codec.address_from_json(item.billing_address),
-        next_renewal_at=item.next_renewal_at,
-        vat_id=item.vat_id,
-        vat_status=item.vat_status,
-        vat_checked_at=item.vat_checked_at,
-        vat_request_id=item.vat_request_id,
-        trial_notice_for=item.trial_notice_for,
-        subscribe_charge_id=item.subscribe_charge_id,
-        email_verified=bool(item.email_verified),
-        pending_email=item.pending_email,
-        mfa_secret=item.mfa_secret,
-        mfa_pending_secret=item.mfa_pending_secret,
-        mfa_last_step=int(item.mfa_last_step or 0),
-        recovery_codes=tuple(json.loads(item.recovery_codes or "[]")),
-        renewal_notice_for=item.renewal_notice_for,
-        card_notice_for=item.card_notice_for,
-        version=int(item.version),
-    )
-
-
-def oss_queue(quarter: str, shard: int) -> str:
-    """The ``work_queue`` key of the One-Stop Shop ledger of a quarter (``oss#2026Q4#<n>``)."""
-    return f"oss#{quarter}#{shard}"
-
-
-def _invoice_to_item(invoice: Invoice) -> InvoiceItem:
-    """The invoice item; an OSS sale also carries the keys of its quarter's OSS ledger in the
-    ``work_queue`` index (derived from the immutable body, so every later write keeps them)."""
-    facts = invoice.tax_facts
-    oss = facts is not None and facts.oss
-    return InvoiceItem(
-        pk=account_pk(invoice.account_id),
-        sk=f"INVOICE#{invoice.id}",
-        body=codec.invoice_body_to_json(invoice),
-        status=invoice.status.value,
-        transactions=codec.transactions_to_json(invoice.transactions),
-        version=invoice.version,
-        queue_pk=oss_queue(facts.quarter, shard_of(invoice.id, OSS_SHARDS))
-        if oss and facts
-        else None,
-        queue_sk=queue_sort_key(invoice.issued_at, invoice.id) if oss else None,
-    )
-
-
-def _invoice_from_item(item: InvoiceItem) -> Invoice:
-    return codec.invoice_from_json(item.body, item.status, item.transactions, int(item.version))
-
-
-def _charge_to_item(charge: Charge, shards: int) -> ChargeItem:
-    due_at = charge.queue_due_at()
-    return ChargeItem(
-        pk=account_pk(charge.account_id),
-        sk=f"CHARGE#{charge.id}",
-        invoice_id=charge.invoice_id,
-        amount=charge.amount,
-        currency=charge.currency,
-        state=charge.state.value,
-        created_at=charge.created_at,
-        attempts=charge.attempts,
-        lease_until=charge.lease_until,
-        first_failed_at=charge.first_failed_at,
-        next_retry_at=charge.next_retry_at,
-        retries_stopped=int(charge.retries_stopped),
-        last_failure=codec.decline_to_json(charge.last_failure),
-        last_failure_key=charge.last_failure_key,
-        payment_intent_id=charge.payment_intent_id,
-        attempt=codec.attempt_to_json(charge.attempt),
-        purpose=charge.purpose.value,
-        suspend_at=charge.suspend_at,
-        version=charge.version,
-        queue_pk=f"retry#{shard_of(charge.id, shards)}" if due_at else None,
-        queue_sk=queue_sort_key(due_at, f"{charge.account_id}#{charge.id}") if due_at else None,
-    )
-
-
-def _charge_from_item(item: ChargeItem) -> Charge:
-    return Charge(
-        id=item.sk.removeprefix("CHARGE#"),
-        account_id=item.pk.removeprefix("ACCOUNT#"),
-        invoice_id=item.invoice_id,
-        amount=int(item.amount),
-        currency=item.currency,
-        state=ChargeState(item.state),
-        created_at=item.created_at,
-        attempts=int(item.attempts),
-        lease_until=item.lease_until,
-        first_failed_at=item.first_failed_at,
-        next_retry_at=item.next_retry_at,
-        retries_stopped=bool(item.retries_stopped),
-        last_failure=codec.decline_from_json(item.last_failure),
-        last_failure_key=item.last_failure_key,
-        payment_intent_id=item.payment_intent_id,
-        attempt=codec.attempt_from_json(item.attempt),
-        purpose=ChargePurpose(item.purpose or "renewal"),
-        suspend_at=item.suspend_at,
-        version=int(item.version),
-    )
-
-
-def _session_to_item(session: Session, settings: Settings) -> SessionItem:
-    return SessionItem(
-        pk=account_pk(session.account_id),
-        sk=f"SESSION#{session.token_hash}",
-        epoch=session.epoch,
-        created_at=session.created_at,
-        last_seen_at=session.last_seen_at,
-        ip=session.ip,
-        failures=session.reauth.failures,
-        attempted_at=session.reauth.attempted_at,
-        user_agent=session.user_agent,
-        expires_at=session.expires_at(
-            settings.session_idle_seconds, settings.session_absolute_seconds
-        ),
-    )
-
-
-def _session_from_item(item: SessionItem) -> Session:
-    return Session(
-        account_id=item.pk.removeprefix("ACCOUNT#"),
-        token_hash=item.sk.removeprefix("SESSION#"),
-        epoch=int(item.epoch),
-        created_at=item.created_at,
-        last_seen_at=item.last_seen_at,
-        ip=item.ip,
-        reauth=ThrottleState(int(item.failures or 0), item.attempted_at),
-        user_agent=item.user_agent or "",
-    )
-
-
-def _token_key(account_id: str, purpose: TokenPurpose) -> tuple[str, str]:
-    return account_pk(account_id), f"TOKEN#{purpose.value}"
-
-
-def _token_to_item(token: AccountToken) -> TokenItem:
-    pk, sk = _token_key(token.account_id, token.purpose)
-    return TokenItem(
-        pk=pk,
-        sk=sk,
-        token_hash=token.token_hash,
-        created_at=token.created_at,
-        epoch=token.epoch,
-        value=token.value,
-        expires_at=token.expires_at,
-    )
-
-
-def _token_from_item(item: TokenItem) -> AccountToken:
-    assert item.expires_at is not None  # always written
-    return AccountToken(
-        account_id=item.pk.removeprefix("ACCOUNT#"),
-        purpose=TokenPurpose(item.sk.removeprefix("TOKEN#")),
-        token_hash=item.token_hash,
-        created_at=item.created_at,
-        expires_at=item.expires_at,
-        epoch=int(item.epoch or 0),
-        value=item.value or "",
-    )
-
-
-# --- sign-in throttle (domain.throttle) ----------------------------------------------------
-def _throttle_item(bucket: Bucket) -> ThrottleItem:
-    return ThrottleItem(pk=f"THROTTLE#{bucket.kind.value}#{bucket.key}", sk=f"W#{bucket.window}")
-
-
-def _device_to_item(device: TrustedDevice) -> DeviceItem:
-    return DeviceItem(
-        pk=account_pk(device.account_id),
-        sk=f"DEVICE#{device.token_hash}",
-        created_at=device.created_at,
-        last_used_at=device.last_used_at,
-        failures=device.throttle.failures,
-        attempted_at=device.throttle.attempted_at,
-        expires_at=device.expires_at,
-    )
-
-
-def _device_from_item(item: DeviceItem) -> TrustedDevice:
-    assert item.expires_at is not None  # always written
-    return TrustedDevice(
-        account_id=item.pk.removeprefix("ACCOUNT#"),
-        token_hash=item.sk.removeprefix("DEVICE#"),
-        created_at=item.created_at,
-        last_used_at=item.last_used_at,
-        expires_at=item.expires_at,
-        throttle=ThrottleState(int(item.failures or 0), item.attempted_at),
-    )
-
-
 def _reservation_update(r: Reservation) -> tuple[TableItem, list[Action], Any]:
     """The item, update actions and condition that take reservation ``r`` (see
     ``domain.throttle``): compare-and-set on the failures seen, or an increment below the
@@ -414,15 +163,15 @@ def _reservation_update(r: Reservation) -> tuple[TableItem, list[Action], Any]:
     if r.bucket.kind in (BucketKind.DEVICE, BucketKind.SESSION):
         account_id, token_hash = r.bucket.owner
         if r.bucket.kind is BucketKind.DEVICE:
-            item = DeviceItem(pk=account_pk(account_id), sk=f"DEVICE#{token_hash}")
+            item = mapping.device_item(account_id, token_hash)
             attrs = DeviceItem
         else:
-            item = SessionItem(pk=account_pk(account_id), sk=f"SESSION#{token_hash}")
+            item = mapping.session_item(account_id, token_hash)
             attrs = SessionItem
         exists: Any = attrs.pk.exists()
         actions: list[Action] = [attrs.failures.add(1), attrs.attempted_at.set(r.at)]
     else:
-        item, attrs, exists = _throttle_item(r.bucket), ThrottleItem, None
+        item, attrs, exists = mapping.throttle_item(r.bucket), ThrottleItem, None
         actions = [
             ThrottleItem.failures.add(1),
             ThrottleItem.attempted_at.set(r.at),
@@ -437,105 +186,6 @@ def _reservation_update(r: Reservation) -> tuple[TableItem, list[Action], Any]:
     else:
         condition = attrs.failures == r.expected
     return item, actions, condition if exists is None else exists & condition
-
-
-def _audit_to_item(event: AuditEvent) -> AuditItem:
-    return AuditItem(
-        pk=account_pk(event.account_id),
-        sk=f"AUDIT#{utc_iso(event.at)}#{new_id()[:8]}",
-        at=event.at,
-        event=event.event,
-        actor=event.actor,
-        ip=event.ip,
-        details=json.dumps(event.details),
-    )
-
-
-def _failed_mail_keys(mail_id: str, created_at: datetime, shards: int) -> tuple[str, str]:
-    return f"{MAIL_FAILED_QUEUE}#{shard_of(mail_id, shards)}", queue_sort_key(created_at, mail_id)
-
-
-def _mail_to_item(mail: OutboxMail, shards: int) -> OutboxItem:
-    pending = mail.status is MailStatus.PENDING and mail.next_attempt_at is not None
-    queue_pk, queue_sk = (
-        _failed_mail_keys(mail.id, mail.created_at, shards)
-        if mail.status is MailStatus.FAILED
-        else (None, None)
-    )
-    if pending and mail.next_attempt_at:
-        queue_pk = f"outbox#{shard_of(mail.id, shards)}"
-        queue_sk = queue_sort_key(mail.next_attempt_at, mail.id)
-    return OutboxItem(
-        pk=f"OUTBOX#{mail.id}",
-        sk="OUTBOX",
-        to=mail.to,
-        template=mail.template,
-        locale=mail.locale,
-        params=json.dumps(mail.params),
-        account_id=mail.account_id,
-        status=mail.status.value,
-        attempts=mail.attempts,
-        created_at=mail.created_at,
-        next_attempt_at=mail.next_attempt_at,
-        queued_at=mail.queued_at,
-        queue_pk=queue_pk,
-        queue_sk=queue_sk,
-    )
-
-
-def _mail_from_item(item: OutboxItem) -> OutboxMail:
-    return OutboxMail(
-        id=item.pk.removeprefix("OUTBOX#"),
-        to=item.to,
-        template=item.template,
-        locale=item.locale,
-        created_at=item.created_at,
-        params=json.loads(item.params),
-        account_id=item.account_id,
-        status=MailStatus(item.status),
-        attempts=int(item.attempts),
-        next_attempt_at=item.next_attempt_at,
-        lease_until=item.lease_until,
-        sent_at=item.sent_at,
-        provider_id=item.provider_id,
-        last_error=item.last_error,
-        queued_at=item.queued_at,
-    )
-
-
-def _request_to_item(request: ReactivationRequest) -> ReactivationItem:
-    """An open request carries the ``reactivation#0`` queue keys; a decided one not.  One
-    shard: requests are rare, and support lists them all with one Query."""
-    queued = request.status is RequestStatus.OPEN
-    return ReactivationItem(
-        pk=account_pk(request.account_id),
-        sk=f"REACTIVATION#{request.id}",
-        email=request.email,
-        requested_at=request.requested_at,
-        status=request.status.value,
-        plan=request.plan,
-        decided_at=request.decided_at,
-        decided_by=request.decided_by,
-        note=request.note,
-        version=request.version,
-        queue_pk=REACTIVATION_QUEUE if queued else None,
-        queue_sk=queue_sort_key(request.requested_at, request.id) if queued else None,
-    )
-
-
-def _request_from_item(item: ReactivationItem) -> ReactivationRequest:
-    return ReactivationRequest(
-        id=item.sk.removeprefix("REACTIVATION#"),
-        account_id=item.pk.removeprefix("ACCOUNT#"),
-        email=item.email,
-        requested_at=item.requested_at,
-        status=RequestStatus(item.status),
-        plan=item.plan,
-        decided_at=item.decided_at,
-        decided_by=item.decided_by,
-        note=item.note,
-        version=int(item.version),
-    )
 
 
 class DynamoRepository:
@@ -553,8 +203,6 @@ class DynamoRepository:
     def _ping_client(self) -> Any:
         """A DynamoDB client with short timeouts and no retry, on the process's one botocore
         session (``adapters.aws``): health checks must fail fast, requests may retry."""
-        from chalicelib.adapters import aws
-
         return aws.client(
             "dynamodb",
             region=self._settings.aws_region,
@@ -567,12 +215,10 @@ class DynamoRepository:
     def ping(self) -> None:
         """``HealthProbe``: one GetItem of a key that is never written (short timeouts, no
         retry); ``DependencyUnavailable`` when the table does not answer."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             self._ping_client.get_item(
                 TableName=self._settings.table_name,
-                Key={"pk": {"S": "HEALTH"}, "sk": {"S": "PING"}},
+                Key={"pk": {"S": keys.HEALTH_KEY[0]}, "sk": {"S": keys.HEALTH_KEY[1]}},
             )
         except (BotoCoreError, ClientError) as error:
             raise DependencyUnavailable() from error
@@ -624,10 +270,10 @@ class DynamoRepository:
             account = change.account
             if account is not None:
                 lead = self._settings.renewal_notice_lead(account.plan)
-                item = _account_to_item(account, shards, lead)
+                item = mapping.account_to_item(account, shards, lead)
                 if change.create:
                     put(
-                        EmailItem(pk=email_pk(account.email), sk="EMAIL", account_id=account.id),
+                        mapping.email_item(account.email, account.id),
                         EmailItem.pk.does_not_exist(),
                     )
                     put(item, AccountItem.pk.does_not_exist())
@@ -635,20 +281,18 @@ class DynamoRepository:
                     put(item, AccountItem.version == change.expected_version)
                 if change.email_swap is not None:
                     old, new = change.email_swap
-                    delete(
-                        EmailItem(pk=email_pk(old), sk="EMAIL"), EmailItem.account_id == account.id
-                    )
+                    delete(mapping.email_item(old), EmailItem.account_id == account.id)
                     put(
-                        EmailItem(pk=email_pk(new), sk="EMAIL", account_id=account.id),
+                        mapping.email_item(new, account.id),
                         EmailItem.pk.does_not_exist(),
                     )
             for session in change.put_sessions:
-                put(_session_to_item(session, self._settings))
+                put(mapping.session_to_item(session, self._settings))
             for account_id, token_hash in change.delete_sessions:
-                delete(SessionItem(pk=account_pk(account_id), sk=f"SESSION#{token_hash}"))
+                delete(mapping.session_item(account_id, token_hash))
             if change.counter is not None:
                 name, expected = change.counter
-                counter = CounterItem(pk=f"COUNTER#{name}", sk="COUNTER")
+                counter = mapping.counter_item(name)
                 tw.update(
                     counter,
                     actions=[
@@ -662,79 +306,55 @@ class DynamoRepository:
                 updates.append(counter.pk)
             for invoice, invoice_version in change.invoices:
                 put(
-                    _invoice_to_item(invoice),
+                    mapping.invoice_to_item(invoice),
                     InvoiceItem.pk.does_not_exist()
                     if invoice_version is None
                     else InvoiceItem.version == invoice_version,
                 )
             for charge, charge_version in change.charges:
                 put(
-                    _charge_to_item(charge, shards),
+                    mapping.charge_to_item(charge, shards),
                     ChargeItem.pk.does_not_exist()
                     if charge_version is None
                     else ChargeItem.version == charge_version,
                 )
             for work in change.work:
-                pk, sk = account_pk(work.account_id), f"WORK#{work.queue}"
+                work_item = mapping.work_to_item(work, shards)
                 if work.due_at is None:
-                    delete(WorkItemModel(pk=pk, sk=sk))
+                    delete(work_item)
                 else:
-                    put(
-                        WorkItemModel(
-                            pk=pk,
-                            sk=sk,
-                            due_at=work.due_at,
-                            attempts=work.attempts,
-                            queue_pk=f"{work.queue}#{shard_of(work.account_id, shards)}",
-                            queue_sk=queue_sort_key(work.due_at, work.account_id),
-                        )
-                    )
+                    put(work_item)
             for marker in change.markers:
-                if marker.account_id is not None:
-                    put(
-                        MarkerItem(
-                            pk=account_pk(marker.account_id),
-                            sk=f"{marker.kind}#{marker.key}",
-                            value=marker.value,
-                            expires_at=marker.expires_at,
-                        ),
-                        MarkerItem.pk.does_not_exist() if marker.unique else None,
-                    )
-                    continue
                 put(
-                    MarkerItem(
-                        pk=f"{marker.kind}#{marker.key}",
-                        sk="MARKER",
-                        value=marker.value,
-                        expires_at=marker.expires_at,
-                    ),
+                    mapping.marker_to_item(marker),
                     MarkerItem.pk.does_not_exist() if marker.unique else None,
                 )
             for request, request_version in change.requests:
                 put(
-                    _request_to_item(request),
+                    mapping.request_to_item(request),
                     ReactivationItem.pk.does_not_exist()
                     if request_version is None
                     else ReactivationItem.version == request_version,
                 )
             for mail in change.mails:
-                put(_mail_to_item(mail, shards), OutboxItem.pk.does_not_exist())
+                put(mapping.mail_to_item(mail, shards), OutboxItem.pk.does_not_exist())
             for event in change.audit:
-                put(_audit_to_item(event))
+                put(mapping.audit_to_item(event))
             for device in change.devices:
-                put(_device_to_item(device))
+                put(mapping.device_to_item(device))
             spent = {(t.account_id, t.purpose) for t in change.spend_tokens}
             for token in change.spend_tokens:
-                pk, sk = _token_key(token.account_id, token.purpose)
-                delete(TokenItem(pk=pk, sk=sk), TokenItem.token_hash == token.token_hash)
+                delete(
+                    mapping.token_item(token.account_id, token.purpose),
+                    TokenItem.token_hash == token.token_hash,
+                )
             for account_id, purpose in change.drop_tokens:
                 if (account_id, purpose) not in spent:
-                    pk, sk = _token_key(account_id, purpose)
-                    delete(TokenItem(pk=pk, sk=sk))
+                    delete(mapping.token_item(account_id, purpose))
             for token in change.tokens:
-                put(_token_to_item(token))
+                put(mapping.token_to_item(token))
             for settle in change.throttle_settle:
-                bucket_item = _throttle_item(settle.bucket)
+                bucket_item = mapping.throttle_item(settle.bucket)
                 if not settle.refund:
                     delete(bucket_item)
                     continue
@@ -749,18 +369,16 @@ class DynamoRepository:
 
         def on_cancel(failed: list[int]) -> Exception:
             order = deletes + puts + updates
-            keys = [order[i] for i in failed if i < len(order)]
-            if any(k.startswith("COUNTER#") for k in keys):
+            failed_pks = [order[i] for i in failed if i < len(order)]
+            if any(keys.is_counter_pk(pk) for pk in failed_pks):
                 return CounterMoved()
-            marker_keys = {
-                account_pk(m.account_id) if m.account_id else f"{m.kind}#{m.key}"
-                for m in change.markers
-                if m.unique
+            marker_pks = {
+                keys.marker_key(m.kind, m.key, m.account_id)[0] for m in change.markers if m.unique
             }
-            if marker_keys & set(keys):
+            if marker_pks & set(failed_pks):
                 return MarkerExists()
             swaps_email = change.account is not None and (change.create or change.email_swap)
-            if swaps_email and any(k.startswith("EMAIL#") for k in keys):
+            if swaps_email and any(keys.is_email_pk(pk) for pk in failed_pks):
                 return EmailAlreadyUsed()
             return ConcurrentUpdate()
 
@@ -770,10 +388,10 @@ class DynamoRepository:
     def get_account(self, account_id: str) -> Account | None:
         with dynamo_errors():
             try:
-                item = AccountItem.get(account_pk(account_id), PROFILE, consistent_read=True)
+                item = AccountItem.get(*keys.account_key(account_id), consistent_read=True)
             except AccountItem.DoesNotExist:
                 return None
-        return _account_from_item(item)
+        return mapping.account_from_item(item)
 
     def _batch_get(self, keys: list[tuple[str, str]]) -> list[TableItem]:
         with dynamo_errors():
@@ -783,21 +401,21 @@ class DynamoRepository:
     def login_lookup(
         self, email: str, buckets: Sequence[Bucket], device: tuple[str, str] | None = None
     ) -> LoginLookup:
-        by_key = {(f"THROTTLE#{b.kind.value}#{b.key}", f"W#{b.window}"): b for b in buckets}
-        keys = [(email_pk(email), "EMAIL"), *by_key]
+        by_key = {keys.throttle_key(b): b for b in buckets}
+        wanted = [keys.email_key(email), *by_key]
         if device is not None:
-            keys.append((account_pk(device[0]), f"DEVICE#{device[1]}"))
+            wanted.append(keys.device_key(*device))
         account_id: str | None = None
         states: dict[Bucket, ThrottleState] = {}
         found: TrustedDevice | None = None
-        for item in self._batch_get(keys):
+        for item in self._batch_get(wanted):
             if isinstance(item, EmailItem):
                 account_id = item.account_id
             elif isinstance(item, ThrottleItem):
                 bucket = by_key[(item.pk, item.sk)]
                 states[bucket] = ThrottleState(int(item.failures), item.attempted_at)
             elif isinstance(item, DeviceItem):
-                found = _device_from_item(item)
+                found = mapping.device_from_item(item)
         return LoginLookup(account_id, states, found)
 
     def reserve_attempts(self, reservations: Sequence[Reservation]) -> bool:
@@ -835,27 +453,26 @@ class DynamoRepository:
     def get_session(
         self, account_id: str, token_hash: str
     ) -> tuple[Account | None, Session | None]:
-        pk = account_pk(account_id)
         account: Account | None = None
         session: Session | None = None
         ahead: str | None = getattr(self._local, "ahead", None)
         self._local.ahead = None
         self._local.read = {}
-        keys = [(pk, PROFILE), (pk, f"SESSION#{token_hash}")]
+        wanted = [keys.account_key(account_id), keys.session_key(account_id, token_hash)]
         if ahead is not None:
-            keys.append((pk, f"INVOICE#{ahead}"))
+            wanted.append(keys.invoice_key(account_id, ahead))
             self._local.read[(account_id, ahead)] = None  # absent unless found below
-        for item in self._batch_get(keys):
+        for item in self._batch_get(wanted):
             if isinstance(item, AccountItem):
-                account = _account_from_item(item)
+                account = mapping.account_from_item(item)
             elif isinstance(item, SessionItem):
-                session = _session_from_item(item)
+                session = mapping.session_from_item(item)
             elif isinstance(item, InvoiceItem):
-                self._local.read[(account_id, ahead)] = _invoice_from_item(item)
+                self._local.read[(account_id, ahead)] = mapping.invoice_from_item(item)
         return account, session
 
     def touch_session(self, session: Session, now: datetime, expires_at: datetime) -> None:
-        item = SessionItem(pk=account_pk(session.account_id), sk=f"SESSION#{session.token_hash}")
+        item = mapping.session_item(session.account_id, session.token_hash)
         with dynamo_errors(write=True):
             try:
                 item.update(
@@ -871,75 +488,66 @@ class DynamoRepository:
 
     def delete_session(self, account_id: str, token_hash: str) -> None:
         with dynamo_errors(write=True):
-            SessionItem(pk=account_pk(account_id), sk=f"SESSION#{token_hash}").delete()
+            mapping.session_item(account_id, token_hash).delete()
 
     # --- account security (services.account_security) -------------------------------------
     def token_lookup(
         self, account_id: str, purposes: Sequence[TokenPurpose]
     ) -> tuple[Account | None, dict[TokenPurpose, AccountToken]]:
-        pk = account_pk(account_id)
-        keys = [(pk, PROFILE), *(_token_key(account_id, p) for p in purposes)]
+        wanted = [keys.account_key(account_id), *(keys.token_key(account_id, p) for p in purposes)]
         account: Account | None = None
         found: dict[TokenPurpose, AccountToken] = {}
-        for item in self._batch_get(keys):
+        for item in self._batch_get(wanted):
             if isinstance(item, AccountItem):
-                account = _account_from_item(item)
+                account = mapping.account_from_item(item)
             elif isinstance(item, TokenItem):
-                token = _token_from_item(item)
+                token = mapping.token_from_item(item)
                 found[token.purpose] = token
         return account, found
 
     def list_sessions(self, account_id: str) -> list[Session]:
         with dynamo_errors():
             items = SessionItem.query(
-                account_pk(account_id),
-                SessionItem.sk.startswith("SESSION#"),
+                keys.account_pk(account_id),
+                SessionItem.sk.startswith(keys.SESSION),
                 consistent_read=True,
             )
-            return [_session_from_item(i) for i in items]
+            return [mapping.session_from_item(i) for i in items]
 
     def audit_page(
         self, account_id: str, limit: int, cursor: str | None
     ) -> tuple[list[AuditEvent], str | None]:
-        pk = account_pk(account_id)
+        pk = keys.account_pk(account_id)
         start = {"pk": {"S": pk}, "sk": {"S": cursor}} if cursor else None
         with dynamo_errors():
             result = AuditItem.query(
                 pk,
-                AuditItem.sk.startswith("AUDIT#"),
+                AuditItem.sk.startswith(keys.AUDIT),
                 scan_index_forward=False,
                 limit=limit + 1,  # one more than the page: is there a next page?
                 last_evaluated_key=start,
             )
             items = list(result)
         page = items[:limit]
-        events = [
-            AuditEvent(account_id, i.at, i.event, i.actor, i.ip, json.loads(i.details))
-            for i in page
-        ]
+        events = [mapping.audit_from_item(i) for i in page]
         return events, (page[-1].sk if len(items) > limit else None)
 
     def audit_events(self, account_id: str, limit: int = 50) -> list[AuditEvent]:
         """The account's audit trail, newest first."""
         with dynamo_errors():
             items = AuditItem.query(
-                account_pk(account_id),
-                AuditItem.sk.startswith("AUDIT#"),
+                keys.account_pk(account_id),
+                AuditItem.sk.startswith(keys.AUDIT),
                 scan_index_forward=False,
                 limit=limit,
             )
-            return [
-                AuditEvent(account_id, i.at, i.event, i.actor, i.ip, json.loads(i.details))
-                for i in items
-            ]
+            return [mapping.audit_from_item(i) for i in items]
 
     # --- billing --------------------------------------------------------------------------
     def counter_value(self, name: str) -> int:
         with dynamo_errors():
             try:
-                return int(
-                    CounterItem.get(f"COUNTER#{name}", "COUNTER", consistent_read=True).value
-                )
+                return int(CounterItem.get(*keys.counter_key(name), consistent_read=True).value)
             except CounterItem.DoesNotExist:
                 return 0
 
@@ -950,28 +558,31 @@ class DynamoRepository:
         with dynamo_errors():
             try:
                 item = InvoiceItem.get(
-                    account_pk(account_id), f"INVOICE#{invoice_id}", consistent_read=True
+                    *keys.invoice_key(account_id, invoice_id), consistent_read=True
                 )
             except InvoiceItem.DoesNotExist:
                 return None
-        return _invoice_from_item(item)
+        return mapping.invoice_from_item(item)
 
     def list_invoices(
         self, account_id: str, limit: int, after: str | None
     ) -> tuple[list[Invoice], str | None]:
         """Invoices newest first; ``after`` is the id of the last invoice of the previous page."""
-        pk = account_pk(account_id)
-        start = {"pk": {"S": pk}, "sk": {"S": f"INVOICE#{after}"}} if after else None
+        pk = keys.account_pk(account_id)
+        start: dict[str, dict[str, Any]] | None = None
+        if after:
+            _, after_sk = keys.invoice_key(account_id, after)
+            start = {"pk": {"S": pk}, "sk": {"S": after_sk}}
         with dynamo_errors():
             result = InvoiceItem.query(
                 pk,
-                InvoiceItem.sk.startswith("INVOICE#"),
+                InvoiceItem.sk.startswith(keys.INVOICE),
                 scan_index_forward=False,
                 limit=limit,
                 last_evaluated_key=start,
                 page_size=limit,
             )
-            invoices = [_invoice_from_item(i) for i in result if isinstance(i, InvoiceItem)]
+            invoices = [mapping.invoice_from_item(i) for i in result if isinstance(i, InvoiceItem)]
             last = result.last_evaluated_key
         next_after = invoices[-1].id if invoices and last and len(invoices) == limit else None
         return invoices, next_after
@@ -980,43 +591,38 @@ class DynamoRepository:
         """The account's charges not yet paid or void (one Query)."""
         with dynamo_errors():
             items = ChargeItem.query(
-                account_pk(account_id),
-                ChargeItem.sk.startswith("CHARGE#"),
-                filter_condition=ChargeItem.state.is_in(
-                    ChargeState.PENDING.value,
-                    ChargeState.PROCESSING.value,
-                    ChargeState.UNKNOWN.value,
-                ),
+                keys.account_pk(account_id),
+                ChargeItem.sk.startswith(keys.CHARGE),
+                filter_condition=ChargeItem.state.is_in(*OPEN_STATES),
                 consistent_read=True,
             )
-            return [_charge_from_item(i) for i in items if isinstance(i, ChargeItem)]
+            return [mapping.charge_from_item(i) for i in items if isinstance(i, ChargeItem)]
 
     def payable(
         self, account_id: str, answer_key: str | None
     ) -> tuple[list[Charge], list[Invoice], str | None]:
         """For "apply pending charges", in one Query: the open charges, the open invoices and the
         stored answer of ``answer_key`` (``IDEMPOTENCY#<key>``, which sorts between them)."""
-        from pynamodb.expressions.condition import Condition
-
         wanted: Condition = (ChargeItem.kind == ChargeItem) & ChargeItem.state.is_in(
-            ChargeState.PENDING.value, ChargeState.PROCESSING.value, ChargeState.UNKNOWN.value
-        ) | ((InvoiceItem.kind == InvoiceItem) & (InvoiceItem.status == "open"))
+            *OPEN_STATES
+        ) | ((InvoiceItem.kind == InvoiceItem) & (InvoiceItem.status == InvoiceStatus.OPEN.value))
         if answer_key is not None:
-            wanted = wanted | (TableItem.sk == f"IDEMPOTENCY#{answer_key}")
+            _, answer_sk = keys.marker_key(IDEMPOTENCY_MARKER, answer_key, account_id)
+            wanted = wanted | (TableItem.sk == answer_sk)
         charges: list[Charge] = []
         invoices: list[Invoice] = []
         answer: str | None = None
         with dynamo_errors():
             for item in TableItem.query(
-                account_pk(account_id),
-                TableItem.sk.between("CHARGE#", "INVOICE#\uffff"),
+                keys.account_pk(account_id),
+                TableItem.sk.between(*keys.payable_range()),
                 filter_condition=wanted,
                 consistent_read=True,
             ):
                 if isinstance(item, ChargeItem):
-                    charges.append(_charge_from_item(item))
+                    charges.append(mapping.charge_from_item(item))
                 elif isinstance(item, InvoiceItem):
-                    invoices.append(_invoice_from_item(item))
+                    invoices.append(mapping.invoice_from_item(item))
                 elif isinstance(item, MarkerItem):
                     answer = str(item.value)
         return charges, invoices, answer
@@ -1024,21 +630,21 @@ class DynamoRepository:
     def get_charge(self, account_id: str, charge_id: str) -> Charge | None:
         with dynamo_errors():
             try:
-                item = ChargeItem.get(
-                    account_pk(account_id), f"CHARGE#{charge_id}", consistent_read=True
-                )
+                item = ChargeItem.get(*keys.charge_key(account_id, charge_id), consistent_read=True)
             except ChargeItem.DoesNotExist:
                 return None
-        return _charge_from_item(item)
+        return mapping.charge_from_item(item)
 
     def _due(self, queue: str, now: datetime, limit: int) -> list[TableItem]:
         due: list[TableItem] = []
-        upper = f"{utc_iso(now)}~"
+        upper = keys.due_until(now)
         with dynamo_errors():
             for shard in range(self._settings.queue_shards):
                 due.extend(
                     TableItem.work_queue.query(
-                        f"{queue}#{shard}", TableItem.queue_sk <= upper, limit=limit - len(due)
+                        keys.queue_partition(queue, shard),
+                        TableItem.queue_sk <= upper,
+                        limit=limit - len(due),
                     )
                 )
                 if len(due) >= limit:
@@ -1050,54 +656,57 @@ class DynamoRepository:
     ) -> tuple[Account | None, Charge | None, Invoice | None]:
         """The account, one charge and its invoice (a charge's id is its invoice's): one
         BatchGet."""
-        pk = account_pk(account_id)
         account: Account | None = None
         charge: Charge | None = None
         invoice: Invoice | None = None
-        keys = [(pk, PROFILE), (pk, f"CHARGE#{charge_id}"), (pk, f"INVOICE#{charge_id}")]
-        for item in self._batch_get(keys):
+        wanted = [
+            keys.account_key(account_id),
+            keys.charge_key(account_id, charge_id),
+            keys.invoice_key(account_id, charge_id),
+        ]
+        for item in self._batch_get(wanted):
             if isinstance(item, AccountItem):
-                account = _account_from_item(item)
+                account = mapping.account_from_item(item)
             elif isinstance(item, ChargeItem):
-                charge = _charge_from_item(item)
+                charge = mapping.charge_from_item(item)
             elif isinstance(item, InvoiceItem):
-                invoice = _invoice_from_item(item)
+                invoice = mapping.invoice_from_item(item)
         return account, charge, invoice
 
     def invoices_by_id(self, account_id: str, invoice_ids: list[str]) -> list[Invoice]:
-        pk = account_pk(account_id)
-        items = self._batch_get([(pk, f"INVOICE#{i}") for i in invoice_ids]) if invoice_ids else []
-        return [_invoice_from_item(i) for i in items if isinstance(i, InvoiceItem)]
+        wanted = [keys.invoice_key(account_id, i) for i in invoice_ids]
+        items = self._batch_get(wanted) if wanted else []
+        return [mapping.invoice_from_item(i) for i in items if isinstance(i, InvoiceItem)]
 
     def due_charges(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         """``(account id, charge id)`` of charges the retry job must look at (may be stale)."""
-        due = []
-        for item in self._due("retry", now, limit):
-            if isinstance(item, ChargeItem):
-                due.append((item.pk.removeprefix("ACCOUNT#"), item.sk.removeprefix("CHARGE#")))
-        return due
+        return [
+            mapping.charge_ref_from_item(item)
+            for item in self._due(RETRY_QUEUE, now, limit)
+            if isinstance(item, ChargeItem)
+        ]
 
     def oss_invoices(self, quarter: str) -> Iterator[Invoice]:
         """Every OSS sale issued in ``quarter``, from the sparse ``oss#<quarter>#<shard>``
         ledger of the ``work_queue`` index (paged by PynamoDB; no Scan)."""
-        for shard in range(OSS_SHARDS):
+        for shard in range(keys.OSS_SHARDS):
             with dynamo_errors():
-                items = list(TableItem.work_queue.query(oss_queue(quarter, shard)))
+                items = list(TableItem.work_queue.query(keys.oss_queue(quarter, shard)))
             for item in items:
                 if isinstance(item, InvoiceItem):
-                    yield _invoice_from_item(item)
+                    yield mapping.invoice_from_item(item)
 
     def get_marker(self, kind: str, key: str) -> str | None:
         with dynamo_errors():
             try:
-                return str(MarkerItem.get(f"{kind}#{key}", "MARKER", consistent_read=True).value)
+                return str(MarkerItem.get(*keys.marker_key(kind, key), consistent_read=True).value)
             except MarkerItem.DoesNotExist:
                 return None
 
     def due_work(self, queue: str, now: datetime, limit: int) -> list[WorkItem]:
         """Scheduled work of ``queue`` due at ``now`` (from the sparse index: may be stale)."""
         return [
-            WorkItem(i.pk.removeprefix("ACCOUNT#"), queue, i.due_at, int(i.attempts))
+            mapping.work_from_item(i, queue)
             for i in self._due(queue, now, limit)
             if isinstance(i, WorkItemModel)
         ]
@@ -1105,16 +714,16 @@ class DynamoRepository:
     def due_trials(self, now: datetime, limit: int) -> list[Account]:
         """Trials whose notice or end is due (from the sparse index: may be stale)."""
         return [
-            _account_from_item(i)
-            for i in self._due("trial", now, limit)
+            mapping.account_from_item(i)
+            for i in self._due(TRIAL_QUEUE, now, limit)
             if isinstance(i, AccountItem)
         ]
 
     def due_renewals(self, now: datetime, limit: int) -> list[Account]:
         """Active accounts whose renewal is due (from the sparse index: may be stale)."""
         return [
-            _account_from_item(i)
-            for i in self._due("renewal", now, limit)
+            mapping.account_from_item(i)
+            for i in self._due(RENEWAL_QUEUE, now, limit)
             if isinstance(i, AccountItem)
         ]
 
@@ -1125,47 +734,49 @@ class DynamoRepository:
         with dynamo_errors():
             try:
                 item = ReactivationItem.get(
-                    account_pk(account_id), f"REACTIVATION#{request_id}", consistent_read=True
+                    *keys.reactivation_key(account_id, request_id), consistent_read=True
                 )
             except ReactivationItem.DoesNotExist:
                 return None
-        return _request_from_item(item)
+        return mapping.request_from_item(item)
 
     def reactivation_requests(self, account_id: str, limit: int = 10) -> list[ReactivationRequest]:
         """The account's requests, newest first (one Query)."""
         with dynamo_errors():
             items = ReactivationItem.query(
-                account_pk(account_id),
-                ReactivationItem.sk.startswith("REACTIVATION#"),
+                keys.account_pk(account_id),
+                ReactivationItem.sk.startswith(keys.REACTIVATION),
                 scan_index_forward=False,
                 limit=limit,
                 consistent_read=True,
             )
-            return [_request_from_item(i) for i in items if isinstance(i, ReactivationItem)]
+            return [mapping.request_from_item(i) for i in items if isinstance(i, ReactivationItem)]
 
     def open_reactivation_requests(self, limit: int) -> list[ReactivationRequest]:
         """Open requests, oldest first, from the sparse index (may lag a write slightly)."""
         with dynamo_errors():
-            items = TableItem.work_queue.query(REACTIVATION_QUEUE, limit=limit)
-            return [_request_from_item(i) for i in items if isinstance(i, ReactivationItem)]
+            items = TableItem.work_queue.query(keys.reactivation_queue(), limit=limit)
+            return [mapping.request_from_item(i) for i in items if isinstance(i, ReactivationItem)]
 
     # --- outbox ---------------------------------------------------------------------------
     def due_mail(self, now: datetime, limit: int) -> list[OutboxMail]:
         return [
-            _mail_from_item(i) for i in self._due("outbox", now, limit) if isinstance(i, OutboxItem)
+            mapping.mail_from_item(i)
+            for i in self._due(OUTBOX_QUEUE, now, limit)
+            if isinstance(i, OutboxItem)
         ]
 
     def get_mail(self, mail_id: str) -> OutboxMail | None:
         with dynamo_errors():
             try:
-                return _mail_from_item(
-                    OutboxItem.get(f"OUTBOX#{mail_id}", "OUTBOX", consistent_read=True)
+                return mapping.mail_from_item(
+                    OutboxItem.get(*keys.outbox_key(mail_id), consistent_read=True)
                 )
             except OutboxItem.DoesNotExist:
                 return None
 
     def _update_mail(self, mail_id: str, actions: list[Any], condition: Any) -> OutboxMail | None:
-        item = OutboxItem(pk=f"OUTBOX#{mail_id}", sk="OUTBOX")
+        item = mapping.mail_item(mail_id)
         with dynamo_errors(write=True):
             try:
                 item.update(actions=actions, condition=condition)
@@ -1173,7 +784,7 @@ class DynamoRepository:
                 if response_code(error) == "ConditionalCheckFailedException":
                     return None
                 raise
-        return _mail_from_item(item)
+        return mapping.mail_from_item(item)
 
     def claim_mail(self, mail_id: str, now: datetime, lease_until: datetime) -> OutboxMail | None:
         return self._update_mail(
@@ -1205,7 +816,7 @@ class DynamoRepository:
             [
                 OutboxItem.attempts.add(1),
                 OutboxItem.next_attempt_at.set(next_attempt_at),
-                OutboxItem.queue_sk.set(queue_sort_key(next_attempt_at, mail.id)),
+                OutboxItem.queue_sk.set(keys.queue_sort_key(next_attempt_at, mail.id)),
                 OutboxItem.last_error.set(error[:500]),
                 OutboxItem.lease_until.remove(),
             ],
@@ -1214,8 +825,8 @@ class DynamoRepository:
 
     def mark_mail_failed(self, mail: OutboxMail, error: str) -> None:
         """Out of the ``outbox`` queue and into ``mail_failed`` (one conditional update)."""
-        queue_pk, queue_sk = _failed_mail_keys(
-            mail.id, mail.created_at, self._settings.queue_shards
+        queue_pk, queue_sk = keys.queue_keys(
+            MAIL_FAILED_QUEUE, mail.created_at, mail.id, mail.id, self._settings.queue_shards
         )
         self._update_mail(
             mail.id,
@@ -1238,14 +849,17 @@ class DynamoRepository:
                 found.extend(
                     item
                     for item in TableItem.work_queue.query(
-                        f"{MAIL_FAILED_QUEUE}#{shard}", limit=limit
+                        keys.queue_partition(MAIL_FAILED_QUEUE, shard), limit=limit
                     )
                     if isinstance(item, OutboxItem)
                 )
         found.sort(key=lambda item: item.queue_sk or "")
-        return [_mail_from_item(item) for item in found[:limit]]
+        return [mapping.mail_from_item(item) for item in found[:limit]]
 
     def requeue_mail(self, mail_id: str, now: datetime) -> OutboxMail | None:
+        queue_pk, queue_sk = keys.queue_keys(
+            OUTBOX_QUEUE, now, mail_id, mail_id, self._settings.queue_shards
+        )
         return self._update_mail(
             mail_id,
             [
@@ -1253,8 +867,8 @@ class DynamoRepository:
                 OutboxItem.attempts.set(0),
                 OutboxItem.next_attempt_at.set(now),
                 OutboxItem.queued_at.set(now),
-                OutboxItem.queue_pk.set(f"outbox#{shard_of(mail_id, self._settings.queue_shards)}"),
-                OutboxItem.queue_sk.set(queue_sort_key(now, mail_id)),
+                OutboxItem.queue_pk.set(queue_pk),
+                OutboxItem.queue_sk.set(queue_sk),
                 OutboxItem.lease_until.remove(),
             ],
             OutboxItem.status == MailStatus.FAILED.value,
