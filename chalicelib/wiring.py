@@ -115,7 +115,12 @@ class Container:
         from chalicelib.services.billing import BillingService
 
         return BillingService(
-            self.repo, lambda: self.gateway, self.clock, self.settings, self.settlement
+            self.repo,
+            lambda: self.gateway,
+            self.clock,
+            self.settings,
+            self.settlement,
+            retry_now=lambda: self.dunning.retry_now,
         )
 
     @cached_property

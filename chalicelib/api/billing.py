@@ -26,8 +26,8 @@ DEFAULT_CURRENCY = "EUR"
 def _billing(
     ctx: RequestContext, account: Any, vat_notice: str | None = None, pending: Any = None
 ) -> dict[str, Any]:
-    """The billing page; ``pending`` is the open charges when the caller already knows them
-    (after paying them all, or subscribing from a trial: none), else they are read."""
+    """The billing page; ``pending`` is the open charges when the service that just ran
+    answered them (``pay_pending``), else they are read."""
     box = container()
     plan = box.settings.plan(account.plan or "")
     currency = plan.currency if plan else DEFAULT_CURRENCY
@@ -94,23 +94,14 @@ def put_address(ctx: RequestContext, body: Any) -> dict[str, Any]:
 )
 def put_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
     from chalicelib.api.views import pending_view
-    from chalicelib.services.auth import Caller
 
     box = container()
-    account, owed, invoices = box.billing.replace_card(ctx.caller, body.payment_method_id)
-    assert account.card is not None
-    answer = account.card.as_dict()
-    if account.status.value in ("past_due", "suspended"):  # retried at once with the new card
-        who = Caller(account, ctx.caller.session, ctx.caller.ip)
-        result = box.dunning.retry_now(who, owed=(owed, invoices))
-        if result is None:
-            # not tried yet (a claim is held, or Stripe is down): the charges are due at once
-            # and carry no failure of the old card (replace_card cleared it)
-            charges = box.billing.pending_charges(account.id)
-        else:
-            charges = list(result.pending)
+    replaced = box.billing.replace_card(ctx.caller, body.payment_method_id)
+    assert replaced.account.card is not None
+    answer = replaced.account.card.as_dict()
+    if replaced.pending is not None:  # past due: retried at once with the new card
         answer["pending_payment"] = pending_view(
-            charges, ctx.locale, box.settings.retry_schedule_days
+            replaced.pending, ctx.locale, box.settings.retry_schedule_days
         )
     return answer
 
@@ -169,7 +160,7 @@ def pay_pending(ctx: RequestContext) -> dict[str, Any]:
     if result.client_secret:
         return {"requires_action": {"client_secret": result.client_secret}}
     account = result.account or ctx.caller.account
-    return {"paid": list(result.paid), "billing": _billing(ctx, account, pending=[])}
+    return {"paid": list(result.paid), "billing": _billing(ctx, account, pending=result.pending)}
 
 
 @endpoint(
@@ -206,8 +197,7 @@ def patch_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
     errors=(402, 409, 503),
 )
 def subscribe(ctx: RequestContext, body: Any) -> dict[str, Any]:
-    # a trial has no open charges, and the first period was just paid
-    return _billing(ctx, container().billing.subscribe(ctx.caller, body.plan), pending=[])
+    return _billing(ctx, container().billing.subscribe(ctx.caller, body.plan))
 
 
 def _decode_cursor(cursor: str | None) -> str | None:

@@ -98,7 +98,7 @@ class PayResult:
     client_secret: str | None = None
     failure: DeclineInfo | None = None
     account: Account | None = None  # the account after the payment (status may have changed)
-    pending: tuple[Charge, ...] = ()  # what is still owed after a decline
+    pending: tuple[Charge, ...] = ()  # what is still owed after it (a decline's charges)
 
     @property
     def declined(self) -> bool:
@@ -177,7 +177,9 @@ class DunningService:
         self._settlement = settlement or Settlement(
             repo, gateway, clock, settings, limiter=limiter, sleep=sleep
         )
-        self._billing = billing or BillingService(repo, gateway, clock, settings, self._settlement)
+        self._billing = billing or BillingService(
+            repo, gateway, clock, settings, self._settlement, retry_now=lambda: self.retry_now
+        )
 
     @property
     def _sleep(self) -> Callable[[float], None]:
@@ -217,6 +219,7 @@ class DunningService:
             raise InvalidInput("no_card")
         customer_id = account.customer_id
         currency = charges[0].currency
+        elsewhere = tuple(c for c in charges if c.currency != currency)  # still owed after
         charges = [c for c in charges if c.currency == currency]
         if account.status is AccountStatus.SUSPENDED:
             claimed, invoices, account = self._restart(account, charges, invoices)
@@ -280,7 +283,7 @@ class DunningService:
             client_secret=answer.client_secret,
             failure=answer.failure,
             account=applied.account,
-            pending=tuple(c for c in applied.charges if c.is_open),
+            pending=tuple(c for c in applied.charges if c.is_open) + elsewhere,
         )
         return done if not raise_decline else done.raise_if_declined()
 

@@ -181,9 +181,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
         """PUT /billing/card: the new card, then the pending charges retried at once."""
 
         def change() -> None:
-            account = self.box.billing.set_card(self.caller(), self.fake.add_card(CARDS[card]))
-            if account.status in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED):
-                self.box.dunning.retry_now(self.caller())
+            self.box.billing.set_card(self.caller(), self.fake.add_card(CARDS[card]))
 
         self.attempt(change)
 
