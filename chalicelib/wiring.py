@@ -105,10 +105,11 @@ class Container:
 
     @cached_property
     def webhooks(self) -> WebhookService:
-        from chalicelib.adapters.stripe_gateway import event_from_payload
+        from chalicelib.adapters.stripe_gateway import StripeEvents
         from chalicelib.services.webhooks import WebhookService
 
-        return WebhookService(self.repo, self.dunning, event_from_payload)
+        events = StripeEvents(self.settings.stripe_webhook_secret)
+        return WebhookService(self.repo, self.dunning, events)
 
     @cached_property
     def billing(self) -> BillingService:

@@ -99,3 +99,34 @@ def test_refunds_and_disputes_are_recorded_once(
         assert (first.status, first.json["result"]) == (200, "recorded")
         assert (again.status, again.json["result"]) == (200, "duplicate")
         assert box.repo.get_marker("EVENT", event["id"]) is not None
+
+
+def test_card_numbers_of_the_wrong_type_in_a_signed_event_are_not_a_500(
+    api: Api, settings: Settings
+) -> None:
+    """``exp_month: Infinity`` (JSON's non-standard literal) made ``int()`` raise an
+    OverflowError inside the card summary: a 500 on a signed body."""
+    tag = uuid.uuid4().hex[:10]
+    for i, month in enumerate((float("inf"), True, "1" * 5000, -3, 12.5)):
+        event = {
+            "id": f"evt_c{i}{tag}",
+            "type": "payment_method.automatically_updated",
+            "data": {
+                "object": {
+                    "id": f"pm_{tag}",
+                    "customer": f"cus_{tag}",
+                    "card": {"brand": "visa", "last4": "4242", "exp_month": month},
+                }
+            },
+        }
+        answer = post(api, settings, event)
+        assert (answer.status, answer.json["result"]) == (200, "recorded"), answer.json
+
+
+def test_the_card_summary_keeps_only_small_integers() -> None:
+    from chalicelib.adapters.stripe_gateway import card_summary
+
+    for bad in (float("inf"), float("nan"), True, "1" * 5000, -3, 12.5, "١٢", None, [1]):
+        summary = card_summary({"card": {"exp_month": bad, "exp_year": "2031"}})
+        assert (summary.exp_month, summary.exp_year, summary.last4) == (0, 2031, "")
+    assert card_summary({"card": {"exp_month": 12, "exp_year": 2031}}).exp_month == 12
