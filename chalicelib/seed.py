@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.domain.account import AccountChange, AccountStatus
 from chalicelib.domain.errors import Conflict
-from chalicelib.wiring import Container, with_clock
+from chalicelib.wiring import Container
 
 DEMO_PASSWORD = "HelpDesk-demo-2026"  # noqa: S105 - the documented demo password
 
@@ -88,7 +88,7 @@ def payment_method_maker(box: Container) -> Callable[[str], str]:
     the fake gateway when the container has one, else on the configured (embedded) Stripe."""
     from chalicelib.adapters.fake_payments import FakePaymentGateway
 
-    gateway = box.payment_gateway
+    gateway = box.gateway
     if isinstance(gateway, FakePaymentGateway):
         return gateway.add_test_card
 
@@ -145,13 +145,6 @@ PAID_EMAIL = "paid@example.com"
 PAST_DUE_EMAIL = "pastdue@example.com"
 EU_BUSINESS_EMAIL = "eu-business@example.com"
 EU_BUSINESS_VAT_ID = "FR40303265045"  # valid check digits; the fake VIES answers "valid"
-
-
-def _at(box: Container, when: Any) -> Container:
-    """The same container with its clock pinned at ``when`` (to seed months of history)."""
-    from chalicelib.adapters.clock import FixedClock
-
-    return with_clock(box, FixedClock(when))
 
 
 def _subscriber(
@@ -211,7 +204,7 @@ def seed_billing_demo(box: Container, make_payment_method: Callable[[str], str])
     now = box.clock.now()
     start = now - relativedelta(months=2, days=2)
     if _subscriber(
-        _at(box, start),
+        box.with_clock(start),
         PAID_EMAIL,
         "Paul Paid",
         "US",
@@ -220,12 +213,12 @@ def seed_billing_demo(box: Container, make_payment_method: Callable[[str], str])
         make_payment_method,
     ):
         for months in (1, 2):
-            _at(box, start + relativedelta(months=months)).billing.run_renewals()
+            box.with_clock(start + relativedelta(months=months)).billing.run_renewals()
         created.append(PAID_EMAIL)
 
     start = now - relativedelta(months=1) - timedelta(hours=1)
     caller = _subscriber(
-        _at(box, start),
+        box.with_clock(start),
         PAST_DUE_EMAIL,
         "Pat Pastdue",
         "FR",
@@ -235,7 +228,7 @@ def seed_billing_demo(box: Container, make_payment_method: Callable[[str], str])
     )
     if caller is not None:
         box.billing.set_card(caller, make_payment_method("4000000000000341"))
-        _at(box, start + relativedelta(months=1)).billing.run_renewals()
+        box.with_clock(start + relativedelta(months=1)).billing.run_renewals()
         created.append(PAST_DUE_EMAIL)
 
     caller = _subscriber(

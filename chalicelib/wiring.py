@@ -2,18 +2,22 @@
 
 Routes and jobs call :func:`container`; tests call :func:`override` with a container built by
 :func:`build_container` over fakes or over the embedded servers.  Nothing else constructs
-adapters.
+adapters.  The container is typed by the ports (``services/ports.py``,
+``services/payment_ports.py``, ``services/vat_ports.py``), never by an adapter class, and
+holds one name per adapter.
 
 The clock is chosen here too: on the local stage (and only there: :func:`uses_test_clock`
 is the one place that decides, for the clock and for the ``/_test/clock`` routes) the
 container's clock is the shared :class:`~chalicelib.adapters.clock.TestClock`, elsewhere the
-system clock.  :func:`with_clock` gives the same adapters with a pinned clock
-(``run-job --now``, seeding months of history).
+system clock.  :meth:`Container.with_clock` gives the same adapters with a pinned clock
+(``run-job --now``, seeding months of history).  So is the charge queue of the retry job:
+SQS in AWS, an in-process worker pool on the local stage.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -21,8 +25,6 @@ from chalicelib.config import Settings, get_settings, require_seller_identity
 
 if TYPE_CHECKING:
     from chalicelib.adapters.clock import TestClock
-    from chalicelib.adapters.dynamo.repository import DynamoRepository
-    from chalicelib.adapters.memory import InMemoryRepository
     from chalicelib.services.account_security import AccountSecurityService
     from chalicelib.services.auth import AuthService
     from chalicelib.services.billing import BillingService
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.services.lifecycle import LifecycleService
     from chalicelib.services.outbox import OutboxRelay
     from chalicelib.services.payment_ports import PaymentGateway
-    from chalicelib.services.ports import Clock, Mailer, PasswordHasher
+    from chalicelib.services.ports import ChargeQueue, Clock, Mailer, PasswordHasher, Repository
     from chalicelib.services.profile import ProfileService
     from chalicelib.services.settlement import Settlement
     from chalicelib.services.trials import TrialService
@@ -42,40 +44,56 @@ if TYPE_CHECKING:
 
 @dataclass
 class Container:
-    """Everything a request or a job needs, built on first use."""
+    """Everything a request or a job needs: the adapters, and the services built on first
+    use over them."""
 
     settings: Settings
-    repo: DynamoRepository | InMemoryRepository
+    repo: Repository
     mailer: Mailer
     hasher: PasswordHasher
     clock: Clock
-    payment_gateway: PaymentGateway | None = None
-    vat_checker: VatChecker | None = None
+    gateway: PaymentGateway  # Stripe unless replaced
+    vies: VatChecker  # the VAT registry: VIES unless replaced
     test_clock: TestClock | None = None  # the clock, when it is the local stage's test clock
 
-    @cached_property
-    def vies(self) -> VatChecker:
-        """The VAT registry (VIES unless replaced), built on first use."""
-        if self.vat_checker is None:
-            from chalicelib.adapters.vies import ViesClient
+    def with_clock(self, clock: Clock | datetime) -> Container:
+        """The same adapters with ``clock`` (a time pins a fixed clock: ``run-job --now``,
+        seeding history); its services are built anew over them."""
+        from chalicelib.adapters.clock import FixedClock
+        from chalicelib.adapters.vies import ViesClient
 
-            self.vat_checker = ViesClient(self.settings, clock=self.clock)
-        return self.vat_checker
+        if isinstance(clock, datetime):
+            clock = FixedClock(clock)
+        # the VIES client stamps its answers with its clock: it gets the new one (a replaced
+        # registry is kept as it is)
+        vies = None if isinstance(self.vies, ViesClient) else self.vies
+        return build_container(
+            self.settings,
+            repo=self.repo,
+            mailer=self.mailer,
+            hasher=self.hasher,
+            clock=clock,
+            gateway=self.gateway,
+            vies=vies,
+        )
+
+    @cached_property
+    def charge_queue(self) -> ChargeQueue:
+        """Where the retry job hands due charges: SQS in AWS; on the local stage (``chalice
+        local``, tests) a pool of this container's workers."""
+        if self.settings.stage == "local":
+            from chalicelib.services.dunning import InProcessDispatcher
+
+            return InProcessDispatcher(self.dunning, self.settings.retry_consumer_concurrency)
+        from chalicelib.adapters.sqs import SqsChargeQueue
+
+        return SqsChargeQueue(self.settings)
 
     @cached_property
     def vat(self) -> VatService:
         from chalicelib.services.vat import VatService
 
         return VatService(self.repo, lambda: self.vies, self.clock)
-
-    @cached_property
-    def gateway(self) -> PaymentGateway:
-        """The payment gateway (Stripe unless replaced), built on first use."""
-        if self.payment_gateway is None:
-            from chalicelib.adapters.stripe_gateway import StripeGateway
-
-            self.payment_gateway = StripeGateway(self.settings)
-        return self.payment_gateway
 
     @cached_property
     def settlement(self) -> Settlement:
@@ -177,12 +195,12 @@ class Container:
 def build_container(
     settings: Settings,
     *,
-    repo: DynamoRepository | InMemoryRepository | None = None,
+    repo: Repository | None = None,
     mailer: Mailer | None = None,
     hasher: PasswordHasher | None = None,
     clock: Clock | None = None,
     gateway: PaymentGateway | None = None,
-    vat_checker: VatChecker | None = None,
+    vies: VatChecker | None = None,
 ) -> Container:
     """A container over the real adapters, with any of them replaced."""
     if repo is None:
@@ -205,14 +223,22 @@ def build_container(
             clock = test_clock = TestClock(repo)
         else:
             clock = SystemClock()
+    if gateway is None:  # stripe itself is imported on the first call
+        from chalicelib.adapters.stripe_gateway import StripeGateway
+
+        gateway = StripeGateway(settings)
+    if vies is None:
+        from chalicelib.adapters.vies import ViesClient
+
+        vies = ViesClient(settings, clock=clock)
     return Container(
         settings=settings,
         repo=repo,
         mailer=mailer,
         hasher=hasher,
         clock=clock,
-        payment_gateway=gateway,
-        vat_checker=vat_checker,
+        gateway=gateway,
+        vies=vies,
         test_clock=test_clock,
     )
 
@@ -220,19 +246,6 @@ def build_container(
 def uses_test_clock(settings: Settings) -> bool:
     """Whether the test clock exists: on the local stage only, whatever else is configured."""
     return settings.stage == "local"
-
-
-def with_clock(box: Container, clock: Clock) -> Container:
-    """The same adapters as ``box`` with ``clock`` (``run-job --now``, seeding history)."""
-    return build_container(
-        box.settings,
-        repo=box.repo,
-        mailer=box.mailer,
-        hasher=box.hasher,
-        clock=clock,
-        gateway=box.payment_gateway,
-        vat_checker=box.vat_checker,
-    )
 
 
 _container: Container | None = None

@@ -37,9 +37,8 @@ import enum
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import Protocol
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
@@ -68,17 +67,11 @@ from chalicelib.logs import log_event
 from chalicelib.services.auth import Caller
 from chalicelib.services.billing import BillingService
 from chalicelib.services.payment_ports import PaymentGateway
-from chalicelib.services.ports import BillingRepository, Clock
+from chalicelib.services.ports import BillingRepository, ChargeQueue, Clock
 from chalicelib.services.rate_limit import TokenBucket
 from chalicelib.services.settlement import GatewayResult, Result, Settlement
 
 IDEMPOTENCY_TTL = timedelta(hours=24)  # how long an ``Idempotency-Key`` answer is kept
-
-
-class ChargeQueue(Protocol):
-    def send(self, items: Sequence[tuple[str, str]]) -> None:
-        """Hand ``(account id, charge id)`` pairs to the retry workers."""
-        ...
 
 
 class PayKind(enum.StrEnum):
@@ -334,11 +327,11 @@ class DunningService:
         return None
 
     # --- scheduled retries --------------------------------------------------------------------
-    def enqueue_due(self, queue: ChargeQueue, limit: int = 10_000) -> int:
-        """The ``retry-pending`` job's producer: hand every due charge to the workers."""
+    def enqueue_due(self, queue: ChargeQueue, limit: int = 10_000) -> dict[str, int]:
+        """The ``retry-pending`` job's producer: hand every due charge to the workers; the
+        queue's report (``due``, and the workers' outcomes when they ran in-process)."""
         due = self._repo.due_charges(self._clock.now(), limit)
-        queue.send(due)
-        return len(due)
+        return {"due": len(due), **queue.send(due)}
 
     def process(self, account_id: str, charge_id: str) -> WorkerResult:
         """A retry worker: settle one due charge (retry it, replay or look up its lost
@@ -530,9 +523,8 @@ class InProcessDispatcher:
     def __init__(self, service: DunningService, workers: int) -> None:
         self._service = service
         self._workers = workers
-        self.report = DispatchReport()
 
-    def send(self, items: Sequence[tuple[str, str]]) -> None:
+    def send(self, items: Sequence[tuple[str, str]]) -> dict[str, int]:
         from concurrent.futures import ThreadPoolExecutor
 
         from chalicelib.logs import log_error
@@ -544,7 +536,8 @@ class InProcessDispatcher:
                 log_error("retry.worker_failed", account_id=item[0], charge_id=item[1])
                 return WorkerResult.UNAVAILABLE.value
 
-        self.report.due += len(items)
+        report = DispatchReport(due=len(items))
         with ThreadPoolExecutor(max_workers=self._workers) as pool:
             for result in pool.map(work, items):
-                setattr(self.report, result, getattr(self.report, result) + 1)
+                setattr(report, result, getattr(report, result) + 1)
+        return asdict(report)
