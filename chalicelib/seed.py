@@ -114,7 +114,7 @@ def seed_cancelled_paid(
 ) -> bool:
     """``cancelled-paid@example.com``: card 4242, one paid month of basic-monthly, then
     cancelled (reason ``switching``).  False when the account already exists."""
-    from chalicelib.services.auth import Caller
+    from chalicelib.domain.account import Caller
 
     try:
         signed_in = box.auth.signup(
@@ -157,8 +157,8 @@ def _subscriber(
     make_payment_method: Callable[[str], str],
 ) -> Any:
     """A signed-in subscriber of basic-monthly (or None when the email exists)."""
+    from chalicelib.domain.account import Caller
     from chalicelib.domain.billing import Address
-    from chalicelib.services.auth import Caller
 
     try:
         signed_in = box.auth.signup(
@@ -198,7 +198,7 @@ def seed_billing_demo(box: Container, make_payment_method: Callable[[str], str])
 
     from dateutil.relativedelta import relativedelta
 
-    from chalicelib.services.auth import Caller
+    from chalicelib.domain.account import Caller
 
     created = []
     now = box.clock.now()

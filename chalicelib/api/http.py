@@ -84,7 +84,7 @@ class RequestContext:
     ip: str
     headers: dict[str, str]
     query: dict[str, str]
-    caller: Any = None  # services.auth.Caller on authenticated routes
+    caller: Any = None  # a domain.account.Caller on authenticated routes
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -177,6 +177,15 @@ class Session:
 USER_AGENT_MAX = 256
 
 
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller of a request: the account, the session and the address."""
+
+    account: Account
+    session: Session
+    ip: str
+
+
 class MailStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"

@@ -34,6 +34,7 @@ from chalicelib.domain.account import (
     AccountChange,
     AccountStatus,
     AuditEvent,
+    Caller,
     Marker,
 )
 from chalicelib.domain.billing import (
@@ -63,7 +64,6 @@ from chalicelib.domain.payments import (
     check_payment_method_id,
 )
 from chalicelib.logs import log_event
-from chalicelib.services.auth import Caller
 from chalicelib.services.invoicing import evidence_audit, snapshot_tax_facts
 from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock

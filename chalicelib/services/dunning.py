@@ -46,6 +46,7 @@ from chalicelib.domain.account import (
     AccountChange,
     AccountStatus,
     AuditEvent,
+    Caller,
     Marker,
 )
 from chalicelib.domain.billing import Attempt, Charge, ChargePurpose, ChargeState, Invoice
@@ -64,7 +65,6 @@ from chalicelib.domain.payments import (
     PaymentGatewayUnavailable,
 )
 from chalicelib.logs import log_event
-from chalicelib.services.auth import Caller
 from chalicelib.services.billing import BillingService
 from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, ChargeQueue, Clock

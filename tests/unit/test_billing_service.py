@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.adapters.fake_payments import TIME_OUT, CardBehaviour, FakePaymentGateway
 from chalicelib.adapters.memory import InMemoryRepository
-from chalicelib.domain.account import AccountChange, AccountStatus
+from chalicelib.domain.account import AccountChange, AccountStatus, Caller
 from chalicelib.domain.billing import Address, ChargeState, InvoiceStatus
 from chalicelib.domain.errors import Conflict, DependencyUnavailable, InvalidInput, NotFound
 from chalicelib.domain.payments import (
@@ -18,7 +18,6 @@ from chalicelib.domain.payments import (
     PaymentGatewayUnavailable,
     PaymentMethodInvalid,
 )
-from chalicelib.services.auth import Caller
 from chalicelib.services.billing import CardChanges
 from chalicelib.wiring import Container
 from tests.helpers import forget_signup_mail

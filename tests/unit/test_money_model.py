@@ -47,13 +47,12 @@ from chalicelib.adapters.fake_payments import (
 )
 from chalicelib.adapters.memory import InMemoryRepository, PlainHasher, RecordingMailer
 from chalicelib.config import Settings
-from chalicelib.domain.account import Account, AccountStatus
+from chalicelib.domain.account import Account, AccountStatus, Caller
 from chalicelib.domain.billing import ChargeState, InvoiceStatus
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.payments import DeclineInfo
 from chalicelib.i18n import translate
 from chalicelib.jobs.run import run_job
-from chalicelib.services.auth import Caller
 from chalicelib.wiring import Container, build_container, override
 
 settings.register_profile(

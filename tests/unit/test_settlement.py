@@ -14,12 +14,11 @@ import pytest
 from chalicelib.adapters.fake_payments import SUCCEED, CardBehaviour, FakePaymentGateway
 from chalicelib.adapters.memory import InMemoryRepository
 from chalicelib.api.views import pending_view
-from chalicelib.domain.account import AccountStatus
+from chalicelib.domain.account import AccountStatus, Caller
 from chalicelib.domain.billing import ChargePurpose, ChargeState, InvoiceStatus
 from chalicelib.domain.errors import Conflict, DependencyUnavailable
 from chalicelib.domain.payments import CardDeclined, DeclineInfo
 from chalicelib.jobs.run import run_job
-from chalicelib.services.auth import Caller
 from chalicelib.services.billing import BillingService
 from chalicelib.wiring import Container
 
