@@ -19,6 +19,7 @@ from chalicelib.domain.account import (
     AuditEvent,
     MailStatus,
     Marker,
+    MarkerKind,
     OutboxMail,
     Session,
     TokenPurpose,
@@ -384,13 +385,13 @@ class InMemoryRepository:
                 if a == account_id and i.status.value == "open"
             ]
             answer = (
-                self.markers.get(("IDEMPOTENCY", f"{account_id}/{answer_key}"))
+                self.markers.get((MarkerKind.IDEMPOTENCY, f"{account_id}/{answer_key}"))
                 if answer_key
                 else None
             )
             return charges, invoices, answer
 
-    def get_marker(self, kind: str, key: str) -> str | None:
+    def get_marker(self, kind: MarkerKind, key: str) -> str | None:
         with self._lock:
             self.requests += 1
             return self.markers.get((kind, key))

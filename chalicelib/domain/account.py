@@ -296,13 +296,23 @@ class WorkItem:
     attempts: int = 0
 
 
+class MarkerKind(enum.StrEnum):
+    """What a :class:`Marker` records (its value is the prefix of the stored key)."""
+
+    CUSTOMER = "CUSTOMER"  # Stripe customer id -> account id (webhooks find the account)
+    EVENT = "EVENT"  # a webhook event applied or recorded (unique: a duplicate is a no-op)
+    REJECTED_EVENT = "REJECTED_EVENT"  # a malformed webhook event, with the reason
+    IDEMPOTENCY = "IDEMPOTENCY"  # the stored answer of an ``Idempotency-Key`` (24 h)
+    TEST_CLOCK = "TESTCLOCK"  # the local stage's frozen time (adapters/clock.py)
+
+
 @dataclass(frozen=True)
 class Marker:
     """A small keyed record: a lookup (Stripe customer -> account), a processed webhook event,
     or a stored answer for an ``Idempotency-Key``.  ``unique`` makes the write fail with
     ``MarkerExists`` when the key is already taken; ``expires_at`` lets TTL clean it up."""
 
-    kind: str
+    kind: MarkerKind
     key: str
     value: str
     unique: bool = True

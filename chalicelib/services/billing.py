@@ -36,6 +36,7 @@ from chalicelib.domain.account import (
     AuditEvent,
     Caller,
     Marker,
+    MarkerKind,
 )
 from chalicelib.domain.billing import (
     Address,
@@ -204,7 +205,7 @@ class BillingService:
                 account.evolve(customer_id=customer_id),
                 "customer_created",
                 caller.ip,
-                markers=(Marker("CUSTOMER", customer_id, account.id, unique=False),),
+                markers=(Marker(MarkerKind.CUSTOMER, customer_id, account.id, unique=False),),
             )
         return self._gateway.create_card_setup(customer_id)
 
@@ -255,7 +256,7 @@ class BillingService:
         marker = (
             ()
             if account.customer_id
-            else (Marker("CUSTOMER", customer_id, account.id, unique=False),)
+            else (Marker(MarkerKind.CUSTOMER, customer_id, account.id, unique=False),)
         )
         owing = account.status in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED)
         now = self._clock.now()

@@ -48,6 +48,7 @@ from chalicelib.domain.account import (
     AuditEvent,
     Caller,
     Marker,
+    MarkerKind,
 )
 from chalicelib.domain.billing import Attempt, Charge, ChargePurpose, ChargeState, Invoice
 from chalicelib.domain.errors import (
@@ -241,7 +242,7 @@ class DunningService:
         if idempotency_key and answer is not None:
             markers = (
                 Marker(
-                    "IDEMPOTENCY",
+                    MarkerKind.IDEMPOTENCY,
                     idempotency_key,
                     answer.to_json(),
                     expires_at=now + IDEMPOTENCY_TTL,
@@ -433,7 +434,7 @@ class DunningService:
     def record_event(self, event_id: str) -> bool:
         """Record a webhook event with no effect; False when it was already recorded."""
         try:
-            self._repo.commit(AccountChange(markers=(Marker("EVENT", event_id, "1"),)))
+            self._repo.commit(AccountChange(markers=(Marker(MarkerKind.EVENT, event_id, "1"),)))
         except MarkerExists:
             return False
         return True
@@ -461,7 +462,7 @@ class DunningService:
                 result,
                 attempt=None,
                 customer_present=False,
-                markers=(Marker("EVENT", event_id, "1"),),
+                markers=(Marker(MarkerKind.EVENT, event_id, "1"),),
             )
         except MarkerExists:
             return False
@@ -484,7 +485,7 @@ class DunningService:
                     account=account.evolve(card=card),
                     expected_version=account.version,
                     charges=tuple((c.card_changed(now), c.version) for c in charges),
-                    markers=(Marker("EVENT", event_id, "1"),),
+                    markers=(Marker(MarkerKind.EVENT, event_id, "1"),),
                     audit=(AuditEvent(account.id, now, "card_updated_by_network", actor="stripe"),),
                 )
             )

@@ -16,6 +16,7 @@ from chalicelib.domain.account import (
     AccountChange,
     AccountToken,
     AuditEvent,
+    MarkerKind,
     OutboxMail,
     Session,
     TokenPurpose,
@@ -210,7 +211,7 @@ class BillingRepository(AccountRepository, Protocol):
         """``(account id, charge id)`` pairs due for the retry job (re-read before acting)."""
         ...
 
-    def get_marker(self, kind: str, key: str) -> str | None: ...
+    def get_marker(self, kind: MarkerKind, key: str) -> str | None: ...
 
     def payable(
         self, account_id: str, answer_key: str | None

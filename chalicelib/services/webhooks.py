@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import Any, Literal
 
-from chalicelib.domain.account import AccountChange, Marker
+from chalicelib.domain.account import AccountChange, Marker, MarkerKind
 from chalicelib.domain.errors import ConcurrentUpdate, DependencyUnavailable, MarkerExists
 from chalicelib.domain.payments import MalformedEvent, PaymentEvent
 from chalicelib.logs import log_event
@@ -85,7 +85,7 @@ class WebhookService:
             return "applied" if done else "duplicate"
         if event.type == "payment_method.automatically_updated" and event.card is not None:
             customer = event.customer_id
-            account_id = self._repo.get_marker("CUSTOMER", customer) if customer else None
+            account_id = self._repo.get_marker(MarkerKind.CUSTOMER, customer) if customer else None
             if account_id and event.object_id:
                 done = dunning.card_updated_by_network(
                     event.id, account_id, event.object_id, event.card
@@ -110,7 +110,9 @@ class WebhookService:
         log_event("webhook.rejected", event_id=malformed.event_id, reason=malformed.reason)
         if malformed.event_id is None:
             return
-        marker = Marker("REJECTED_EVENT", malformed.event_id, malformed.reason, unique=False)
+        marker = Marker(
+            MarkerKind.REJECTED_EVENT, malformed.event_id, malformed.reason, unique=False
+        )
         # the log line above is the record if this write fails; the 400 stands either way
         with suppress(ConcurrentUpdate, DependencyUnavailable):
             self._repo.commit(AccountChange(markers=(marker,)))

@@ -13,6 +13,7 @@ import pytest
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.adapters.fake_payments import FakePaymentGateway
 from chalicelib.config import Settings
+from chalicelib.domain.account import MarkerKind
 from chalicelib.wiring import Container, build_container, override
 from tests.helpers import Api
 from tests.integration.test_http_dunning import sign
@@ -76,8 +77,8 @@ def test_malformed_signed_events_answer_400_and_are_recorded(
         answer = post(api, settings, event)
         assert (answer.status, answer.error_code) == (400, "invalid_event"), answer.json
         assert answer.json["error"]["reason"] == reason and answer.json["error"]["message"]
-        assert box.repo.get_marker("REJECTED_EVENT", event["id"]) == reason
-        assert box.repo.get_marker("EVENT", event["id"]) is None
+        assert box.repo.get_marker(MarkerKind.REJECTED_EVENT, event["id"]) == reason
+        assert box.repo.get_marker(MarkerKind.EVENT, event["id"]) is None
     for event in (
         {"type": "customer.created", "data": {"object": {}}},
         {"id": "evt_" + "x" * 2100, "type": "customer.created", "data": {"object": {}}},
@@ -98,7 +99,7 @@ def test_refunds_and_disputes_are_recorded_once(
         first, again = post(api, settings, event), post(api, settings, event)
         assert (first.status, first.json["result"]) == (200, "recorded")
         assert (again.status, again.json["result"]) == (200, "duplicate")
-        assert box.repo.get_marker("EVENT", event["id"]) is not None
+        assert box.repo.get_marker(MarkerKind.EVENT, event["id"]) is not None
 
 
 def test_card_numbers_of_the_wrong_type_in_a_signed_event_are_not_a_500(
