@@ -25,14 +25,8 @@ from typing import Any, Callable
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.domain.errors import (
-    DomainError,
-    Forbidden,
-    InternalError,
-    InvalidInput,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-)
+from chalicelib.api.errors import PayloadTooLarge, UnsupportedMediaType
+from chalicelib.domain.errors import DomainError, Forbidden, InternalError, InvalidInput
 from chalicelib.domain.jsonbody import decode_json
 from chalicelib.i18n import pick_locale, translate
 from chalicelib.logs import bind, log_error, request_scope
