@@ -8,14 +8,20 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
 from chalicelib.api.http import SECURITY_HEADERS, RequestContext, endpoint, int_query
 from chalicelib.api.views import billing_view, invoice_summary, invoice_view
+from chalicelib.domain.account import Account
+from chalicelib.domain.billing import Charge, Invoice
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.wiring import container
+
+if TYPE_CHECKING:
+    from chalicelib.api import schemas
 
 bp = Blueprint(__name__)
 
@@ -24,14 +30,17 @@ DEFAULT_CURRENCY = "EUR"
 
 
 def _billing(
-    ctx: RequestContext, account: Any, vat_notice: str | None = None, pending: Any = None
+    ctx: RequestContext,
+    account: Account,
+    vat_notice: str | None = None,
+    pending: Sequence[Charge] | None = None,
 ) -> dict[str, Any]:
     """The billing page; ``pending`` is the open charges when the service that just ran
     answered them (``pay_pending``), else they are read."""
     box = container()
     plan = box.settings.plan(account.plan or "")
     currency = plan.currency if plan else DEFAULT_CURRENCY
-    charges = box.billing.pending_charges(account.id) if pending is None else pending
+    charges = box.billing.pending_charges(account.id) if pending is None else list(pending)
     return billing_view(
         account, charges, ctx.locale, currency, vat_notice, box.settings.retry_schedule_days
     )
@@ -61,7 +70,7 @@ def get_billing(ctx: RequestContext) -> dict[str, Any]:
     allow_suspended=True,
     errors=(409,),
 )
-def put_address(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def put_address(ctx: RequestContext, body: schemas.AddressRequest) -> dict[str, Any]:
     from chalicelib.domain.billing import Address
     from chalicelib.domain.countries import is_country
 
@@ -92,7 +101,7 @@ def put_address(ctx: RequestContext, body: Any) -> dict[str, Any]:
     allow_suspended=True,
     errors=(402, 409, 503),
 )
-def put_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def put_card(ctx: RequestContext, body: schemas.CardRequest) -> dict[str, Any]:
     from chalicelib.api.views import pending_view
 
     box = container()
@@ -174,7 +183,7 @@ def pay_pending(ctx: RequestContext) -> dict[str, Any]:
     allow_suspended=True,
     errors=(404, 409, 503),
 )
-def patch_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def patch_card(ctx: RequestContext, body: schemas.CardPatchRequest) -> dict[str, Any]:
     from chalicelib.services.billing import CardChanges
 
     changes = CardChanges(**{k: getattr(body, k) for k in body.model_fields_set})
@@ -196,7 +205,7 @@ def patch_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
     allow_suspended=True,
     errors=(402, 409, 503),
 )
-def subscribe(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def subscribe(ctx: RequestContext, body: schemas.SubscribeRequest) -> dict[str, Any]:
     return _billing(ctx, container().billing.subscribe(ctx.caller, body.plan))
 
 
@@ -247,7 +256,7 @@ def _invoice_in_path(params: dict[str, str]) -> str | None:
     return invoice_id if _INVOICE_ID.match(invoice_id) else None
 
 
-def _invoice(ctx: RequestContext, invoice_id: str) -> Any:
+def _invoice(ctx: RequestContext, invoice_id: str) -> Invoice:
     from chalicelib.domain.errors import NotFound
 
     if not _INVOICE_ID.match(invoice_id):
@@ -350,7 +359,7 @@ def xml_invoice(ctx: RequestContext, invoice_id: str) -> Response:
     )
 
 
-def _vat_view(account: Any) -> dict[str, Any]:
+def _vat_view(account: Account) -> dict[str, Any]:
     from chalicelib.domain.vat import vat_applicable
     from chalicelib.services.vat import billing_country
 
@@ -372,7 +381,7 @@ def _vat_view(account: Any) -> dict[str, Any]:
     allow_suspended=True,
     errors=(409,),
 )
-def put_vat(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def put_vat(ctx: RequestContext, body: schemas.VatRequest) -> dict[str, Any]:
     return _vat_view(container().vat.set_vat_id(ctx.caller, body.vat_id))
 
 
