@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.api.http import SECURITY_HEADERS, RequestContext, endpoint, int_query
+from chalicelib.api.http import API_CSP, SECURITY_HEADERS, RequestContext, endpoint, int_query
 from chalicelib.api.views import billing_view, invoice_summary, invoice_view
 from chalicelib.domain.account import Account
 from chalicelib.domain.billing import Charge, Invoice
@@ -327,7 +327,8 @@ def pdf_invoice(ctx: RequestContext, invoice_id: str) -> Response:
         headers={
             **SECURITY_HEADERS,
             "Content-Type": "application/pdf",
-            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
+            # never framed (X-Frame-Options: DENY agrees): the console fetches it as a blob
+            "Content-Security-Policy": API_CSP,
             "Content-Disposition": f'inline; filename="{invoice.number}.pdf"',
         },
     )
@@ -353,7 +354,7 @@ def xml_invoice(ctx: RequestContext, invoice_id: str) -> Response:
         headers={
             **SECURITY_HEADERS,
             "Content-Type": "application/xml; charset=utf-8",
-            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+            "Content-Security-Policy": API_CSP,
             "Content-Disposition": f'inline; filename="{invoice.number}.xml"',
         },
     )
