@@ -1,5 +1,8 @@
 """Demo accounts for the local stack (``python -m chalicelib.cli seed-demo``).
 
+The local stage only: on any other stage ``seed-demo`` writes nothing, says why on standard
+error and exits with status 2 (the demo password is public).
+
 Idempotent: an account whose email exists is left as it is.  Every demo account has the
 password :data:`DEMO_PASSWORD`.  Accounts that need billing (card, invoices, VAT) are
 completed by the billing features as they land; see the README for what each one shows.
@@ -19,6 +22,23 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.wiring import Container
 
 DEMO_PASSWORD = "HelpDesk-demo-2026"  # noqa: S105 - the documented demo password
+
+
+class SeedRefused(Exception):
+    """Demo accounts (with their public password) are never written outside the local stage."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(
+            f"seed-demo refused: STAGE={stage}. The demo accounts share a public password "
+            "(README); they are written on the local stage only."
+        )
+        self.stage = stage
+
+
+def check_may_seed(stage: str) -> None:
+    """The one rule: seeding runs on the local stage only (raises :class:`SeedRefused`)."""
+    if stage != "local":
+        raise SeedRefused(stage)
 
 
 @dataclass(frozen=True)
@@ -43,7 +63,9 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
 
 
 def seed_demo(box: Container) -> list[str]:
-    """Create the demo accounts that do not exist yet; the emails created."""
+    """Create the demo accounts that do not exist yet; the emails created.  Refused
+    (:class:`SeedRefused`, nothing written) outside the local stage."""
+    check_may_seed(box.settings.stage)
     created: list[str] = []
     for demo in DEMO_ACCOUNTS:
         try:
