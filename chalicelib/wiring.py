@@ -16,7 +16,8 @@ SQS in AWS, an in-process worker pool on the local stage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -52,30 +53,31 @@ class Container:
     mailer: Mailer
     hasher: PasswordHasher
     clock: Clock
-    gateway: PaymentGateway  # Stripe unless replaced
-    vies: VatChecker  # the VAT registry: VIES unless replaced
+    # the payment gateway and the VAT registry are built on first use (cold start: a sign-in
+    # never loads them); these make them, read them as ``gateway`` and ``vies``
+    make_gateway: Callable[[], PaymentGateway]
+    make_vies: Callable[[Clock], VatChecker]  # the VIES client stamps answers with its clock
     test_clock: TestClock | None = None  # the clock, when it is the local stage's test clock
+
+    @cached_property
+    def gateway(self) -> PaymentGateway:
+        """The payment gateway: Stripe unless replaced."""
+        return self.make_gateway()
+
+    @cached_property
+    def vies(self) -> VatChecker:
+        """The VAT registry: VIES unless replaced."""
+        return self.make_vies(self.clock)
 
     def with_clock(self, clock: Clock | datetime) -> Container:
         """The same adapters with ``clock`` (a time pins a fixed clock: ``run-job --now``,
-        seeding history); its services are built anew over them."""
+        seeding history); its services are built anew over them, and the VIES client with
+        that clock (a replaced registry is kept as it is)."""
         from chalicelib.adapters.clock import FixedClock
-        from chalicelib.adapters.vies import ViesClient
 
         if isinstance(clock, datetime):
             clock = FixedClock(clock)
-        # the VIES client stamps its answers with its clock: it gets the new one (a replaced
-        # registry is kept as it is)
-        vies = None if isinstance(self.vies, ViesClient) else self.vies
-        return build_container(
-            self.settings,
-            repo=self.repo,
-            mailer=self.mailer,
-            hasher=self.hasher,
-            clock=clock,
-            gateway=self.gateway,
-            vies=vies,
-        )
+        return replace(self, clock=clock, test_clock=None, make_gateway=lambda: self.gateway)
 
     @cached_property
     def charge_queue(self) -> ChargeQueue:
@@ -223,24 +225,28 @@ def build_container(
             clock = test_clock = TestClock(repo)
         else:
             clock = SystemClock()
-    if gateway is None:  # stripe itself is imported on the first call
-        from chalicelib.adapters.stripe_gateway import StripeGateway
-
-        gateway = StripeGateway(settings)
-    if vies is None:
-        from chalicelib.adapters.vies import ViesClient
-
-        vies = ViesClient(settings, clock=clock)
     return Container(
         settings=settings,
         repo=repo,
         mailer=mailer,
         hasher=hasher,
         clock=clock,
-        gateway=gateway,
-        vies=vies,
+        make_gateway=(lambda: gateway) if gateway is not None else lambda: _stripe(settings),
+        make_vies=(lambda _: vies) if vies is not None else lambda c: _vies(settings, c),
         test_clock=test_clock,
     )
+
+
+def _stripe(settings: Settings) -> PaymentGateway:
+    from chalicelib.adapters.stripe_gateway import StripeGateway
+
+    return StripeGateway(settings)
+
+
+def _vies(settings: Settings, clock: Clock) -> VatChecker:
+    from chalicelib.adapters.vies import ViesClient
+
+    return ViesClient(settings, clock=clock)
 
 
 def uses_test_clock(settings: Settings) -> bool:
