@@ -68,6 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     from chalicelib.domain.legal import SellerSettingsMissing
     from chalicelib.wiring import container
 
+    if args.command == "seed-demo":
+        from chalicelib.seed import SeedRefused, check_may_seed
+
+        try:
+            check_may_seed(get_settings().stage)  # before anything is built or read
+        except SeedRefused as refused:
+            print(refused, file=sys.stderr)
+            return 2
     try:
         require_seller_identity(get_settings())
     except SellerSettingsMissing as refused:

@@ -1,5 +1,8 @@
 """Demo accounts for the local stack (``python -m chalicelib.cli seed-demo``).
 
+The local stage only: on any other stage ``seed-demo`` writes nothing, says why on standard
+error and exits with status 2 (the demo password is public).
+
 Idempotent: an account whose email exists is left as it is.  Every demo account has the
 password :data:`DEMO_PASSWORD`.  Accounts that need billing (card, invoices, VAT) are
 completed by the billing features as they land; see the README for what each one shows.
@@ -16,9 +19,26 @@ from typing import Any
 
 from chalicelib.domain.account import AccountChange, AccountStatus
 from chalicelib.domain.errors import Conflict
-from chalicelib.wiring import Container, with_clock
+from chalicelib.wiring import Container
 
 DEMO_PASSWORD = "HelpDesk-demo-2026"  # noqa: S105 - the documented demo password
+
+
+class SeedRefused(Exception):
+    """Demo accounts (with their public password) are never written outside the local stage."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(
+            f"seed-demo refused: STAGE={stage}. The demo accounts share a public password "
+            "(README); they are written on the local stage only."
+        )
+        self.stage = stage
+
+
+def check_may_seed(stage: str) -> None:
+    """The one rule: seeding runs on the local stage only (raises :class:`SeedRefused`)."""
+    if stage != "local":
+        raise SeedRefused(stage)
 
 
 @dataclass(frozen=True)
@@ -43,7 +63,9 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
 
 
 def seed_demo(box: Container) -> list[str]:
-    """Create the demo accounts that do not exist yet; the emails created."""
+    """Create the demo accounts that do not exist yet; the emails created.  Refused
+    (:class:`SeedRefused`, nothing written) outside the local stage."""
+    check_may_seed(box.settings.stage)
     created: list[str] = []
     for demo in DEMO_ACCOUNTS:
         try:
@@ -88,7 +110,7 @@ def payment_method_maker(box: Container) -> Callable[[str], str]:
     the fake gateway when the container has one, else on the configured (embedded) Stripe."""
     from chalicelib.adapters.fake_payments import FakePaymentGateway
 
-    gateway = box.payment_gateway
+    gateway = box.gateway
     if isinstance(gateway, FakePaymentGateway):
         return gateway.add_test_card
 
@@ -114,7 +136,7 @@ def seed_cancelled_paid(
 ) -> bool:
     """``cancelled-paid@example.com``: card 4242, one paid month of basic-monthly, then
     cancelled (reason ``switching``).  False when the account already exists."""
-    from chalicelib.services.auth import Caller
+    from chalicelib.domain.account import Caller
 
     try:
         signed_in = box.auth.signup(
@@ -147,13 +169,6 @@ EU_BUSINESS_EMAIL = "eu-business@example.com"
 EU_BUSINESS_VAT_ID = "FR40303265045"  # valid check digits; the fake VIES answers "valid"
 
 
-def _at(box: Container, when: Any) -> Container:
-    """The same container with its clock pinned at ``when`` (to seed months of history)."""
-    from chalicelib.adapters.clock import FixedClock
-
-    return with_clock(box, FixedClock(when))
-
-
 def _subscriber(
     box: Container,
     email: str,
@@ -164,8 +179,8 @@ def _subscriber(
     make_payment_method: Callable[[str], str],
 ) -> Any:
     """A signed-in subscriber of basic-monthly (or None when the email exists)."""
+    from chalicelib.domain.account import Caller
     from chalicelib.domain.billing import Address
-    from chalicelib.services.auth import Caller
 
     try:
         signed_in = box.auth.signup(
@@ -205,13 +220,13 @@ def seed_billing_demo(box: Container, make_payment_method: Callable[[str], str])
 
     from dateutil.relativedelta import relativedelta
 
-    from chalicelib.services.auth import Caller
+    from chalicelib.domain.account import Caller
 
     created = []
     now = box.clock.now()
     start = now - relativedelta(months=2, days=2)
     if _subscriber(
-        _at(box, start),
+        box.with_clock(start),
         PAID_EMAIL,
         "Paul Paid",
         "US",
@@ -220,12 +235,12 @@ def seed_billing_demo(box: Container, make_payment_method: Callable[[str], str])
         make_payment_method,
     ):
         for months in (1, 2):
-            _at(box, start + relativedelta(months=months)).billing.run_renewals()
+            box.with_clock(start + relativedelta(months=months)).billing.run_renewals()
         created.append(PAID_EMAIL)
 
     start = now - relativedelta(months=1) - timedelta(hours=1)
     caller = _subscriber(
-        _at(box, start),
+        box.with_clock(start),
         PAST_DUE_EMAIL,
         "Pat Pastdue",
         "FR",
@@ -235,7 +250,7 @@ def seed_billing_demo(box: Container, make_payment_method: Callable[[str], str])
     )
     if caller is not None:
         box.billing.set_card(caller, make_payment_method("4000000000000341"))
-        _at(box, start + relativedelta(months=1)).billing.run_renewals()
+        box.with_clock(start + relativedelta(months=1)).billing.run_renewals()
         created.append(PAST_DUE_EMAIL)
 
     caller = _subscriber(

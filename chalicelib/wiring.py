@@ -2,18 +2,23 @@
 
 Routes and jobs call :func:`container`; tests call :func:`override` with a container built by
 :func:`build_container` over fakes or over the embedded servers.  Nothing else constructs
-adapters.
+adapters.  The container is typed by the ports (``services/ports.py``,
+``services/payment_ports.py``, ``services/vat_ports.py``), never by an adapter class, and
+holds one name per adapter.
 
 The clock is chosen here too: on the local stage (and only there: :func:`uses_test_clock`
 is the one place that decides, for the clock and for the ``/_test/clock`` routes) the
 container's clock is the shared :class:`~chalicelib.adapters.clock.TestClock`, elsewhere the
-system clock.  :func:`with_clock` gives the same adapters with a pinned clock
-(``run-job --now``, seeding months of history).
+system clock.  :meth:`Container.with_clock` gives the same adapters with a pinned clock
+(``run-job --now``, seeding months of history).  So is the charge queue of the retry job:
+SQS in AWS, an in-process worker pool on the local stage.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -21,8 +26,6 @@ from chalicelib.config import Settings, get_settings, require_seller_identity
 
 if TYPE_CHECKING:
     from chalicelib.adapters.clock import TestClock
-    from chalicelib.adapters.dynamo.repository import DynamoRepository
-    from chalicelib.adapters.memory import InMemoryRepository
     from chalicelib.services.account_security import AccountSecurityService
     from chalicelib.services.auth import AuthService
     from chalicelib.services.billing import BillingService
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
     from chalicelib.services.lifecycle import LifecycleService
     from chalicelib.services.outbox import OutboxRelay
     from chalicelib.services.payment_ports import PaymentGateway
-    from chalicelib.services.ports import Clock, Mailer, PasswordHasher
+    from chalicelib.services.ports import ChargeQueue, Clock, Mailer, PasswordHasher, Repository
     from chalicelib.services.profile import ProfileService
     from chalicelib.services.reminders import ReminderService
     from chalicelib.services.settlement import Settlement
@@ -44,40 +47,57 @@ if TYPE_CHECKING:
 
 @dataclass
 class Container:
-    """Everything a request or a job needs, built on first use."""
+    """Everything a request or a job needs: the adapters, and the services built on first
+    use over them."""
 
     settings: Settings
-    repo: DynamoRepository | InMemoryRepository
+    repo: Repository
     mailer: Mailer
     hasher: PasswordHasher
     clock: Clock
-    payment_gateway: PaymentGateway | None = None
-    vat_checker: VatChecker | None = None
+    # the payment gateway and the VAT registry are built on first use (cold start: a sign-in
+    # never loads them); these make them, read them as ``gateway`` and ``vies``
+    make_gateway: Callable[[], PaymentGateway]
+    make_vies: Callable[[Clock], VatChecker]  # the VIES client stamps answers with its clock
     test_clock: TestClock | None = None  # the clock, when it is the local stage's test clock
 
     @cached_property
-    def vies(self) -> VatChecker:
-        """The VAT registry (VIES unless replaced), built on first use."""
-        if self.vat_checker is None:
-            from chalicelib.adapters.vies import ViesClient
+    def gateway(self) -> PaymentGateway:
+        """The payment gateway: Stripe unless replaced."""
+        return self.make_gateway()
 
-            self.vat_checker = ViesClient(self.settings, clock=self.clock)
-        return self.vat_checker
+    @cached_property
+    def vies(self) -> VatChecker:
+        """The VAT registry: VIES unless replaced."""
+        return self.make_vies(self.clock)
+
+    def with_clock(self, clock: Clock | datetime) -> Container:
+        """The same adapters with ``clock`` (a time pins a fixed clock: ``run-job --now``,
+        seeding history); its services are built anew over them, and the VIES client with
+        that clock (a replaced registry is kept as it is)."""
+        from chalicelib.adapters.clock import FixedClock
+
+        if isinstance(clock, datetime):
+            clock = FixedClock(clock)
+        return replace(self, clock=clock, test_clock=None, make_gateway=lambda: self.gateway)
+
+    @cached_property
+    def charge_queue(self) -> ChargeQueue:
+        """Where the retry job hands due charges: SQS in AWS; on the local stage (``chalice
+        local``, tests) a pool of this container's workers."""
+        if self.settings.stage == "local":
+            from chalicelib.services.dunning import InProcessDispatcher
+
+            return InProcessDispatcher(self.dunning, self.settings.retry_consumer_concurrency)
+        from chalicelib.adapters.sqs import SqsChargeQueue
+
+        return SqsChargeQueue(self.settings)
 
     @cached_property
     def vat(self) -> VatService:
         from chalicelib.services.vat import VatService
 
         return VatService(self.repo, lambda: self.vies, self.clock)
-
-    @cached_property
-    def gateway(self) -> PaymentGateway:
-        """The payment gateway (Stripe unless replaced), built on first use."""
-        if self.payment_gateway is None:
-            from chalicelib.adapters.stripe_gateway import StripeGateway
-
-            self.payment_gateway = StripeGateway(self.settings)
-        return self.payment_gateway
 
     @cached_property
     def settlement(self) -> Settlement:
@@ -107,26 +127,30 @@ class Container:
 
     @cached_property
     def webhooks(self) -> WebhookService:
-        from chalicelib.adapters.stripe_gateway import event_from_payload
+        from chalicelib.adapters.stripe_gateway import StripeEvents
         from chalicelib.services.webhooks import WebhookService
 
-        return WebhookService(self.repo, self.dunning, event_from_payload)
+        events = StripeEvents(self.settings.stripe_webhook_secret)
+        return WebhookService(self.repo, self.dunning, events)
 
     @cached_property
     def billing(self) -> BillingService:
         from chalicelib.services.billing import BillingService
 
         return BillingService(
-            self.repo, lambda: self.gateway, self.clock, self.settings, self.settlement
+            self.repo,
+            lambda: self.gateway,
+            self.clock,
+            self.settings,
+            self.settlement,
+            retry_now=lambda: self.dunning.retry_now,
         )
 
     @cached_property
     def cards(self) -> CardService:
         from chalicelib.services.cards import CardService
 
-        return CardService(
-            self.repo, lambda: self.gateway, self.clock, self.billing, lambda: self.dunning
-        )
+        return CardService(self.repo, lambda: self.gateway, self.clock, self.billing)
 
     @cached_property
     def auth(self) -> AuthService:
@@ -187,12 +211,12 @@ class Container:
 def build_container(
     settings: Settings,
     *,
-    repo: DynamoRepository | InMemoryRepository | None = None,
+    repo: Repository | None = None,
     mailer: Mailer | None = None,
     hasher: PasswordHasher | None = None,
     clock: Clock | None = None,
     gateway: PaymentGateway | None = None,
-    vat_checker: VatChecker | None = None,
+    vies: VatChecker | None = None,
 ) -> Container:
     """A container over the real adapters, with any of them replaced."""
     if repo is None:
@@ -221,28 +245,27 @@ def build_container(
         mailer=mailer,
         hasher=hasher,
         clock=clock,
-        payment_gateway=gateway,
-        vat_checker=vat_checker,
+        make_gateway=(lambda: gateway) if gateway is not None else lambda: _stripe(settings),
+        make_vies=(lambda _: vies) if vies is not None else lambda c: _vies(settings, c),
         test_clock=test_clock,
     )
+
+
+def _stripe(settings: Settings) -> PaymentGateway:
+    from chalicelib.adapters.stripe_gateway import StripeGateway
+
+    return StripeGateway(settings)
+
+
+def _vies(settings: Settings, clock: Clock) -> VatChecker:
+    from chalicelib.adapters.vies import ViesClient
+
+    return ViesClient(settings, clock=clock)
 
 
 def uses_test_clock(settings: Settings) -> bool:
     """Whether the test clock exists: on the local stage only, whatever else is configured."""
     return settings.stage == "local"
-
-
-def with_clock(box: Container, clock: Clock) -> Container:
-    """The same adapters as ``box`` with ``clock`` (``run-job --now``, seeding history)."""
-    return build_container(
-        box.settings,
-        repo=box.repo,
-        mailer=box.mailer,
-        hasher=box.hasher,
-        clock=clock,
-        gateway=box.payment_gateway,
-        vat_checker=box.vat_checker,
-    )
 
 
 _container: Container | None = None

@@ -31,11 +31,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Callable, Protocol
 
-from chalicelib.domain.account import AccountChange, Marker
+from chalicelib.domain.account import AccountChange, Marker, MarkerKind
 from chalicelib.domain.ids import parse_iso, utc_iso
 
 CACHE_SECONDS = 1.0
-MARKER_KIND = "TESTCLOCK"
+MARKER_KIND = MarkerKind.TEST_CLOCK
 MARKER_KEY = "local"
 
 
@@ -69,7 +69,7 @@ class MarkerStore(Protocol):
 
     def commit(self, change: AccountChange) -> None: ...
 
-    def get_marker(self, kind: str, key: str) -> str | None: ...
+    def get_marker(self, kind: MarkerKind, key: str) -> str | None: ...
 
 
 class TestClock:

@@ -17,7 +17,6 @@ from typing import Sequence, TypeVar
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
-    IDEMPOTENCY_MARKER,
     MAIL_FAILED_QUEUE,
     OUTBOX_QUEUE,
     RENEWAL_QUEUE,
@@ -28,6 +27,7 @@ from chalicelib.domain.account import (
     AuditEvent,
     MailStatus,
     Marker,
+    MarkerKind,
     OutboxMail,
     Session,
     TokenPurpose,
@@ -409,13 +409,13 @@ class InMemoryRepository:
                 key=lambda i: i.id,
             )
             answer = (
-                self.markers.get((IDEMPOTENCY_MARKER, f"{account_id}/{answer_key}"))
+                self.markers.get((MarkerKind.IDEMPOTENCY, f"{account_id}/{answer_key}"))
                 if answer_key
                 else None
             )
             return charges, invoices, answer
 
-    def get_marker(self, kind: str, key: str) -> str | None:
+    def get_marker(self, kind: MarkerKind, key: str) -> str | None:
         with self._lock:
             self.requests += 1
             return self.markers.get((kind, key))

@@ -49,6 +49,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeGuard, cast
 
 from chalicelib.config import Settings
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.jsonbody import decode_json
 from chalicelib.domain.payments import (
     CardDeclined,
     CardSummary,
@@ -450,6 +452,37 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+class StripeEvents:
+    """``PaymentEvents`` over Stripe's webhooks: the ``Stripe-Signature`` is checked on the
+    raw body (stripe-python's scheme, :data:`WEBHOOK_TOLERANCE_SECONDS` of tolerance) before
+    anything else, the body is decoded with bounded depth (even a signed body cannot make us
+    recurse), then parsed by :func:`event_from_payload`."""
+
+    def __init__(self, secret: str, tolerance: int = WEBHOOK_TOLERANCE_SECONDS) -> None:
+        self._secret = secret
+        self._tolerance = tolerance
+
+    def verified(self, raw: bytes, signature: str | None) -> PaymentEvent:
+        import stripe
+
+        try:
+            stripe.WebhookSignature.verify_header(
+                raw.decode("utf-8"), signature, self._secret, tolerance=self._tolerance
+            )
+        except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError):
+            raise InvalidInput("invalid_signature") from None
+        payload = decode_json(raw)
+        if not isinstance(payload, dict):
+            raise InvalidInput("invalid_signature")
+        return event_from_payload(payload)
+
+    def parse(self, payload: Mapping[str, Any]) -> PaymentEvent:
+        return event_from_payload(payload)
+
+
 EVENT_ID_MAX = 255  # Stripe's are ~30 characters; a longer one is not Stripe's (and keys cap)
 _OBJECT_ID_EVENTS = (
     "payment_intent.succeeded",
@@ -590,10 +623,16 @@ def _has_card(value: Any) -> TypeGuard[Mapping[str, Any]]:
 
 
 def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    """A small non-negative integer field (``exp_month``, ``exp_year``), else 0: an integer or
+    a string of at most four digits; never ``int()`` of a float (``Infinity`` in a signed
+    body raised OverflowError), a bool, or an unbounded string."""
+    if isinstance(value, bool):
         return 0
+    if isinstance(value, int):
+        return value if 0 <= value <= 9999 else 0
+    if isinstance(value, str) and 0 < len(value) <= 4 and value.isascii() and value.isdigit():
+        return int(value)
+    return 0
 
 
 def _present(**values: Any) -> dict[str, Any]:

@@ -8,14 +8,20 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.api.http import SECURITY_HEADERS, RequestContext, endpoint, int_query
+from chalicelib.api.http import API_CSP, SECURITY_HEADERS, RequestContext, endpoint, int_query
 from chalicelib.api.views import billing_view, invoice_summary, invoice_view
+from chalicelib.domain.account import Account
+from chalicelib.domain.billing import Charge, Invoice
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.wiring import container
+
+if TYPE_CHECKING:
+    from chalicelib.api import schemas
 
 bp = Blueprint(__name__)
 
@@ -24,14 +30,17 @@ DEFAULT_CURRENCY = "EUR"
 
 
 def _billing(
-    ctx: RequestContext, account: Any, vat_notice: str | None = None, pending: Any = None
+    ctx: RequestContext,
+    account: Account,
+    vat_notice: str | None = None,
+    pending: Sequence[Charge] | None = None,
 ) -> dict[str, Any]:
-    """The billing page; ``pending`` is the open charges when the caller already knows them
-    (after paying them all, or subscribing from a trial: none), else they are read."""
+    """The billing page; ``pending`` is the open charges when the service that just ran
+    answered them (``pay_pending``), else they are read."""
     box = container()
     plan = box.settings.plan(account.plan or "")
     currency = plan.currency if plan else DEFAULT_CURRENCY
-    charges = box.billing.pending_charges(account.id) if pending is None else pending
+    charges = box.billing.pending_charges(account.id) if pending is None else list(pending)
     return billing_view(
         account, charges, ctx.locale, currency, vat_notice, box.settings.retry_schedule_days
     )
@@ -61,7 +70,7 @@ def get_billing(ctx: RequestContext) -> dict[str, Any]:
     allow_suspended=True,
     errors=(409,),
 )
-def put_address(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def put_address(ctx: RequestContext, body: schemas.AddressRequest) -> dict[str, Any]:
     from chalicelib.domain.billing import Address
     from chalicelib.domain.countries import is_country
 
@@ -92,25 +101,16 @@ def put_address(ctx: RequestContext, body: Any) -> dict[str, Any]:
     allow_suspended=True,
     errors=(402, 409, 503),
 )
-def put_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def put_card(ctx: RequestContext, body: schemas.CardRequest) -> dict[str, Any]:
     from chalicelib.api.views import pending_view
-    from chalicelib.services.auth import Caller
 
     box = container()
-    account, owed, invoices = box.billing.replace_card(ctx.caller, body.payment_method_id)
-    assert account.card is not None
-    answer = account.card.as_dict()
-    if account.status.value in ("past_due", "suspended"):  # retried at once with the new card
-        who = Caller(account, ctx.caller.session, ctx.caller.ip)
-        result = box.dunning.retry_now(who, owed=(owed, invoices))
-        if result is None:
-            # not tried yet (a claim is held, or Stripe is down): the charges are due at once
-            # and carry no failure of the old card (replace_card cleared it)
-            charges = box.billing.pending_charges(account.id)
-        else:
-            charges = list(result.pending)
+    replaced = box.billing.replace_card(ctx.caller, body.payment_method_id)
+    assert replaced.account.card is not None
+    answer = replaced.account.card.as_dict()
+    if replaced.pending is not None:  # past due: retried at once with the new card
         answer["pending_payment"] = pending_view(
-            charges, ctx.locale, box.settings.retry_schedule_days
+            replaced.pending, ctx.locale, box.settings.retry_schedule_days
         )
     return answer
 
@@ -218,7 +218,7 @@ def pay_pending(ctx: RequestContext) -> dict[str, Any]:
     if result.client_secret:
         return {"requires_action": {"client_secret": result.client_secret}}
     account = result.account or ctx.caller.account
-    return {"paid": list(result.paid), "billing": _billing(ctx, account, pending=[])}
+    return {"paid": list(result.paid), "billing": _billing(ctx, account, pending=result.pending)}
 
 
 @endpoint(
@@ -232,7 +232,7 @@ def pay_pending(ctx: RequestContext) -> dict[str, Any]:
     allow_suspended=True,
     errors=(404, 409, 503),
 )
-def patch_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def patch_card(ctx: RequestContext, body: schemas.CardPatchRequest) -> dict[str, Any]:
     from chalicelib.services.billing import CardChanges
 
     changes = CardChanges(**{k: getattr(body, k) for k in body.model_fields_set})
@@ -254,9 +254,8 @@ def patch_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
     allow_suspended=True,
     errors=(402, 409, 503),
 )
-def subscribe(ctx: RequestContext, body: Any) -> dict[str, Any]:
-    # a trial has no open charges, and the first period was just paid
-    return _billing(ctx, container().billing.subscribe(ctx.caller, body.plan), pending=[])
+def subscribe(ctx: RequestContext, body: schemas.SubscribeRequest) -> dict[str, Any]:
+    return _billing(ctx, container().billing.subscribe(ctx.caller, body.plan))
 
 
 def _decode_cursor(cursor: str | None) -> str | None:
@@ -306,7 +305,7 @@ def _invoice_in_path(params: dict[str, str]) -> str | None:
     return invoice_id if _INVOICE_ID.match(invoice_id) else None
 
 
-def _invoice(ctx: RequestContext, invoice_id: str) -> Any:
+def _invoice(ctx: RequestContext, invoice_id: str) -> Invoice:
     from chalicelib.domain.errors import NotFound
 
     if not _INVOICE_ID.match(invoice_id):
@@ -377,7 +376,8 @@ def pdf_invoice(ctx: RequestContext, invoice_id: str) -> Response:
         headers={
             **SECURITY_HEADERS,
             "Content-Type": "application/pdf",
-            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
+            # never framed (X-Frame-Options: DENY agrees): the console fetches it as a blob
+            "Content-Security-Policy": API_CSP,
             "Content-Disposition": f'inline; filename="{invoice.number}.pdf"',
         },
     )
@@ -403,13 +403,13 @@ def xml_invoice(ctx: RequestContext, invoice_id: str) -> Response:
         headers={
             **SECURITY_HEADERS,
             "Content-Type": "application/xml; charset=utf-8",
-            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+            "Content-Security-Policy": API_CSP,
             "Content-Disposition": f'inline; filename="{invoice.number}.xml"',
         },
     )
 
 
-def _vat_view(account: Any) -> dict[str, Any]:
+def _vat_view(account: Account) -> dict[str, Any]:
     from chalicelib.domain.vat import vat_applicable
     from chalicelib.services.vat import billing_country
 
@@ -431,7 +431,7 @@ def _vat_view(account: Any) -> dict[str, Any]:
     allow_suspended=True,
     errors=(409,),
 )
-def put_vat(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def put_vat(ctx: RequestContext, body: schemas.VatRequest) -> dict[str, Any]:
     return _vat_view(container().vat.set_vat_id(ctx.caller, body.vat_id))
 
 

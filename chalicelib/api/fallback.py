@@ -13,8 +13,9 @@ from typing import Any
 
 from chalice.app import Chalice, Response
 
+from chalicelib.api.errors import MethodNotAllowed
 from chalicelib.api.http import ALL_METHODS, ROUTES, error_response
-from chalicelib.domain.errors import MethodNotAllowed, NotFound
+from chalicelib.domain.errors import NotFound
 from chalicelib.i18n import pick_locale
 
 MAX_DEPTH = 6

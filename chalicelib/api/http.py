@@ -7,11 +7,11 @@ headers, and map every :class:`DomainError` to the contract's error body in one 
 also records each route in :data:`ROUTES`, from which ``/openapi.json`` is generated.
 
 Hostile input is bounded before it reaches anything that recurses or allocates: a JSON body
-nested deeper than :data:`MAX_JSON_DEPTH` is refused (400 ``json_too_deep``) from a scan of its
-bytes before ``json.loads`` (whose C parser recurses per level) sees it
-(:func:`decode_json`, also used by the webhook route on its raw body), and every numeric query
-parameter goes through :func:`int_query`, which refuses non-integers and out-of-range values,
-however many digits they have, with a 400 naming the field.
+nested deeper than 64 levels is refused (400 ``json_too_deep``) from a scan of its bytes
+before ``json.loads`` sees it (:mod:`chalicelib.domain.jsonbody`, also used on the webhook's
+raw body), and every numeric query parameter goes through :func:`int_query`, which refuses
+non-integers and out-of-range values, however many digits they have, with a 400 naming the
+field.
 """
 
 from __future__ import annotations
@@ -25,26 +25,16 @@ from typing import Any, Callable
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.domain.errors import (
-    DomainError,
-    Forbidden,
-    InternalError,
-    InvalidInput,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-)
+from chalicelib.api.errors import PayloadTooLarge, UnsupportedMediaType
+from chalicelib.domain.errors import DomainError, Forbidden, InternalError, InvalidInput
+from chalicelib.domain.jsonbody import decode_json
 from chalicelib.i18n import pick_locale, translate
 from chalicelib.logs import bind, log_error, request_scope
 
 MAX_BODY_BYTES = 64 * 1024
-MAX_JSON_DEPTH = 64
-"""Deepest nesting of arrays and objects accepted in a body (request models need 3)."""
 MAX_INT_DIGITS = 18
 """Significant digits of a numeric query parameter (past this it is out of any range)."""
 
-# a string literal, or an unterminated one running to the end (so no match ever fails and
-# restarts: linear on any input, e.g. ``"\"\"\"...``)
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)', re.DOTALL)
 _INTEGER = re.compile(r"([+-]?)0*([0-9]+)", re.ASCII)
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -88,7 +78,7 @@ class RequestContext:
     ip: str
     headers: dict[str, str]
     query: dict[str, str]
-    caller: Any = None  # services.auth.Caller on authenticated routes
+    caller: Any = None  # a domain.account.Caller on authenticated routes
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -159,36 +149,6 @@ def _validation_error(error: Any) -> InvalidInput:
             message = "field_invalid"
         fields.setdefault(name, message)
     return InvalidInput("unknown_field" if unknown else "validation_error", fields=fields)
-
-
-def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether the arrays and objects of ``raw`` nest deeper than ``limit`` (brackets inside
-    strings do not count).  Linear in the size, no recursion; O(1) for bodies with few
-    brackets."""
-    if raw.count(b"[") + raw.count(b"{") <= limit:
-        return False
-    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
-    depth = 0
-    for byte in brackets:
-        depth += 1 if byte in _OPENERS else -1
-        if depth > limit:
-            return True
-    return False
-
-
-_OPENERS = frozenset(b"[{")
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-
-
-def decode_json(raw: bytes) -> Any:
-    """``raw`` decoded, or 400: ``json_too_deep`` past :data:`MAX_JSON_DEPTH`, else
-    ``invalid_json``.  The one JSON decoder of request bodies."""
-    if json_depth_exceeds(raw):
-        raise InvalidInput("json_too_deep")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise InvalidInput("invalid_json") from None
 
 
 def int_query(query: Mapping[str, str], name: str, *, default: int, low: int, high: int) -> int:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
 from chalicelib.api.http import RequestContext, endpoint, json_response
 from chalicelib.api.views import account_view
 from chalicelib.wiring import container
+
+if TYPE_CHECKING:
+    from chalicelib.api import schemas
 
 bp = Blueprint(__name__)
 
@@ -25,7 +28,7 @@ bp = Blueprint(__name__)
     allow_suspended=True,
     errors=(409,),
 )
-def cancel(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def cancel(ctx: RequestContext, body: schemas.CancelRequest) -> dict[str, Any]:
     account = container().lifecycle.cancel(ctx.caller, body.password, body.reason, body.comment)
     return account_view(account)
 
@@ -43,7 +46,7 @@ def cancel(ctx: RequestContext, body: Any) -> dict[str, Any]:
     other_responses=((202, "ReactivationRequestedResponse"),),
     errors=(401, 409),
 )
-def reactivate(ctx: RequestContext, body: Any) -> dict[str, Any] | Response:
+def reactivate(ctx: RequestContext, body: schemas.ReactivateRequest) -> dict[str, Any] | Response:
     outcome = container().lifecycle.reactivate(body.email, body.password, ctx.ip)
     if outcome.signed_in is not None:
         return {

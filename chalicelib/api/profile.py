@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
 from chalicelib.api.http import RequestContext, endpoint
 from chalicelib.api.views import account_view
 from chalicelib.wiring import container
+
+if TYPE_CHECKING:
+    from chalicelib.api import schemas
 
 bp = Blueprint(__name__)
 
@@ -37,7 +40,7 @@ def get_account(ctx: RequestContext) -> dict[str, Any]:
     allow_suspended=True,
     errors=(409,),
 )
-def patch_profile(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def patch_profile(ctx: RequestContext, body: schemas.ProfilePatchRequest) -> dict[str, Any]:
     from chalicelib.services.profile import ProfileChanges
 
     given = body.model_fields_set
@@ -61,7 +64,7 @@ def patch_profile(ctx: RequestContext, body: Any) -> dict[str, Any]:
     status=204,
     allow_suspended=True,
 )
-def change_password(ctx: RequestContext, body: Any) -> None:
+def change_password(ctx: RequestContext, body: schemas.PasswordChangeRequest) -> None:
     container().profile.change_password(
         ctx.caller, body.current_password, body.new_password, body.confirm_password
     )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
@@ -12,6 +12,9 @@ from chalicelib.api.views import account_view
 from chalicelib.domain.agents import describe_agent
 from chalicelib.domain.ids import utc_iso
 from chalicelib.wiring import container
+
+if TYPE_CHECKING:
+    from chalicelib.api import schemas
 
 bp = Blueprint(__name__)
 
@@ -26,7 +29,7 @@ bp = Blueprint(__name__)
     body="ForgotPasswordRequest",
     status=202,
 )
-def forgot_password(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def forgot_password(ctx: RequestContext, body: schemas.ForgotPasswordRequest) -> dict[str, Any]:
     container().security.forgot_password(body.email, ctx.ip)
     return {"status": "accepted"}
 
@@ -41,7 +44,7 @@ def forgot_password(ctx: RequestContext, body: Any) -> dict[str, Any]:
     body="ResetPasswordRequest",
     status=204,
 )
-def reset_password(ctx: RequestContext, body: Any) -> None:
+def reset_password(ctx: RequestContext, body: schemas.ResetPasswordRequest) -> None:
     container().security.reset_password(
         body.token, body.new_password, body.confirm_password, ctx.ip
     )
@@ -58,7 +61,7 @@ def reset_password(ctx: RequestContext, body: Any) -> None:
     response="AccountOut",
     errors=(409,),
 )
-def verify_email(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def verify_email(ctx: RequestContext, body: schemas.TokenRequest) -> dict[str, Any]:
     return account_view(container().security.verify_email(body.token, ctx.ip))
 
 
@@ -73,7 +76,7 @@ def verify_email(ctx: RequestContext, body: Any) -> dict[str, Any]:
     status=204,
     errors=(409,),
 )
-def cancel_email_change(ctx: RequestContext, body: Any) -> None:
+def cancel_email_change(ctx: RequestContext, body: schemas.TokenRequest) -> None:
     container().security.cancel_email_change(body.token, ctx.ip)
 
 
@@ -187,7 +190,7 @@ def activity(ctx: RequestContext) -> dict[str, Any]:
     response="MfaSetupResponse",
     errors=(409,),
 )
-def start_totp(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def start_totp(ctx: RequestContext, body: schemas.MfaStartRequest) -> dict[str, Any]:
     secret, uri, qr = container().security.start_totp(ctx.caller, body.password)
     return {"secret": secret, "otpauth_uri": uri, "qr_svg": qr}
 
@@ -202,7 +205,7 @@ def start_totp(ctx: RequestContext, body: Any) -> dict[str, Any]:
     response="RecoveryCodesResponse",
     errors=(409,),
 )
-def confirm_totp(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def confirm_totp(ctx: RequestContext, body: schemas.MfaConfirmRequest) -> dict[str, Any]:
     return {"recovery_codes": container().security.confirm_totp(ctx.caller, body.code)}
 
 
@@ -216,5 +219,5 @@ def confirm_totp(ctx: RequestContext, body: Any) -> dict[str, Any]:
     status=204,
     errors=(409,),
 )
-def disable_mfa(ctx: RequestContext, body: Any) -> None:
+def disable_mfa(ctx: RequestContext, body: schemas.MfaDisableRequest) -> None:
     container().security.disable_mfa(ctx.caller, body.password, body.code)

@@ -6,7 +6,7 @@ Authenticated by the ``X-Support-Key`` header (``SUPPORT_KEY``, compared in cons
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
@@ -16,6 +16,9 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.ids import utc_iso
 from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.wiring import container
+
+if TYPE_CHECKING:
+    from chalicelib.api import schemas
 
 bp = Blueprint(__name__)
 
@@ -69,7 +72,9 @@ def _decided(request: ReactivationRequest, account: Any) -> dict[str, Any]:
     response="SupportDecisionResponse",
     errors=(404, 409),
 )
-def approve(ctx: RequestContext, body: Any, request_id: str) -> dict[str, Any]:
+def approve(
+    ctx: RequestContext, body: schemas.SupportDecisionRequest, request_id: str
+) -> dict[str, Any]:
     return _decided(*container().lifecycle.approve(request_id, body.note, ctx.ip))
 
 
@@ -85,5 +90,7 @@ def approve(ctx: RequestContext, body: Any, request_id: str) -> dict[str, Any]:
     response="SupportDecisionResponse",
     errors=(404, 409),
 )
-def reject(ctx: RequestContext, body: Any, request_id: str) -> dict[str, Any]:
+def reject(
+    ctx: RequestContext, body: schemas.SupportDecisionRequest, request_id: str
+) -> dict[str, Any]:
     return _decided(*container().lifecycle.reject(request_id, body.note, ctx.ip))

@@ -12,7 +12,7 @@ This module is imported, and its blueprint registered, only when
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
@@ -21,6 +21,9 @@ from chalicelib.api.http import RequestContext, endpoint
 from chalicelib.domain.errors import InvalidInput, NotFound
 from chalicelib.domain.ids import parse_iso, utc_iso
 from chalicelib.wiring import container
+
+if TYPE_CHECKING:
+    from chalicelib.api import schemas
 
 bp = Blueprint(__name__)
 PATH = "/_test/clock"
@@ -62,7 +65,7 @@ def get_clock(ctx: RequestContext) -> dict[str, Any]:
     response="TestClockResponse",
     errors=(404,),
 )
-def put_clock(ctx: RequestContext, body: Any) -> dict[str, Any]:
+def put_clock(ctx: RequestContext, body: schemas.TestClockRequest) -> dict[str, Any]:
     clock = _clock()
     try:
         at = parse_iso(body.now)

@@ -49,8 +49,8 @@ from urllib.parse import urlsplit
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.api.errors import MethodNotAllowed
 from chalicelib.api.http import ALL_METHODS, SECURITY_HEADERS, error_response
-from chalicelib.domain.errors import MethodNotAllowed
 from chalicelib.i18n import pick_locale
 
 bp = Blueprint(__name__)

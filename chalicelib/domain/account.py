@@ -232,6 +232,15 @@ class Session:
 USER_AGENT_MAX = 256
 
 
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller of a request: the account, the session and the address."""
+
+    account: Account
+    session: Session
+    ip: str
+
+
 class MailStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -356,9 +365,14 @@ class WorkItem:
         return (self.queue, self.due_at) if self.due_at is not None else None
 
 
-IDEMPOTENCY_MARKER = "IDEMPOTENCY"
-"""The kind of the marker that keeps the stored answer of an ``Idempotency-Key`` under its
-account (read with the account's charges and invoices: ``payable``)."""
+class MarkerKind(enum.StrEnum):
+    """What a :class:`Marker` records (its value is the prefix of the stored key)."""
+
+    CUSTOMER = "CUSTOMER"  # Stripe customer id -> account id (webhooks find the account)
+    EVENT = "EVENT"  # a webhook event applied or recorded (unique: a duplicate is a no-op)
+    REJECTED_EVENT = "REJECTED_EVENT"  # a malformed webhook event, with the reason
+    IDEMPOTENCY = "IDEMPOTENCY"  # the stored answer of an ``Idempotency-Key`` (24 h)
+    TEST_CLOCK = "TESTCLOCK"  # the local stage's frozen time (adapters/clock.py)
 
 
 @dataclass(frozen=True)
@@ -367,7 +381,7 @@ class Marker:
     or a stored answer for an ``Idempotency-Key``.  ``unique`` makes the write fail with
     ``MarkerExists`` when the key is already taken; ``expires_at`` lets TTL clean it up."""
 
-    kind: str
+    kind: MarkerKind
     key: str
     value: str
     unique: bool = True

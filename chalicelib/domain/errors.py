@@ -3,7 +3,8 @@
 Every error a client may see is a :class:`DomainError` subclass carrying its HTTP status as a
 class attribute (as Chalice's ``ChaliceViewError.STATUS_CODE``) and a snake_case ``code``.  The
 human message is not stored here: it is looked up by code in the i18n catalogue when the API
-layer renders the contract's error body, in the language of the request.
+layer renders the contract's error body, in the language of the request.  The transport's
+own refusals (405, 413, 415) are the API layer's: ``chalicelib/api/errors.py``.
 """
 
 from __future__ import annotations
@@ -59,24 +60,9 @@ class NotFound(DomainError):
     DEFAULT_CODE = "not_found"
 
 
-class MethodNotAllowed(DomainError):
-    STATUS_CODE = 405
-    DEFAULT_CODE = "method_not_allowed"
-
-
 class Conflict(DomainError):
     STATUS_CODE = 409
     DEFAULT_CODE = "conflict"
-
-
-class PayloadTooLarge(DomainError):
-    STATUS_CODE = 413
-    DEFAULT_CODE = "payload_too_large"
-
-
-class UnsupportedMediaType(DomainError):
-    STATUS_CODE = 415
-    DEFAULT_CODE = "unsupported_media_type"
 
 
 class Throttled(DomainError):

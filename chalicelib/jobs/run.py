@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
-from chalicelib.logs import log_event
-from chalicelib.wiring import Container, container, with_clock
+from chalicelib.adapters.sqs import decode_message
+from chalicelib.logs import log_error, log_event
+from chalicelib.wiring import Container, container
 
 JOBS = ("outbox", "renewals", "retry-pending", "vat-recheck", "trials", "reminders")
 
@@ -20,9 +21,7 @@ def run_job(name: str, now: datetime | None = None, box: Container | None = None
     """Run job ``name``; ``now`` pins the clock for this run (``run-job --now``)."""
     box = box or container()
     if now is not None:
-        from chalicelib.adapters.clock import FixedClock
-
-        box = with_clock(box, FixedClock(now))
+        box = box.with_clock(now)
     if name == "outbox":
         report = asdict(box.outbox_relay.run())
     elif name == "retry-pending":
@@ -43,33 +42,21 @@ def run_job(name: str, now: datetime | None = None, box: Container | None = None
 
 
 def retry_pending(box: Container) -> dict[str, int]:
-    """Fan the due charges out: to SQS in AWS, to an in-process worker pool locally."""
-    if box.settings.stage == "local":
-        from chalicelib.services.dunning import InProcessDispatcher
-
-        dispatcher = InProcessDispatcher(box.dunning, box.settings.retry_consumer_concurrency)
-        box.dunning.enqueue_due(dispatcher)
-        return asdict(dispatcher.report)
-    from chalicelib.adapters.sqs import SqsChargeQueue
-
-    return {"due": box.dunning.enqueue_due(SqsChargeQueue(box.settings))}
+    """Fan the due charges out to the container's charge queue (SQS in AWS, an in-process
+    worker pool locally)."""
+    return box.dunning.enqueue_due(box.charge_queue)
 
 
 def consume_retry_messages(
     bodies: list[tuple[str, str]], box: Container | None = None
 ) -> list[str]:
     """The SQS consumer: process each ``(message id, body)``; the ids to report as failed."""
-    import json
-
     box = box or container()
     failed = []
     for message_id, body in bodies:
         try:
-            message = json.loads(body)
-            outcome = box.dunning.process(message["account_id"], message["charge_id"])
+            outcome = box.dunning.process(*decode_message(body))
         except Exception:  # a poison message goes to the dead-letter queue after retries
-            from chalicelib.logs import log_error
-
             log_error("retry.message_failed", message_id=message_id)
             failed.append(message_id)
             continue

@@ -42,6 +42,7 @@ from chalicelib.domain.account import (
     AccountChange,
     AccountToken,
     AuditEvent,
+    Caller,
     MailStatus,
     OutboxMail,
     Session,
@@ -74,7 +75,7 @@ from chalicelib.domain.throttle import (
     WindowLimit,
 )
 from chalicelib.logs import log_event
-from chalicelib.services.auth import AuthService, Caller, throttle_policy
+from chalicelib.services.auth import AuthService, throttle_policy
 from chalicelib.services.mail import account_mail, console_link
 from chalicelib.services.ports import AccountRepository, Clock, PasswordHasher
 

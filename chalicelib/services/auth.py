@@ -39,6 +39,7 @@ from chalicelib.domain.account import (
     AccountChange,
     AccountStatus,
     AuditEvent,
+    Caller,
     OutboxMail,
     Session,
 )
@@ -111,15 +112,6 @@ class Verified:
     account: Account
     device: TrustedDevice | None = None
     settle: tuple[Settle, ...] = ()
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The authenticated caller of a request."""
-
-    account: Account
-    session: Session
-    ip: str
 
 
 class AuthService:

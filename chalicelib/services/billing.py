@@ -21,9 +21,10 @@ Plan amounts are net; VAT (see ``domain.vat_rates``) is added on the invoice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 
@@ -33,7 +34,9 @@ from chalicelib.domain.account import (
     AccountChange,
     AccountStatus,
     AuditEvent,
+    Caller,
     Marker,
+    MarkerKind,
 )
 from chalicelib.domain.billing import (
     Address,
@@ -62,11 +65,13 @@ from chalicelib.domain.payments import (
     check_payment_method_id,
 )
 from chalicelib.logs import log_event
-from chalicelib.services.auth import Caller
 from chalicelib.services.invoicing import evidence_audit, snapshot_tax_facts
 from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock
 from chalicelib.services.settlement import Result, Settlement
+
+if TYPE_CHECKING:
+    from chalicelib.services.dunning import PayResult
 
 PAYING_STATUSES = (AccountStatus.ACTIVE, AccountStatus.PAST_DUE, AccountStatus.SUSPENDED)
 ISSUE_RETRIES = 20
@@ -81,6 +86,18 @@ class CardChanges:
     country: str | None = None
     line1: str | None = None
     city: str | None = None
+
+
+@dataclass(frozen=True)
+class CardReplaced:
+    """A new card on file; ``pending`` is what is still owed once the account's open charges
+    were retried with it (None when the account owed nothing: it is not past due)."""
+
+    account: Account
+    pending: list[Charge] | None = None
+
+
+RetryNow = Callable[[Caller, tuple[Sequence[Charge], Sequence[Invoice]]], "PayResult | None"]
 
 
 @dataclass
@@ -104,12 +121,15 @@ class BillingService:
         clock: Clock,
         settings: Settings,
         settlement: Settlement | None = None,
+        retry_now: Callable[[], RetryNow] | None = None,
     ) -> None:
         self._repo = repo
         self._gateway_factory = gateway
         self._clock = clock
         self._settings = settings
         self._settlement = settlement or Settlement(repo, gateway, clock, settings)
+        # dunning's "pay the pending charges now" (it builds on this service: given lazily)
+        self._retry_now = retry_now
 
     @property
     def _gateway(self) -> PaymentGateway:
@@ -185,24 +205,39 @@ class BillingService:
                 account.evolve(customer_id=customer_id),
                 "customer_created",
                 caller.ip,
-                markers=(Marker("CUSTOMER", customer_id, account.id, unique=False),),
+                markers=(Marker(MarkerKind.CUSTOMER, customer_id, account.id, unique=False),),
             )
         return self._gateway.create_card_setup(customer_id)
 
     def set_card(self, caller: Caller, payment_method_id: str) -> Account:
         """Attach a PaymentMethod made by Stripe.js (see :meth:`replace_card`)."""
-        return self.replace_card(caller, payment_method_id)[0]
+        return self.replace_card(caller, payment_method_id).account
 
-    def replace_card(
-        self, caller: Caller, payment_method_id: str
-    ) -> tuple[Account, list[Charge], list[Invoice]]:
+    def replace_card(self, caller: Caller, payment_method_id: str) -> CardReplaced:
         """Attach a PaymentMethod made by Stripe.js and make it the card charged from now on.
 
         What the account owes is due again at once with it, in the same transaction: the old
         card's failures no longer apply, stopped retries resume and no suspension is pending.
         A charge claimed right now keeps its claim; its holder sees the new card when it
         records the answer and, if the old card was declined, tries the new one at once.
+        A past-due or suspended account's charges are then retried at once with the new card
+        (the customer is present); what is still owed comes back in ``pending``.
         """
+        updated, owed, invoices = self._attach(caller, payment_method_id)
+        if updated.status not in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED):
+            return CardReplaced(updated)
+        if self._retry_now is None:  # no dunning wired (a bare service): due at once anyway
+            return CardReplaced(updated, self.pending_charges(updated.id))
+        result = self._retry_now()(replace(caller, account=updated), (owed, invoices))
+        if result is None:
+            # not tried yet (a claim is held, or Stripe is down): the charges are due at once
+            # and carry no failure of the old card (the attach cleared it)
+            return CardReplaced(updated, self.pending_charges(updated.id))
+        return CardReplaced(result.account or updated, list(result.pending))
+
+    def _attach(
+        self, caller: Caller, payment_method_id: str
+    ) -> tuple[Account, list[Charge], list[Invoice]]:
         check_payment_method_id(payment_method_id)
         account = caller.account
         customer_id = account.customer_id or self._gateway.create_customer(
@@ -221,7 +256,7 @@ class BillingService:
         marker = (
             ()
             if account.customer_id
-            else (Marker("CUSTOMER", customer_id, account.id, unique=False),)
+            else (Marker(MarkerKind.CUSTOMER, customer_id, account.id, unique=False),)
         )
         owing = account.status in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED)
         now = self._clock.now()

@@ -23,13 +23,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
-from chalicelib.domain.account import Account, AccountChange, AuditEvent
+from chalicelib.domain.account import Account, AccountChange, AuditEvent, Caller
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.payments import PaymentMethodInvalid, SavedCard, check_payment_method_id
 from chalicelib.logs import log_event
-from chalicelib.services.auth import Caller
 from chalicelib.services.billing import BillingService
-from chalicelib.services.dunning import DunningService
 from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock
 
@@ -41,13 +39,11 @@ class CardService:
         gateway: Callable[[], PaymentGateway],
         clock: Clock,
         billing: BillingService,
-        dunning: Callable[[], DunningService],
     ) -> None:
         self._repo = repo
         self._gateway = gateway
         self._clock = clock
         self._billing = billing
-        self._dunning = dunning
 
     def saved_cards(self, account: Account) -> list[SavedCard]:
         """The saved cards, the default first, then newest first."""
@@ -95,9 +91,4 @@ class CardService:
         """Make a saved card the one charged from now on; what the account owes is retried
         with it at once (as with a new card)."""
         self._saved(caller.account, card_id)
-        account, owed, invoices = self._billing.replace_card(caller, card_id)
-        if owed:
-            self._dunning().retry_now(Caller(account, caller.session, caller.ip), (owed, invoices))
-            fresh = self._repo.get_account(account.id)
-            account = fresh or account
-        return account
+        return self._billing.replace_card(caller, card_id).account

@@ -37,9 +37,8 @@ import enum
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import Protocol
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
@@ -47,7 +46,9 @@ from chalicelib.domain.account import (
     AccountChange,
     AccountStatus,
     AuditEvent,
+    Caller,
     Marker,
+    MarkerKind,
 )
 from chalicelib.domain.billing import Attempt, Charge, ChargePurpose, ChargeState, Invoice
 from chalicelib.domain.errors import (
@@ -65,20 +66,13 @@ from chalicelib.domain.payments import (
     PaymentGatewayUnavailable,
 )
 from chalicelib.logs import log_event
-from chalicelib.services.auth import Caller
 from chalicelib.services.billing import BillingService
 from chalicelib.services.payment_ports import PaymentGateway
-from chalicelib.services.ports import BillingRepository, Clock
+from chalicelib.services.ports import BillingRepository, ChargeQueue, Clock
 from chalicelib.services.rate_limit import TokenBucket
 from chalicelib.services.settlement import GatewayResult, Result, Settlement
 
 IDEMPOTENCY_TTL = timedelta(hours=24)  # how long an ``Idempotency-Key`` answer is kept
-
-
-class ChargeQueue(Protocol):
-    def send(self, items: Sequence[tuple[str, str]]) -> None:
-        """Hand ``(account id, charge id)`` pairs to the retry workers."""
-        ...
 
 
 class PayKind(enum.StrEnum):
@@ -98,7 +92,7 @@ class PayResult:
     client_secret: str | None = None
     failure: DeclineInfo | None = None
     account: Account | None = None  # the account after the payment (status may have changed)
-    pending: tuple[Charge, ...] = ()  # what is still owed after a decline
+    pending: tuple[Charge, ...] = ()  # what is still owed after it (a decline's charges)
 
     @property
     def declined(self) -> bool:
@@ -177,7 +171,9 @@ class DunningService:
         self._settlement = settlement or Settlement(
             repo, gateway, clock, settings, limiter=limiter, sleep=sleep
         )
-        self._billing = billing or BillingService(repo, gateway, clock, settings, self._settlement)
+        self._billing = billing or BillingService(
+            repo, gateway, clock, settings, self._settlement, retry_now=lambda: self.retry_now
+        )
 
     @property
     def _sleep(self) -> Callable[[float], None]:
@@ -217,6 +213,7 @@ class DunningService:
             raise InvalidInput("no_card")
         customer_id = account.customer_id
         currency = charges[0].currency
+        elsewhere = tuple(c for c in charges if c.currency != currency)  # still owed after
         charges = [c for c in charges if c.currency == currency]
         if account.status is AccountStatus.SUSPENDED:
             claimed, invoices, account = self._restart(account, charges, invoices)
@@ -245,7 +242,7 @@ class DunningService:
         if idempotency_key and answer is not None:
             markers = (
                 Marker(
-                    "IDEMPOTENCY",
+                    MarkerKind.IDEMPOTENCY,
                     idempotency_key,
                     answer.to_json(),
                     expires_at=now + IDEMPOTENCY_TTL,
@@ -280,7 +277,7 @@ class DunningService:
             client_secret=answer.client_secret,
             failure=answer.failure,
             account=applied.account,
-            pending=tuple(c for c in applied.charges if c.is_open),
+            pending=tuple(c for c in applied.charges if c.is_open) + elsewhere,
         )
         return done if not raise_decline else done.raise_if_declined()
 
@@ -331,11 +328,11 @@ class DunningService:
         return None
 
     # --- scheduled retries --------------------------------------------------------------------
-    def enqueue_due(self, queue: ChargeQueue, limit: int = 10_000) -> int:
-        """The ``retry-pending`` job's producer: hand every due charge to the workers."""
+    def enqueue_due(self, queue: ChargeQueue, limit: int = 10_000) -> dict[str, int]:
+        """The ``retry-pending`` job's producer: hand every due charge to the workers; the
+        queue's report (``due``, and the workers' outcomes when they ran in-process)."""
         due = self._repo.due_charges(self._clock.now(), limit)
-        queue.send(due)
-        return len(due)
+        return {"due": len(due), **queue.send(due)}
 
     def process(self, account_id: str, charge_id: str) -> WorkerResult:
         """A retry worker: settle one due charge (retry it, replay or look up its lost
@@ -437,7 +434,7 @@ class DunningService:
     def record_event(self, event_id: str) -> bool:
         """Record a webhook event with no effect; False when it was already recorded."""
         try:
-            self._repo.commit(AccountChange(markers=(Marker("EVENT", event_id, "1"),)))
+            self._repo.commit(AccountChange(markers=(Marker(MarkerKind.EVENT, event_id, "1"),)))
         except MarkerExists:
             return False
         return True
@@ -465,7 +462,7 @@ class DunningService:
                 result,
                 attempt=None,
                 customer_present=False,
-                markers=(Marker("EVENT", event_id, "1"),),
+                markers=(Marker(MarkerKind.EVENT, event_id, "1"),),
             )
         except MarkerExists:
             return False
@@ -488,7 +485,7 @@ class DunningService:
                     account=account.evolve(card=card),
                     expected_version=account.version,
                     charges=tuple((c.card_changed(now), c.version) for c in charges),
-                    markers=(Marker("EVENT", event_id, "1"),),
+                    markers=(Marker(MarkerKind.EVENT, event_id, "1"),),
                     audit=(AuditEvent(account.id, now, "card_updated_by_network", actor="stripe"),),
                 )
             )
@@ -527,9 +524,8 @@ class InProcessDispatcher:
     def __init__(self, service: DunningService, workers: int) -> None:
         self._service = service
         self._workers = workers
-        self.report = DispatchReport()
 
-    def send(self, items: Sequence[tuple[str, str]]) -> None:
+    def send(self, items: Sequence[tuple[str, str]]) -> dict[str, int]:
         from concurrent.futures import ThreadPoolExecutor
 
         from chalicelib.logs import log_error
@@ -541,7 +537,8 @@ class InProcessDispatcher:
                 log_error("retry.worker_failed", account_id=item[0], charge_id=item[1])
                 return WorkerResult.UNAVAILABLE.value
 
-        self.report.due += len(items)
+        report = DispatchReport(due=len(items))
         with ThreadPoolExecutor(max_workers=self._workers) as pool:
             for result in pool.map(work, items):
-                setattr(self.report, result, getattr(self.report, result) + 1)
+                setattr(report, result, getattr(report, result) + 1)
+        return asdict(report)

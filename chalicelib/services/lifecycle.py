@@ -34,6 +34,7 @@ from chalicelib.domain.account import (
     AccountChange,
     AccountStatus,
     AuditEvent,
+    Caller,
     OutboxMail,
 )
 from chalicelib.domain.billing import Charge, ChargeState, Invoice, InvoiceStatus
@@ -60,7 +61,7 @@ from chalicelib.domain.throttle import Settle
 from chalicelib.i18n import format_datetime_long
 from chalicelib.i18n.invoices import plan_label
 from chalicelib.logs import log_event
-from chalicelib.services.auth import AuthService, Caller, SignedIn
+from chalicelib.services.auth import AuthService, SignedIn
 from chalicelib.services.mail import new_mail
 from chalicelib.services.ports import Clock, LifecycleRepository, PasswordHasher
 

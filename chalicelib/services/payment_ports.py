@@ -25,9 +25,9 @@ ST1); the gateway never invents them for charges or customers.
 
 from __future__ import annotations
 
-from typing import Mapping, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
-from chalicelib.domain.payments import CardSummary, ChargeOutcome, SavedCard
+from chalicelib.domain.payments import CardSummary, ChargeOutcome, PaymentEvent, SavedCard
 from chalicelib.services.ports import HealthProbe
 
 
@@ -112,4 +112,22 @@ class PaymentGateway(HealthProbe, Protocol):
         when it never reached Stripe.  Used once the 24 h idempotency window is over.  When
         several match (older attempts on the same charges), a succeeded one wins, then one
         still in progress, then the attempt's own."""
+        ...
+
+
+class PaymentEvents(Protocol):
+    """The gateway's webhook events: the signature checked on the raw body, then parsed into
+    domain terms (``adapters.stripe_gateway.StripeEvents``)."""
+
+    def verified(self, raw: bytes, signature: str | None) -> PaymentEvent:
+        """The event of a signed body.  Raises ``InvalidInput("invalid_signature")`` when the
+        signature does not check out (or the signed body is not a JSON object),
+        ``invalid_json`` / ``json_too_deep`` for a signed body that is not JSON, and
+        :class:`~chalicelib.domain.payments.MalformedEvent` for a signed JSON object whose
+        shape is not an event's (see :meth:`parse`)."""
+        ...
+
+    def parse(self, payload: Mapping[str, Any]) -> PaymentEvent:
+        """The event of a decoded, already verified body; MalformedEvent (with the event id
+        when it is usable) when its shape is not the gateway's."""
         ...

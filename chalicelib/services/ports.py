@@ -7,6 +7,7 @@ contract suite (``tests/integration/test_repository_contract.py``) runs against 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import NamedTuple, Protocol, Sequence
 
@@ -15,6 +16,7 @@ from chalicelib.domain.account import (
     AccountChange,
     AccountToken,
     AuditEvent,
+    MarkerKind,
     OutboxMail,
     Session,
     TokenPurpose,
@@ -210,7 +212,7 @@ class BillingRepository(AccountRepository, Protocol):
         """``(account id, charge id)`` pairs due for the retry job (re-read before acting)."""
         ...
 
-    def get_marker(self, kind: str, key: str) -> str | None: ...
+    def get_marker(self, kind: MarkerKind, key: str) -> str | None: ...
 
     def payable(
         self, account_id: str, answer_key: str | None
@@ -232,4 +234,31 @@ class LifecycleRepository(BillingRepository, Protocol):
 
     def open_reactivation_requests(self, limit: int) -> list[ReactivationRequest]:
         """Open requests, oldest first (from the sparse index: re-read before acting)."""
+        ...
+
+
+class Repository(LifecycleRepository, TrialRepository, OutboxRepository, HealthProbe, Protocol):
+    """The whole table, as the composition root holds it: what every service's narrower port
+    above asks, plus the reads of the CLI and the API layer.  ``DynamoRepository`` and
+    ``InMemoryRepository`` implement it (the container is typed by it, never by them)."""
+
+    def read_ahead_invoice(self, invoice_id: str) -> None:
+        """A hint: the handler will read this invoice (the DynamoDB adapter reads it with the
+        session, in one round trip; in memory it does nothing)."""
+        ...
+
+    def oss_invoices(self, quarter: str) -> Iterable[Invoice]:
+        """The OSS sales of ``quarter`` (``2026Q4``), from the OSS ledger index (no Scan)."""
+        ...
+
+    def audit_events(self, account_id: str, limit: int = 50) -> list[AuditEvent]:
+        """The account's audit events, newest first."""
+        ...
+
+
+class ChargeQueue(Protocol):
+    def send(self, items: Sequence[tuple[str, str]]) -> Mapping[str, int]:
+        """Hand ``(account id, charge id)`` pairs to the retry workers; what is known of them
+        now: ``{"due": n}`` when they were queued (SQS), with the count of each worker
+        outcome when the workers ran in-process."""
         ...

@@ -21,6 +21,7 @@ from chalicelib.domain.account import (
     AccountChange,
     AccountToken,
     AuditEvent,
+    Caller,
     OutboxMail,
     Session,
     TokenPurpose,
@@ -37,7 +38,7 @@ from chalicelib.domain.passwords import check_password_policy
 from chalicelib.i18n import format_datetime_long
 from chalicelib.logs import log_event
 from chalicelib.services.account_security import email_change_proofs
-from chalicelib.services.auth import AuthService, Caller
+from chalicelib.services.auth import AuthService
 from chalicelib.services.mail import new_mail
 from chalicelib.services.ports import AccountRepository, Clock, PasswordHasher
 

@@ -23,11 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from chalicelib.domain.account import Account, AccountChange, AuditEvent, WorkItem
+from chalicelib.domain.account import Account, AccountChange, AuditEvent, Caller, WorkItem
 from chalicelib.domain.errors import ConcurrentUpdate, Conflict, InvalidInput
 from chalicelib.domain.vat import country_of_prefix, normalize_vat_id, split_vat_id
 from chalicelib.logs import log_event
-from chalicelib.services.auth import Caller
 from chalicelib.services.ports import BillingRepository, Clock
 from chalicelib.services.vat_ports import VatChecker, VatCheckResult
 

@@ -1,10 +1,12 @@
 """Stripe's webhook events, once verified: parsed, checked, applied once, never a 500.
 
-The route verifies the signature on the raw body; :meth:`WebhookService.receive` takes the
-decoded event from there:
+:meth:`WebhookService.receive_signed` takes the raw body and its ``Stripe-Signature`` from
+the route:
 
-* the event is parsed by the gateway adapter's parser (``parse``, injected by the wiring: the
-  shape of a Stripe event is the adapter's business).  A malformed one (``data``,
+* the gateway's :class:`~chalicelib.services.payment_ports.PaymentEvents` (injected by the
+  wiring: the signature scheme and the shape of a Stripe event are the adapter's business)
+  checks the signature (a bad one is a 400 ``invalid_signature`` that writes nothing) and
+  parses the event.  A malformed one (``data``,
   ``data.object`` or ``metadata`` of the wrong type, a missing or oversized id) raises
   :class:`~chalicelib.domain.payments.MalformedEvent` (400 ``invalid_event``) after it is
   recorded as rejected: a ``REJECTED_EVENT`` marker with the reason when the id is usable,
@@ -26,11 +28,12 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import Any, Literal
 
-from chalicelib.domain.account import AccountChange, Marker
+from chalicelib.domain.account import AccountChange, Marker, MarkerKind
 from chalicelib.domain.errors import ConcurrentUpdate, DependencyUnavailable, MarkerExists
 from chalicelib.domain.payments import MalformedEvent, PaymentEvent
 from chalicelib.logs import log_event
 from chalicelib.services.dunning import DunningService
+from chalicelib.services.payment_ports import PaymentEvents
 from chalicelib.services.ports import BillingRepository
 
 Outcome = Literal["applied", "duplicate", "recorded"]
@@ -43,16 +46,23 @@ class WebhookService:
         self,
         repo: BillingRepository,
         dunning: DunningService,
-        parse: Callable[[Mapping[str, Any]], PaymentEvent],
+        events: PaymentEvents,
     ) -> None:
         self._repo = repo
         self._dunning = dunning
-        self._parse = parse
+        self._events = events
+
+    def receive_signed(self, raw: bytes, signature: str | None) -> Outcome:
+        """``POST /webhooks/stripe``: verify, parse and apply one event; what happened."""
+        return self._receive(lambda: self._events.verified(raw, signature))
 
     def receive(self, payload: Mapping[str, Any]) -> Outcome:
-        """Apply one verified event; what happened (for the answer, logs and tests)."""
+        """Apply one verified, decoded event; what happened (for the answer, logs and tests)."""
+        return self._receive(lambda: self._events.parse(payload))
+
+    def _receive(self, parsed: Callable[[], PaymentEvent]) -> Outcome:
         try:
-            event = self._parse(payload)
+            event = parsed()
         except MalformedEvent as malformed:
             self._reject(malformed)
             raise
@@ -75,7 +85,7 @@ class WebhookService:
             return "applied" if done else "duplicate"
         if event.type == "payment_method.automatically_updated" and event.card is not None:
             customer = event.customer_id
-            account_id = self._repo.get_marker("CUSTOMER", customer) if customer else None
+            account_id = self._repo.get_marker(MarkerKind.CUSTOMER, customer) if customer else None
             if account_id and event.object_id:
                 done = dunning.card_updated_by_network(
                     event.id, account_id, event.object_id, event.card
@@ -100,7 +110,9 @@ class WebhookService:
         log_event("webhook.rejected", event_id=malformed.event_id, reason=malformed.reason)
         if malformed.event_id is None:
             return
-        marker = Marker("REJECTED_EVENT", malformed.event_id, malformed.reason, unique=False)
+        marker = Marker(
+            MarkerKind.REJECTED_EVENT, malformed.event_id, malformed.reason, unique=False
+        )
         # the log line above is the record if this write fails; the 400 stands either way
         with suppress(ConcurrentUpdate, DependencyUnavailable):
             self._repo.commit(AccountChange(markers=(marker,)))

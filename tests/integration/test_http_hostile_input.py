@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.api.http import MAX_JSON_DEPTH, decode_json, int_query, json_depth_exceeds
+from chalicelib.api.http import int_query
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.jsonbody import MAX_JSON_DEPTH, decode_json, json_depth_exceeds
 from tests.helpers import Answer, Api
 
 

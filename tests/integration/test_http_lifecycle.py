@@ -369,7 +369,7 @@ def ses_down(box: Container, settings: Settings) -> Iterator[Container]:
         mailer=SesMailer(dead),
         hasher=box.hasher,
         clock=box.clock,
-        gateway=box.payment_gateway,
+        gateway=box.gateway,
     )
     override(down)
     yield down

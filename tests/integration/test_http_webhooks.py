@@ -13,6 +13,7 @@ import pytest
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.adapters.fake_payments import FakePaymentGateway
 from chalicelib.config import Settings
+from chalicelib.domain.account import MarkerKind
 from chalicelib.wiring import Container, build_container, override
 from tests.helpers import Api
 from tests.integration.test_http_dunning import sign
@@ -76,8 +77,8 @@ def test_malformed_signed_events_answer_400_and_are_recorded(
         answer = post(api, settings, event)
         assert (answer.status, answer.error_code) == (400, "invalid_event"), answer.json
         assert answer.json["error"]["reason"] == reason and answer.json["error"]["message"]
-        assert box.repo.get_marker("REJECTED_EVENT", event["id"]) == reason
-        assert box.repo.get_marker("EVENT", event["id"]) is None
+        assert box.repo.get_marker(MarkerKind.REJECTED_EVENT, event["id"]) == reason
+        assert box.repo.get_marker(MarkerKind.EVENT, event["id"]) is None
     for event in (
         {"type": "customer.created", "data": {"object": {}}},
         {"id": "evt_" + "x" * 2100, "type": "customer.created", "data": {"object": {}}},
@@ -98,4 +99,35 @@ def test_refunds_and_disputes_are_recorded_once(
         first, again = post(api, settings, event), post(api, settings, event)
         assert (first.status, first.json["result"]) == (200, "recorded")
         assert (again.status, again.json["result"]) == (200, "duplicate")
-        assert box.repo.get_marker("EVENT", event["id"]) is not None
+        assert box.repo.get_marker(MarkerKind.EVENT, event["id"]) is not None
+
+
+def test_card_numbers_of_the_wrong_type_in_a_signed_event_are_not_a_500(
+    api: Api, settings: Settings
+) -> None:
+    """``exp_month: Infinity`` (JSON's non-standard literal) made ``int()`` raise an
+    OverflowError inside the card summary: a 500 on a signed body."""
+    tag = uuid.uuid4().hex[:10]
+    for i, month in enumerate((float("inf"), True, "1" * 5000, -3, 12.5)):
+        event = {
+            "id": f"evt_c{i}{tag}",
+            "type": "payment_method.automatically_updated",
+            "data": {
+                "object": {
+                    "id": f"pm_{tag}",
+                    "customer": f"cus_{tag}",
+                    "card": {"brand": "visa", "last4": "4242", "exp_month": month},
+                }
+            },
+        }
+        answer = post(api, settings, event)
+        assert (answer.status, answer.json["result"]) == (200, "recorded"), answer.json
+
+
+def test_the_card_summary_keeps_only_small_integers() -> None:
+    from chalicelib.adapters.stripe_gateway import card_summary
+
+    for bad in (float("inf"), float("nan"), True, "1" * 5000, -3, 12.5, "١٢", None, [1]):
+        summary = card_summary({"card": {"exp_month": bad, "exp_year": "2031"}})
+        assert (summary.exp_month, summary.exp_year, summary.last4) == (0, 2031, "")
+    assert card_summary({"card": {"exp_month": 12, "exp_year": 2031}}).exp_month == 12

@@ -21,7 +21,7 @@ from chalicelib.adapters import aws
 from chalicelib.adapters.dynamo.models import MODELS, TableItem, configure
 from chalicelib.adapters.dynamo.repository import DynamoRepository
 from chalicelib.config import Settings
-from chalicelib.domain.account import AccountChange, Marker
+from chalicelib.domain.account import AccountChange, Marker, MarkerKind
 from chalicelib.domain.ids import new_id
 from tests.helpers import Api, create_payment_method
 
@@ -65,7 +65,7 @@ def test_every_model_the_index_and_the_transactions_share_one_client(
     assert repo.get_session("nobody", "x") == (None, None)  # BatchGet (TableItem)
     assert repo.list_invoices("nobody", 5, None) == ([], None)  # Query (InvoiceItem)
     assert isinstance(repo.due_mail(repo_now(), 5), list)  # index Query (work_queue)
-    marker = Marker("ROUNDTRIP", new_id(), "v")
+    marker = Marker(MarkerKind.EVENT, new_id(), "v")
     repo.commit(AccountChange(markers=(marker,)))  # TransactWrite (repository)
     assert AccountItem._get_connection() is SessionItem._get_connection()
     assert InvoiceItem._get_connection().connection.client is repo._connection.client

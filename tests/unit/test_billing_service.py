@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.adapters.fake_payments import TIME_OUT, CardBehaviour, FakePaymentGateway
 from chalicelib.adapters.memory import InMemoryRepository
-from chalicelib.domain.account import AccountChange, AccountStatus
+from chalicelib.domain.account import AccountChange, AccountStatus, Caller, MarkerKind
 from chalicelib.domain.billing import Address, ChargeState, InvoiceStatus
 from chalicelib.domain.errors import Conflict, DependencyUnavailable, InvalidInput, NotFound
 from chalicelib.domain.payments import (
@@ -18,7 +18,6 @@ from chalicelib.domain.payments import (
     PaymentGatewayUnavailable,
     PaymentMethodInvalid,
 )
-from chalicelib.services.auth import Caller
 from chalicelib.services.billing import CardChanges
 from chalicelib.wiring import Container
 from tests.helpers import forget_signup_mail
@@ -358,7 +357,9 @@ def test_card_setup_makes_the_customer_once_and_the_saved_card_goes_on_file(
     secret = box.billing.start_card_setup(caller)
     account = repo_of(box).accounts[caller.account.id]
     assert account.customer_id and fake(box).setup_intents[secret] == account.customer_id
-    assert box.repo.get_marker("CUSTOMER", account.customer_id) == account.id  # for webhooks
+    assert (
+        box.repo.get_marker(MarkerKind.CUSTOMER, account.customer_id) == account.id
+    )  # for webhooks
     second = box.billing.start_card_setup(refresh(box, caller))
     assert second != secret and fake(box).setup_intents[second] == account.customer_id
     method = fake(box).confirm_card_setup(second)

@@ -7,10 +7,9 @@ import pytest
 
 from chalicelib.adapters.fake_payments import CardBehaviour, FakePaymentGateway
 from chalicelib.adapters.memory import InMemoryRepository
-from chalicelib.domain.account import AccountStatus
+from chalicelib.domain.account import AccountStatus, Caller
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.payments import DeclineInfo
-from chalicelib.services.auth import Caller
 from chalicelib.wiring import Container
 from tests.helpers import forget_signup_mail
 

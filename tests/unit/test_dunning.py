@@ -17,12 +17,11 @@ from chalicelib.adapters.fake_payments import (
     FakePaymentGateway,
 )
 from chalicelib.adapters.memory import InMemoryRepository
-from chalicelib.domain.account import AccountStatus
+from chalicelib.domain.account import AccountStatus, Caller
 from chalicelib.domain.billing import ChargeState, InvoiceStatus
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.payments import CardDeclined, DeclineInfo, PaymentGatewayUnavailable
 from chalicelib.jobs.run import run_job
-from chalicelib.services.auth import Caller
 from chalicelib.wiring import Container
 
 PASSWORD = "correct horse battery staple"

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.adapters.fake_payments import CardBehaviour, FakePaymentGateway
 from chalicelib.adapters.memory import InMemoryRepository, PlainHasher
-from chalicelib.domain.account import Account, AccountChange, AccountStatus, AuditEvent
+from chalicelib.domain.account import Account, AccountChange, AccountStatus, AuditEvent, Caller
 from chalicelib.domain.billing import ChargeState, InvoiceStatus
 from chalicelib.domain.errors import (
     Conflict,
@@ -25,7 +25,6 @@ from chalicelib.domain.lifecycle import (
     request_account_id,
 )
 from chalicelib.domain.payments import DeclineInfo
-from chalicelib.services.auth import Caller
 from chalicelib.services.mail import render_mail
 from chalicelib.wiring import Container
 from tests.helpers import forget_signup_mail

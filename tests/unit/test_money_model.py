@@ -47,13 +47,12 @@ from chalicelib.adapters.fake_payments import (
 )
 from chalicelib.adapters.memory import InMemoryRepository, PlainHasher, RecordingMailer
 from chalicelib.config import Settings
-from chalicelib.domain.account import Account, AccountStatus
+from chalicelib.domain.account import Account, AccountStatus, Caller
 from chalicelib.domain.billing import ChargeState, InvoiceStatus
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.payments import DeclineInfo
 from chalicelib.i18n import translate
 from chalicelib.jobs.run import run_job
-from chalicelib.services.auth import Caller
 from chalicelib.wiring import Container, build_container, override
 
 settings.register_profile(
@@ -181,9 +180,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
         """PUT /billing/card: the new card, then the pending charges retried at once."""
 
         def change() -> None:
-            account = self.box.billing.set_card(self.caller(), self.fake.add_card(CARDS[card]))
-            if account.status in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED):
-                self.box.dunning.retry_now(self.caller())
+            self.box.billing.set_card(self.caller(), self.fake.add_card(CARDS[card]))
 
         self.attempt(change)
 

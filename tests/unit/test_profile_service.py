@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.adapters.memory import InMemoryRepository
+from chalicelib.domain.account import Caller
 from chalicelib.domain.errors import Conflict, InvalidInput, NotAuthenticated
-from chalicelib.services.auth import Caller
 from chalicelib.services.profile import ProfileChanges
 from chalicelib.wiring import Container
 from tests.helpers import forget_signup_mail

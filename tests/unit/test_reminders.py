@@ -13,11 +13,10 @@ import pytest
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.adapters.fake_payments import FakePaymentGateway
 from chalicelib.adapters.memory import InMemoryRepository
-from chalicelib.domain.account import CARD_NOTICE_DAYS, Account, AccountChange, Reminder
+from chalicelib.domain.account import CARD_NOTICE_DAYS, Account, AccountChange, Caller, Reminder
 from chalicelib.domain.errors import ConcurrentUpdate, DependencyUnavailable
 from chalicelib.domain.payments import CardSummary
 from chalicelib.jobs.run import run_job
-from chalicelib.services.auth import Caller
 from chalicelib.services.mail import render_mail
 from chalicelib.wiring import Container
 from tests.helpers import forget_signup_mail

@@ -14,12 +14,12 @@ import pytest
 from chalicelib.adapters.fake_payments import SUCCEED, CardBehaviour, FakePaymentGateway
 from chalicelib.adapters.memory import InMemoryRepository
 from chalicelib.api.views import pending_view
-from chalicelib.domain.account import AccountStatus
+from chalicelib.domain.account import AccountStatus, Caller
 from chalicelib.domain.billing import ChargePurpose, ChargeState, InvoiceStatus
 from chalicelib.domain.errors import Conflict, DependencyUnavailable
 from chalicelib.domain.payments import CardDeclined, DeclineInfo
 from chalicelib.jobs.run import run_job
-from chalicelib.services.auth import Caller
+from chalicelib.services.billing import BillingService
 from chalicelib.wiring import Container
 
 PASSWORD = "correct horse battery staple"
@@ -317,10 +317,10 @@ def test_a_card_change_during_a_claim_is_retried_at_once_with_the_new_card(
 def test_a_card_change_clears_the_old_cards_failure_from_the_answer(box: Container) -> None:
     account_id = declined_renewal(box, HARD)
     (charge,) = box.billing.pending_charges(account_id)
-    fake(box).unavailable = True  # the retry with the new card cannot be made now
     new_card = fake(box).add_test_card("5555555555554444")
-    fake(box).unavailable = False
-    box.billing.set_card(caller(box, account_id), new_card)
+    # the card change alone, before any retry with the new card (no dunning wired)
+    alone = BillingService(box.repo, lambda: box.gateway, box.clock, box.settings)
+    alone.set_card(caller(box, account_id), new_card)
     (after,) = box.billing.pending_charges(account_id)
     assert after.last_failure is None and not after.retries_stopped
     assert after.suspend_at is None and after.queue_due_at() == box.clock.now()

@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.memory import InMemoryRepository, PlainHasher
+from chalicelib.domain.account import Caller
 from chalicelib.domain.errors import NotAuthenticated, Throttled
 from chalicelib.domain.throttle import BackoffPolicy, Bucket, BucketKind, ThrottleState
-from chalicelib.services.auth import Caller, SignedIn
+from chalicelib.services.auth import SignedIn
 from chalicelib.services.profile import ProfileChanges
 from chalicelib.wiring import Container
 

@@ -16,11 +16,10 @@ from chalicelib.adapters.clock import FixedClock
 from chalicelib.adapters.fake_payments import FakePaymentGateway
 from chalicelib.adapters.memory import InMemoryRepository
 from chalicelib.api import http
-from chalicelib.domain.account import TRIAL_NOTICE_DAYS, Account, AccountStatus, TrialStep
+from chalicelib.domain.account import TRIAL_NOTICE_DAYS, Account, AccountStatus, Caller, TrialStep
 from chalicelib.domain.billing import InvoiceStatus
 from chalicelib.domain.errors import Conflict
 from chalicelib.jobs.run import run_job
-from chalicelib.services.auth import Caller
 from chalicelib.services.mail import render_mail
 from chalicelib.wiring import Container
 from tests.helpers import forget_signup_mail

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.adapters.fake_payments import FakePaymentGateway
 from chalicelib.api.webhooks import handle_event
-from chalicelib.domain.account import AccountStatus
+from chalicelib.domain.account import AccountStatus, MarkerKind
 from chalicelib.domain.billing import Address, ChargeState
 from chalicelib.domain.errors import DependencyUnavailable
 from chalicelib.domain.payments import MalformedEvent
@@ -93,7 +93,7 @@ def race_two_events(box: Container) -> None:
     assert invoice.status.value == "paid"
     assert mails_of(box, account_id) == ["payment_receipt"]
     for event_id in answers:  # both recorded: a redelivery changes nothing
-        assert repo.get_marker("EVENT", event_id) is not None
+        assert repo.get_marker(MarkerKind.EVENT, event_id) is not None
         assert handle_event(succeeded(event_id, intent)) == "duplicate"
     assert mails_of(box, account_id) == ["payment_receipt"]
 
@@ -180,8 +180,10 @@ def test_malformed_events_are_refused_and_recorded_as_rejected(
     (line,) = [x for x in lines if x["event"] == "webhook.rejected"]
     assert line["reason"] == reason and line.get("event_id") == recorded
     if recorded is not None:
-        assert memory_box.repo.get_marker("REJECTED_EVENT", recorded) == reason
-        assert memory_box.repo.get_marker("EVENT", recorded) is None  # not taken as handled
+        assert memory_box.repo.get_marker(MarkerKind.REJECTED_EVENT, recorded) == reason
+        assert (
+            memory_box.repo.get_marker(MarkerKind.EVENT, recorded) is None
+        )  # not taken as handled
 
 
 @pytest.mark.parametrize("kind", ["charge.refunded", "charge.dispute.created"])
@@ -193,7 +195,7 @@ def test_refunds_and_disputes_are_recorded_once(
     event = {"id": f"evt_{kind}", "type": kind, "data": {"object": obj}}
     assert handle_event(event) == "recorded"
     assert handle_event(event) == "duplicate"
-    assert memory_box.repo.get_marker("EVENT", f"evt_{kind}") is not None
+    assert memory_box.repo.get_marker(MarkerKind.EVENT, f"evt_{kind}") is not None
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "helpdesk"]
     (line,) = [x for x in lines if x["event"] == "webhook.recorded_for_later"]
     assert (line["type"], line["object_id"], line["payment_intent_id"]) == (

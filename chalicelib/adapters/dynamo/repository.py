@@ -65,7 +65,6 @@ from chalicelib.adapters.dynamo.models import (
 )
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
-    IDEMPOTENCY_MARKER,
     MAIL_FAILED_QUEUE,
     OUTBOX_QUEUE,
     RENEWAL_QUEUE,
@@ -75,6 +74,7 @@ from chalicelib.domain.account import (
     AccountToken,
     AuditEvent,
     MailStatus,
+    MarkerKind,
     OutboxMail,
     Session,
     TokenPurpose,
@@ -607,7 +607,7 @@ class DynamoRepository:
             *OPEN_STATES
         ) | ((InvoiceItem.kind == InvoiceItem) & (InvoiceItem.status == InvoiceStatus.OPEN.value))
         if answer_key is not None:
-            _, answer_sk = keys.marker_key(IDEMPOTENCY_MARKER, answer_key, account_id)
+            _, answer_sk = keys.marker_key(MarkerKind.IDEMPOTENCY, answer_key, account_id)
             wanted = wanted | (TableItem.sk == answer_sk)
         charges: list[Charge] = []
         invoices: list[Invoice] = []
