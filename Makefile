@@ -47,6 +47,10 @@ reset: $(STAMP) system-deps
 test: $(STAMP) system-deps $(AXE) lint typecheck
 	$(BIN)/python -m pytest
 
+## unit: the unit tests only (services over in-memory fakes, no server started), < 30 s
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q -p no:cacheprovider
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
