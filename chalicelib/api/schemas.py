@@ -18,9 +18,11 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from chalicelib.domain import passwords, vat
+from chalicelib.domain.countries import ISO_COUNTRIES
 from chalicelib.domain.text import unsafe_character
 
 NoControl = r"^[^\x00-\x1f\x7f]*$"
@@ -46,11 +48,35 @@ SafeText = AfterValidator(_multi_line)
 
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=NoControl)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+NewPassword = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=1024),
+    # the policy (domain.passwords) answers its own 400 weak_password; the document says it
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": passwords.MIN_LENGTH,
+            "maxLength": passwords.MAX_LENGTH,
+            "description": "8 to 128 characters, not one of the 30,000 most common passwords",
+        }
+    ),
+]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), SafeLine
 ]
 Phone = Annotated[str, StringConstraints(max_length=32, pattern=NoControl)]
-Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
+Country = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z]{2}$"),
+    # an unknown code answers 400 invalid_country (domain.countries); lower case is accepted
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": list(ISO_COUNTRIES),
+            "description": "ISO 3166-1 alpha-2 code",
+        }
+    ),
+]
 Locale = Literal["en", "fr"]
 Timestamp = Annotated[str, Field(description="ISO 8601 UTC time with a Z suffix")]
 
@@ -66,7 +92,7 @@ class ResponseModel(BaseModel):
 # --- requests -------------------------------------------------------------------------------
 class SignupRequest(RequestModel):
     email: Email
-    password: Password
+    password: NewPassword
     name: Name
     country: Country
     phone: Phone | None = None
@@ -106,8 +132,8 @@ class ProfilePatchRequest(RequestModel):
 
 class PasswordChangeRequest(RequestModel):
     current_password: Password
-    new_password: Password
-    confirm_password: Password
+    new_password: NewPassword
+    confirm_password: NewPassword = Field(description="the new password again")
 
 
 Token = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NoControl)]
@@ -119,8 +145,8 @@ class ForgotPasswordRequest(RequestModel):
 
 class ResetPasswordRequest(RequestModel):
     token: Token
-    new_password: Password
-    confirm_password: Password
+    new_password: NewPassword
+    confirm_password: NewPassword = Field(description="the new password again")
 
 
 class TokenRequest(RequestModel):
@@ -362,7 +388,19 @@ class VatOut(ResponseModel):
 
 
 class VatRequest(RequestModel):
-    vat_id: Annotated[str, StringConstraints(max_length=4096)]
+    vat_id: Annotated[
+        str,
+        StringConstraints(max_length=4096),
+        # longer answers 400 vat_id_too_long, empty vat_id_required (domain.vat)
+        WithJsonSchema(
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": vat.MAX_RAW_LENGTH,
+                "description": "with or without the country prefix; spaces, dots, dashes allowed",
+            }
+        ),
+    ]
 
 
 class FailureOut(ResponseModel):

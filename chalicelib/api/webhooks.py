@@ -14,7 +14,7 @@ from typing import Any
 
 from chalice.app import Blueprint
 
-from chalicelib.api.http import RequestContext, decode_json, endpoint
+from chalicelib.api.http import Param, RequestContext, decode_json, endpoint
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.wiring import container
 
@@ -54,6 +54,14 @@ def handle_event(event: dict[str, Any]) -> str:
     summary="Stripe events",
     auth=False,
     raw_body=True,
+    headers=(
+        Param(
+            "Stripe-Signature",
+            {"type": "string", "minLength": 1},
+            "t=<unix time>,v1=<HMAC-SHA256 of the body>; 300 s tolerance",
+            required=True,
+        ),
+    ),
 )
 def stripe_webhook(ctx: RequestContext) -> dict[str, Any]:
     raw = ctx.extra.get("raw_body", b"")
