@@ -69,7 +69,7 @@ class PaymentGateway(HealthProbe, Protocol):
         """The summary of a PaymentMethod."""
         ...
 
-    def charge(
+    def charge(  # noqa: PLR0917 - keyword-only would change both adapters (structure, credit)
         self,
         customer_id: str,
         payment_method_id: str,
