@@ -13,17 +13,27 @@ first model built) is switched off: the app uses no pydantic plugin.
 from __future__ import annotations
 
 import os
+import unicodedata
+from dataclasses import dataclass
 
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain import passwords, vat
 from chalicelib.domain.countries import ISO_COUNTRIES
-from chalicelib.domain.text import unsafe_character
+from chalicelib.domain.text import BIDI_CONTROLS, MULTILINE_ALLOWED, SEPARATORS, unsafe_character
 
 NoControl = r"^[^\x00-\x1f\x7f]*$"
 
@@ -43,8 +53,36 @@ def _multi_line(value: str) -> str:
     return value
 
 
+def _refused_pattern(*, multiline: bool) -> str:
+    """The JSON Schema ``pattern`` saying what :func:`unsafe_character` refuses."""
+    refused = sorted(
+        {
+            *(c for c in map(chr, range(0xA0)) if unicodedata.category(c) == "Cc"),
+            *BIDI_CONTROLS,
+            *SEPARATORS,
+        }
+        - (MULTILINE_ALLOWED if multiline else set())
+    )
+    return "^[^" + "".join(f"\\u{ord(c):04x}" for c in refused) + "]*$"
+
+
+@dataclass(frozen=True)
+class _Documented:
+    """Adds a ``pattern`` to a field's JSON Schema only (the validator beside it enforces it,
+    with its own message)."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> Any:
+        schema = handler(core)
+        schema["pattern"] = self.pattern
+        return schema
+
+
 SafeLine = AfterValidator(_single_line)
 SafeText = AfterValidator(_multi_line)
+SafeLinePattern = _Documented(_refused_pattern(multiline=False))
+SafeTextPattern = _Documented(_refused_pattern(multiline=True))
 
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=NoControl)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
@@ -62,7 +100,10 @@ NewPassword = Annotated[
     ),
 ]
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), SafeLine
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    SafeLine,
+    SafeLinePattern,
 ]
 Phone = Annotated[str, StringConstraints(max_length=32, pattern=NoControl)]
 Country = Annotated[
@@ -310,9 +351,14 @@ class LoginResponse(ResponseModel):
 
 # --- billing ------------------------------------------------------------------------------
 Line = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SafeLine
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    SafeLine,
+    SafeLinePattern,
 ]
-OptionalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SafeLine]
+OptionalLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), SafeLine, SafeLinePattern
+]
 PostalCode = Annotated[
     str,
     StringConstraints(
@@ -525,7 +571,9 @@ class InvoiceResponse(ResponseModel):
 CancelReason = Literal[  # domain.lifecycle.CANCEL_REASONS
     "too_expensive", "not_using", "missing_features", "switching", "technical_issues", "other"
 ]
-Comment = Annotated[str, StringConstraints(max_length=1000), SafeText]  # line breaks allowed
+Comment = Annotated[
+    str, StringConstraints(max_length=1000), SafeText, SafeTextPattern
+]  # line breaks allowed
 
 
 class CancelRequest(RequestModel):
