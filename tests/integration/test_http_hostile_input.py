@@ -14,11 +14,6 @@ from chalicelib.domain.errors import InvalidInput
 from tests.helpers import Answer, Api
 
 
-@pytest.fixture
-def api(client: Any) -> Api:
-    return Api(client)
-
-
 def nested(depth: int, opener: str = "[", closer: str = "]") -> str:
     return opener * depth + closer * depth
 

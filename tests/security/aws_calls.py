@@ -110,7 +110,7 @@ class Recorder:
             return
         from botocore.client import BaseClient
 
-        original = BaseClient._make_api_call
+        original = BaseClient._make_api_call  # type: ignore[attr-defined]
         recorder = self
 
         def recording(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
@@ -122,7 +122,7 @@ class Recorder:
                         recorder.calls.append(Call(action, resource, origin))
             return original(client, operation_name, api_params)
 
-        BaseClient._make_api_call = recording  # type: ignore[method-assign]
+        BaseClient._make_api_call = recording  # type: ignore[attr-defined]
         self._installed = True
 
     def mark(self) -> int:
