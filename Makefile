@@ -8,7 +8,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run reset test lint typecheck unit bench clean system-deps
-.PHONY: package fuzz soak axe
+.PHONY: package fuzz fuzz-http soak axe
 
 ## axe: axe-core (the browser tests inject its axe.min.js), with npm into node_modules/
 AXE := node_modules/axe-core/axe.min.js
@@ -47,6 +47,10 @@ reset: $(STAMP) system-deps
 test: $(STAMP) system-deps $(AXE) lint typecheck
 	$(BIN)/python -m pytest
 
+## unit: the unit tests only (services over in-memory fakes, no server started), < 30 s
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q -p no:cacheprovider
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -69,6 +73,12 @@ package: $(STAMP)
 ## fuzz: the /openapi.json fuzz suite with many more examples per route (FUZZ_MAX_EXAMPLES)
 fuzz: $(STAMP)
 	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-500} $(BIN)/python -m pytest tests/fuzz -q
+
+## fuzz-http: the same over HTTP against `python -m devstack` (started on free ports; or
+## FUZZ_HTTP_URL=http://127.0.0.1:8000 for a running `make run`), with the check that a
+## schema-valid request is refused only by a business rule (the test's BUSINESS_RULES)
+fuzz-http: $(STAMP)
+	$(BIN)/python -m pytest tests/fuzz/test_openapi_over_http.py -m fuzz_http -q
 
 ## soak: the money lifecycle's model-based test with thousands of examples (Hypothesis
 ## profile "soak"; `make test` runs the "money" profile, a hundred-odd examples)

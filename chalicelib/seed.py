@@ -169,7 +169,7 @@ EU_BUSINESS_EMAIL = "eu-business@example.com"
 EU_BUSINESS_VAT_ID = "FR40303265045"  # valid check digits; the fake VIES answers "valid"
 
 
-def _subscriber(
+def _subscriber(  # noqa: PLR0917 - the demo history builder: one positional per fact
     box: Container,
     email: str,
     name: str,

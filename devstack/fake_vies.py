@@ -113,28 +113,31 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._fault(404, "NOT_FOUND")
 
-    def do_POST(self) -> None:
-        fake = self.server.fake
-        if self.path.rstrip("/") != "/check-vat-number":
-            self._fault(404, "NOT_FOUND")
-            return
+    def _read_request(self) -> dict[str, Any] | None:
+        """The request's JSON object (recorded), or None when the body is not one."""
         try:
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
             length = -1
         if not 0 < length <= _MAX_BODY:
-            self._fault(400, "INVALID_INPUT")
-            return
+            return None
         try:
             request = json.loads(self.rfile.read(length))
         except ValueError:
-            request = None
+            return None
         if not isinstance(request, dict):
-            self._fault(400, "INVALID_INPUT")
+            return None
+        self.server.fake.record(request)
+        return request
+
+    def do_POST(self) -> None:
+        fake = self.server.fake
+        if self.path.rstrip("/") != "/check-vat-number":
+            self._fault(404, "NOT_FOUND")
             return
-        fake.record(request)
-        country, number = request.get("countryCode"), request.get("vatNumber")
-        if not isinstance(country, str) or not isinstance(number, str):
+        request = self._read_request()
+        country, number = (request or {}).get("countryCode"), (request or {}).get("vatNumber")
+        if request is None or not isinstance(country, str) or not isinstance(number, str):
             self._fault(400, "INVALID_INPUT")
             return
         country = country.upper()

@@ -68,12 +68,11 @@ def box(settings: Settings, clock: FixedClock) -> Iterator[Container]:
     override(None)
 
 
-@pytest.fixture
-def memory_box(clock: FixedClock) -> Iterator[Container]:
-    """Services over in-memory fakes (no I/O)."""
+def memory_container(clock: FixedClock) -> Container:
+    """Services over in-memory fakes (no I/O): a new repository, mailer and fake gateway."""
     from chalicelib.adapters.fake_payments import FakePaymentGateway
 
-    container = build_container(
+    return build_container(
         Settings(),
         repo=InMemoryRepository(),
         mailer=RecordingMailer(),
@@ -81,6 +80,12 @@ def memory_box(clock: FixedClock) -> Iterator[Container]:
         clock=clock,
         gateway=FakePaymentGateway(),
     )
+
+
+@pytest.fixture
+def memory_box(clock: FixedClock) -> Iterator[Container]:
+    """Services over in-memory fakes (no I/O), installed as the process container."""
+    container = memory_container(clock)
     override(container)
     yield container
     override(None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 SVRL = "http://purl.oclc.org/dsdl/svrl"
 
@@ -33,7 +34,7 @@ class Finding:
 
 
 @lru_cache(maxsize=1)
-def _executable() -> object:
+def _executable() -> tuple[Any, Any]:
     from saxonche import PySaxonProcessor
 
     root = _root()
@@ -49,9 +50,9 @@ def _executable() -> object:
 def schematron_findings(xml: bytes) -> list[Finding]:
     from lxml import etree
 
-    processor, executable = _executable()  # type: ignore[misc]
-    node = processor.parse_xml(xml_text=xml.decode("utf-8"))  # type: ignore[attr-defined]
-    report = executable.transform_to_string(xdm_node=node)  # type: ignore[attr-defined]
+    processor, executable = _executable()
+    node = processor.parse_xml(xml_text=xml.decode("utf-8"))
+    report = executable.transform_to_string(xdm_node=node)
     svrl = etree.fromstring(report.encode("utf-8"))
     findings = []
     for element in svrl.iter(f"{{{SVRL}}}failed-assert", f"{{{SVRL}}}successful-report"):

@@ -74,8 +74,11 @@ def create_payment_method(settings: Any, number: str, exp_year: int = 2031) -> s
         base_addresses={"api": settings.stripe_api_base},
         http_client=stripe.RequestsClient(timeout=(2, 10)),
     )
-    card = {"number": number, "exp_month": 12, "exp_year": exp_year, "cvc": "123"}
-    return str(client.v1.payment_methods.create(params={"type": "card", "card": card}).id)
+    params: Any = {
+        "type": "card",
+        "card": {"number": number, "exp_month": 12, "exp_year": exp_year, "cvc": "123"},
+    }
+    return str(client.v1.payment_methods.create(params=params).id)
 
 
 def forget_signup_mail(box: Any) -> None:

@@ -112,7 +112,7 @@ class InMemoryRepository:
         if self.unavailable:
             raise DependencyUnavailable()
 
-    def commit(self, change: AccountChange) -> None:
+    def commit(self, change: AccountChange) -> None:  # noqa: C901, PLR0912, PLR0915 - queue membership moves to the domain (repo branch)
         with self._lock:
             self.requests += 1
             account = change.account

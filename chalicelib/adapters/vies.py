@@ -211,15 +211,21 @@ def _checked_at(value: Any, now: datetime) -> datetime:
     return parsed if abs(parsed - now) <= _DATE_SLACK else now
 
 
-def parse_answer(status: int, body: bytes, now: datetime) -> VatCheckResult:
-    """Interpret one HTTP answer of ``check-vat-number`` (``now``: when it arrived, UTC)."""
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    """The answer's JSON object; None when it is too big, not JSON or not an object."""
     if len(body) > MAX_ANSWER_BYTES:
-        return VatCheckResult("unavailable", now, fault=FAULT_BAD_ANSWER)
+        return None
     try:
         answer = json.loads(body)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return VatCheckResult("unavailable", now, fault=FAULT_BAD_ANSWER)
-    if not isinstance(answer, dict):
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def parse_answer(status: int, body: bytes, now: datetime) -> VatCheckResult:
+    """Interpret one HTTP answer of ``check-vat-number`` (``now``: when it arrived, UTC)."""
+    answer = _json_object(body)
+    if answer is None:
         return VatCheckResult("unavailable", now, fault=FAULT_BAD_ANSWER)
     fault = _fault(answer)
     if fault is not None:

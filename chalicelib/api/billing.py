@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.api.http import API_CSP, SECURITY_HEADERS, RequestContext, endpoint, int_query
+from chalicelib.api.http import (
+    API_CSP,
+    SECURITY_HEADERS,
+    Param,
+    RequestContext,
+    endpoint,
+    int_query,
+)
+from chalicelib.api.openapi import CURSOR_SCHEMA
 from chalicelib.api.views import billing_view, invoice_summary, invoice_view
 from chalicelib.domain.account import Account
 from chalicelib.domain.billing import Charge, Invoice
@@ -209,6 +217,13 @@ def get_pending(ctx: RequestContext) -> dict[str, Any]:
     response="PayResponse",
     allow_suspended=True,
     errors=(402, 409, 503),
+    headers=(
+        Param(
+            "Idempotency-Key",
+            {"type": "string", "minLength": 1, "maxLength": 255},
+            "a repeated key answers what the first request did, charging nothing more",
+        ),
+    ),
 )
 def pay_pending(ctx: RequestContext) -> dict[str, Any]:
     key = ctx.headers.get("idempotency-key")
@@ -285,8 +300,8 @@ def _encode_cursor(invoice_id: str | None) -> str | None:
     response="InvoiceListResponse",
     allow_suspended=True,
     query=(
-        ("limit", "integer", "1 to 100, default 20"),
-        ("cursor", "string", "next_cursor of the previous page"),
+        Param("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+        Param("cursor", CURSOR_SCHEMA, "next_cursor of the previous page"),
     ),
 )
 def list_invoices(ctx: RequestContext) -> dict[str, Any]:

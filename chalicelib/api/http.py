@@ -49,6 +49,21 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
 @dataclass(frozen=True)
+class Param:
+    """A query parameter or header of a route, as ``/openapi.json`` describes it: ``schema``
+    is the JSON Schema of its value (every limit the route enforces on it: ``minimum``,
+    ``maximum``, ``enum``, ``maxLength`` ...)."""
+
+    name: str
+    schema: Mapping[str, Any]
+    description: str = ""
+    required: bool = False
+
+
+QuerySpec = tuple[str, str, str] | Param  # (name, JSON type, description), or a full Param
+
+
+@dataclass(frozen=True)
 class RouteSpec:
     """What ``/openapi.json`` says about one route."""
 
@@ -61,10 +76,12 @@ class RouteSpec:
     status: int
     auth: bool
     errors: tuple[int, ...]
-    query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
+    query: tuple[QuerySpec, ...] = ()
     content_type: str = "application/json"
     support_key: bool = False
     other_responses: tuple[tuple[int, str], ...] = ()  # (status, response model) besides status
+    headers: tuple[Param, ...] = ()  # request headers the route reads
+    raw_body: bool = False  # the handler reads the bytes itself (a JSON object: webhooks)
 
 
 ROUTES: list[RouteSpec] = []
@@ -240,7 +257,7 @@ def _in_request_scope(bp: Blueprint, view: Callable[..., Response]) -> Callable[
 Handler = Callable[..., Any]
 
 
-def endpoint(
+def endpoint(  # noqa: C901, PLR0913 - the route declaration: one keyword per fact of the route
     bp: Blueprint,
     path: str,
     method: str,
@@ -255,7 +272,8 @@ def endpoint(
     other_responses: tuple[tuple[int, str], ...] = (),
     allow_suspended: bool = False,
     errors: tuple[int, ...] = (),
-    query: tuple[tuple[str, str, str], ...] = (),
+    query: tuple[QuerySpec, ...] = (),
+    headers: tuple[Param, ...] = (),
     content_type: str = "application/json",
     raw_body: bool = False,
     read_ahead: Callable[[dict[str, str]], str | None] | None = None,
@@ -266,6 +284,8 @@ def endpoint(
     ``status`` is 204) or a ready :class:`Response`.  ``allow_suspended`` marks an essential
     route, open to accounts whose status restricts them (``suspended``, ``trial_expired``);
     the others answer 403 with the status's code (:meth:`AccountStatus.refusal`).
+    ``query`` and ``headers`` describe the parameters the handler reads, with the limits it
+    enforces on them (:class:`Param`), for ``/openapi.json``.
     ``read_ahead`` maps the path parameters to the id of an invoice the handler will read (or
     None): the repository reads it with the session, in the authentication's one round trip.
     """
@@ -285,11 +305,13 @@ def endpoint(
             content_type,
             support_key=support_key,
             other_responses=other_responses,
+            headers=headers,
+            raw_body=raw_body,
         )
     )
 
-    def decorate(handler: Handler) -> Handler:
-        def view(**path_params: str) -> Response:
+    def decorate(handler: Handler) -> Handler:  # noqa: C901 - the one request pipeline (structure branch edits it)
+        def view(**path_params: str) -> Response:  # noqa: C901 - the one request pipeline (structure branch edits it)
             request = bp.current_request
             headers = {k.lower(): v for k, v in (request.headers or {}).items()}
             locale = pick_locale(headers.get("accept-language"))

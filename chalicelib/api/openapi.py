@@ -9,7 +9,15 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from chalicelib.api.http import ROUTES, RouteSpec
+from chalicelib.api.http import ROUTES, Param, QuerySpec, RouteSpec
+
+CURSOR_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "maxLength": 120,
+    "pattern": "^[A-Za-z0-9_-]*$",
+    "description": "opaque (base64url): only a next_cursor the server answered is accepted",
+}
+"""A page cursor in a query string (``/billing/invoices``, ``/account/activity``)."""
 
 _STATUS_TEXT = {
     200: "OK",
@@ -41,6 +49,31 @@ def _operation_id(spec: RouteSpec) -> str:
     return f"{spec.method.lower()}_{slug}"
 
 
+def _query_parameter(query: QuerySpec) -> dict[str, Any]:
+    if isinstance(query, Param):
+        return _parameter(query, "query")
+    name, kind, description = query
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": {"type": kind},
+        "description": description,
+    }
+
+
+def _parameter(param: Param, where: str) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "name": param.name,
+        "in": where,
+        "required": param.required,
+        "schema": dict(param.schema),
+    }
+    if param.description:
+        described["description"] = param.description
+    return described
+
+
 def _operation(spec: RouteSpec) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": spec.summary,
@@ -55,16 +88,8 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
             }
             for name in re.findall(r"{(\w+)}", spec.path)
         ]
-        + [
-            {
-                "name": name,
-                "in": "query",
-                "required": False,
-                "schema": {"type": kind},
-                "description": description,
-            }
-            for name, kind, description in spec.query
-        ],
+        + [_query_parameter(query) for query in spec.query]
+        + [_parameter(header, "header") for header in spec.headers],
         "responses": {},
     }
     if spec.auth:
@@ -79,6 +104,11 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
             "content": {
                 "application/json": {"schema": {"$ref": f"#/components/schemas/{spec.body}"}}
             },
+        }
+    elif spec.raw_body:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
         }
     success: dict[str, Any] = {"description": _STATUS_TEXT.get(spec.status, "OK")}
     if spec.status != 204:
@@ -124,7 +154,7 @@ def openapi_document() -> dict[str, Any]:
     for spec in ROUTES:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "HelpDesk Accounts",
             "version": "1.0.0",

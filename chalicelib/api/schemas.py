@@ -13,15 +13,27 @@ first model built) is switched off: the app uses no pydantic plugin.
 from __future__ import annotations
 
 import os
+import unicodedata
+from dataclasses import dataclass
 
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
-from chalicelib.domain.text import unsafe_character
+from chalicelib.domain import passwords, vat
+from chalicelib.domain.countries import ISO_COUNTRIES
+from chalicelib.domain.text import BIDI_CONTROLS, MULTILINE_ALLOWED, SEPARATORS, unsafe_character
 
 NoControl = r"^[^\x00-\x1f\x7f]*$"
 
@@ -41,16 +53,71 @@ def _multi_line(value: str) -> str:
     return value
 
 
+def _refused_pattern(*, multiline: bool) -> str:
+    """The JSON Schema ``pattern`` saying what :func:`unsafe_character` refuses."""
+    refused = sorted(
+        {
+            *(c for c in map(chr, range(0xA0)) if unicodedata.category(c) == "Cc"),
+            *BIDI_CONTROLS,
+            *SEPARATORS,
+        }
+        - (MULTILINE_ALLOWED if multiline else set())
+    )
+    return "^[^" + "".join(f"\\u{ord(c):04x}" for c in refused) + "]*$"
+
+
+@dataclass(frozen=True)
+class _Documented:
+    """Adds a ``pattern`` to a field's JSON Schema only (the validator beside it enforces it,
+    with its own message)."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> Any:
+        schema = handler(core)
+        schema["pattern"] = self.pattern
+        return schema
+
+
 SafeLine = AfterValidator(_single_line)
 SafeText = AfterValidator(_multi_line)
+SafeLinePattern = _Documented(_refused_pattern(multiline=False))
+SafeTextPattern = _Documented(_refused_pattern(multiline=True))
 
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=NoControl)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+NewPassword = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=1024),
+    # the policy (domain.passwords) answers its own 400 weak_password; the document says it
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": passwords.MIN_LENGTH,
+            "maxLength": passwords.MAX_LENGTH,
+            "description": "8 to 128 characters, not one of the 30,000 most common passwords",
+        }
+    ),
+]
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), SafeLine
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    SafeLine,
+    SafeLinePattern,
 ]
 Phone = Annotated[str, StringConstraints(max_length=32, pattern=NoControl)]
-Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
+Country = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z]{2}$"),
+    # an unknown code answers 400 invalid_country (domain.countries); lower case is accepted
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": list(ISO_COUNTRIES),
+            "description": "ISO 3166-1 alpha-2 code",
+        }
+    ),
+]
 Locale = Literal["en", "fr"]
 Timestamp = Annotated[str, Field(description="ISO 8601 UTC time with a Z suffix")]
 
@@ -66,7 +133,7 @@ class ResponseModel(BaseModel):
 # --- requests -------------------------------------------------------------------------------
 class SignupRequest(RequestModel):
     email: Email
-    password: Password
+    password: NewPassword
     name: Name
     country: Country
     phone: Phone | None = None
@@ -106,8 +173,8 @@ class ProfilePatchRequest(RequestModel):
 
 class PasswordChangeRequest(RequestModel):
     current_password: Password
-    new_password: Password
-    confirm_password: Password
+    new_password: NewPassword
+    confirm_password: NewPassword = Field(description="the new password again")
 
 
 Token = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NoControl)]
@@ -119,8 +186,8 @@ class ForgotPasswordRequest(RequestModel):
 
 class ResetPasswordRequest(RequestModel):
     token: Token
-    new_password: Password
-    confirm_password: Password
+    new_password: NewPassword
+    confirm_password: NewPassword = Field(description="the new password again")
 
 
 class TokenRequest(RequestModel):
@@ -284,9 +351,14 @@ class LoginResponse(ResponseModel):
 
 # --- billing ------------------------------------------------------------------------------
 Line = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SafeLine
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    SafeLine,
+    SafeLinePattern,
 ]
-OptionalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SafeLine]
+OptionalLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), SafeLine, SafeLinePattern
+]
 PostalCode = Annotated[
     str,
     StringConstraints(
@@ -376,7 +448,19 @@ class VatOut(ResponseModel):
 
 
 class VatRequest(RequestModel):
-    vat_id: Annotated[str, StringConstraints(max_length=4096)]
+    vat_id: Annotated[
+        str,
+        StringConstraints(max_length=4096),
+        # longer answers 400 vat_id_too_long, empty vat_id_required (domain.vat)
+        WithJsonSchema(
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": vat.MAX_RAW_LENGTH,
+                "description": "with or without the country prefix; spaces, dots, dashes allowed",
+            }
+        ),
+    ]
 
 
 class FailureOut(ResponseModel):
@@ -501,7 +585,9 @@ class InvoiceResponse(ResponseModel):
 CancelReason = Literal[  # domain.lifecycle.CANCEL_REASONS
     "too_expensive", "not_using", "missing_features", "switching", "technical_issues", "other"
 ]
-Comment = Annotated[str, StringConstraints(max_length=1000), SafeText]  # line breaks allowed
+Comment = Annotated[
+    str, StringConstraints(max_length=1000), SafeText, SafeTextPattern
+]  # line breaks allowed
 
 
 class CancelRequest(RequestModel):

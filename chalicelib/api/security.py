@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
-from chalicelib.api.http import RequestContext, endpoint, int_query
+from chalicelib.api.http import Param, RequestContext, endpoint, int_query
+from chalicelib.api.openapi import CURSOR_SCHEMA
 from chalicelib.api.views import account_view
 from chalicelib.domain.agents import describe_agent
 from chalicelib.domain.ids import utc_iso
@@ -157,8 +158,8 @@ def end_other_sessions(ctx: RequestContext) -> None:
     response="ActivityResponse",
     allow_suspended=True,
     query=(
-        ("limit", "integer", "page size, 1 to 100 (default 20)"),
-        ("cursor", "string", "the next_cursor of the previous page"),
+        Param("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+        Param("cursor", CURSOR_SCHEMA, "the next_cursor of the previous page"),
     ),
 )
 def activity(ctx: RequestContext) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
-from chalicelib.api.http import RequestContext, endpoint
+from chalicelib.api.http import Param, RequestContext, endpoint
 from chalicelib.api.views import account_view
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.ids import utc_iso
@@ -44,7 +44,7 @@ def request_view(request: ReactivationRequest) -> dict[str, Any]:
     auth=False,
     support_key=True,
     response="ReactivationRequestList",
-    query=(("status", "string", "only `open` (the default)"),),
+    query=(Param("status", {"type": "string", "enum": ["open"], "default": "open"}),),
 )
 def list_requests(ctx: RequestContext) -> dict[str, Any]:
     unknown = sorted(set(ctx.query) - {"status"})

@@ -15,7 +15,7 @@ from typing import Any
 
 from chalice.app import Blueprint
 
-from chalicelib.api.http import RequestContext, endpoint
+from chalicelib.api.http import Param, RequestContext, endpoint
 from chalicelib.wiring import container
 
 bp = Blueprint(__name__)
@@ -34,6 +34,14 @@ def handle_event(event: dict[str, Any]) -> str:
     summary="Stripe events",
     auth=False,
     raw_body=True,
+    headers=(
+        Param(
+            "Stripe-Signature",
+            {"type": "string", "minLength": 1},
+            "t=<unix time>,v1=<HMAC-SHA256 of the body>; 300 s tolerance",
+            required=True,
+        ),
+    ),
 )
 def stripe_webhook(ctx: RequestContext) -> dict[str, Any]:
     raw = ctx.extra.get("raw_body", b"")

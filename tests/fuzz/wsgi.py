@@ -35,7 +35,7 @@ class ChaliceWsgi:
             event["requestContext"]["identity"]["sourceIp"] = source_ip
             return event
 
-        self.gateway.event_converter.create_lambda_event = decoded_path_parameters
+        self.gateway.event_converter.create_lambda_event = decoded_path_parameters  # type: ignore[method-assign]
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]

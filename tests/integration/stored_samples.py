@@ -14,6 +14,7 @@ from chalicelib.domain.account import (
     AuditEvent,
     MailStatus,
     Marker,
+    MarkerKind,
     OutboxMail,
     Session,
     TokenPurpose,
@@ -201,8 +202,10 @@ def samples() -> AccountChange:
         charges=((retrying, None), (paid, None)),
         work=(WorkItem(ACTIVE, "vat", AT + timedelta(days=30), 1),),
         markers=(
-            Marker("CUSTOMER", "cus_stored", ACTIVE, expires_at=None),
-            Marker("IDEMPOTENCY", "key-stored", '{"ok": true}', True, AT, account_id=ACTIVE),
+            Marker(MarkerKind.CUSTOMER, "cus_stored", ACTIVE, expires_at=None),
+            Marker(
+                MarkerKind.IDEMPOTENCY, "key-stored", '{"ok": true}', True, AT, account_id=ACTIVE
+            ),
         ),
         requests=((request, None),),
         mails=(pending_mail, failed_mail),

@@ -36,7 +36,7 @@ class _Body:
 def _error_response(url: str, status: int, code: str) -> AWSResponse:
     body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "x"})
     headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "fault"}
-    return AWSResponse(url, status, headers, _Body(body.encode()))
+    return AWSResponse(url, status, headers, _Body(body.encode()))  # type: ignore[arg-type]
 
 
 FAULTS: dict[str, Callable[[Any, Callable[[], Any]], Any]] = {

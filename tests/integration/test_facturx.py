@@ -18,7 +18,7 @@ from chalicelib.config import Settings
 from chalicelib.documents.facturx import invoice_xml
 from chalicelib.documents.pdf import FACTURX_FILENAME, invoice_pdf
 from chalicelib.domain.account import AccountChange
-from chalicelib.domain.billing import Invoice, InvoiceStatus
+from chalicelib.domain.billing import Address, Invoice, InvoiceStatus
 from chalicelib.services.oss import oss_return
 from tests import invoice_samples as samples
 from tests.facturx_check import fatal, schematron_findings, xsd_errors
@@ -73,7 +73,7 @@ def test_the_pdf_is_pdf_a_3_with_factur_x_xml_attached() -> None:
     assert raw.startswith(b"%PDF-1.7")
     from lxml import etree
 
-    root = reader.trailer["/Root"]
+    root: Any = reader.trailer["/Root"]
     xmp = etree.fromstring(root["/Metadata"].get_object().get_data())
 
     def prop(namespace: str, name: str) -> str:
@@ -95,7 +95,7 @@ def test_the_pdf_is_pdf_a_3_with_factur_x_xml_attached() -> None:
     fonts = {
         font.get_object()["/BaseFont"]
         for page in reader.pages
-        for font in page["/Resources"]["/Font"].values()
+        for font in page["/Resources"]["/Font"].values()  # type: ignore[index]
     }
     assert fonts and all("DejaVu" in str(f) for f in fonts)  # embedded subsets, no core font
 
@@ -175,7 +175,7 @@ def test_the_oss_ledger_is_read_from_the_index_and_survives_status_changes(
     repo = DynamoRepository(settings)
     german = samples.account(
         name="Max",
-        address=samples.Address("Max", "Weg 1", "Köln", "50667", "DE"),
+        address=Address("Max", "Weg 1", "Köln", "50667", "DE"),
     )
     import secrets
 

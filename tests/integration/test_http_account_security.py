@@ -7,9 +7,7 @@ test goes through the link a customer would open.
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -20,6 +18,8 @@ from chalicelib.jobs.run import run_job
 from chalicelib.wiring import Container
 from tests.conftest import unique_email
 from tests.helpers import PASSWORD, Api
+from tests.integration.conftest import login
+from tests.integration.conftest import mails_to as ses_mails_to
 
 NEW = "a brand new pass phrase"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -29,17 +29,10 @@ CHROME = (
 )
 
 
-@pytest.fixture
-def api(client: Any) -> Api:
-    return Api(client)
-
-
 def mails_to(box: Container, stack: Any, to: str) -> list[dict[str, Any]]:
     """Every mail SES received for ``to``, oldest first (after sending what is due)."""
     run_job("outbox", box=box)
-    with urllib.request.urlopen(f"{stack.aws_url}/moto-api/data.json") as answer:
-        data = json.load(answer)
-    return [m for m in data["ses"]["Message"] if to in m["destinations"]["ToAddresses"]]
+    return ses_mails_to(stack, to)
 
 
 def link_token(mail: dict[str, Any], page: str) -> str:
@@ -57,11 +50,6 @@ def last_token(box: Container, stack: Any, to: str, page: str) -> str:
 def reset(api: Api, token: str, password: str = NEW, confirm: str | None = None) -> Any:
     body = {"token": token, "new_password": password, "confirm_password": confirm or password}
     return api.call("POST", "/password/reset", body)
-
-
-def login(api: Api, email: str, password: str = PASSWORD, agent: str = "") -> Any:
-    headers = {"User-Agent": agent} if agent else None
-    return api.call("POST", "/login", {"email": email, "password": password}, headers=headers)
 
 
 # --- password recovery (AU7, ASVS 6.4) ------------------------------------------------------------
@@ -172,7 +160,9 @@ def test_forgot_answers_and_works_the_same_for_unknown_emails(
     for name in ("hash", "verify", "burn"):
         original = getattr(box.hasher, name)
         monkeypatch.setattr(
-            box.hasher, name, lambda *a, _n=name, _o=original: hashed.append(_n) or _o(*a)
+            box.hasher,
+            name,
+            lambda *a, _n=name, _o=original: hashed.append(_n) or _o(*a),  # type: ignore[func-returns-value]
         )
     answers, work = [], []
     operations, outbox = count_requests(monkeypatch)

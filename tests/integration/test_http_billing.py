@@ -9,8 +9,6 @@ import subprocess
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from chalicelib.config import Settings
 from chalicelib.domain.ids import parse_iso
 from chalicelib.jobs.run import run_job
@@ -25,11 +23,6 @@ ADDRESS = {
     "postal_code": "75001",
     "country": "FR",
 }
-
-
-@pytest.fixture
-def api(client: Any) -> Api:
-    return Api(client)
 
 
 def subscribed(

@@ -7,9 +7,6 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
-
-import pytest
 
 from chalicelib.config import Settings
 from chalicelib.domain.ids import parse_iso
@@ -17,11 +14,6 @@ from chalicelib.jobs.run import run_job
 from chalicelib.wiring import Container
 from tests.conftest import unique_email
 from tests.helpers import PASSWORD, Api, create_payment_method
-
-
-@pytest.fixture
-def api(client: Any) -> Api:
-    return Api(client)
 
 
 def past_due(api: Api, settings: Settings, box: Container) -> tuple[str, str]:

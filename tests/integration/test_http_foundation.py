@@ -3,29 +3,15 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from typing import Any
-
-import pytest
 
 from chalicelib.jobs.run import run_job
 from chalicelib.wiring import Container
 from tests.conftest import unique_email
 from tests.helpers import PASSWORD, Api
+from tests.integration.conftest import mails_to
 
 NEW_PASSWORD = "a brand new passphrase"
-
-
-@pytest.fixture
-def api(client: Any) -> Api:
-    return Api(client)
-
-
-def sent_mail(stack: Any, to: str) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"{stack.aws_url}/moto-api/data.json") as answer:
-        data = json.load(answer)
-    return [m for m in data["ses"]["Message"] if to in m["destinations"]["ToAddresses"]]
 
 
 # --- public routes ------------------------------------------------------------------------------
@@ -240,14 +226,14 @@ def test_profile_edit_and_email_change_notice(api: Api, box: Container, stack: A
     )
     assert (taken.status, taken.error_code) == (409, "email_taken")
 
-    notices = [m for m in sent_mail(stack, old_email) if "#/email-not-me" in m["body"]]
+    notices = [m for m in mails_to(stack, old_email) if "#/email-not-me" in m["body"]]
     assert notices == []
     report = run_job("outbox", box=box)
     assert report["sent"] >= 1
-    (notice,) = [m for m in sent_mail(stack, old_email) if "#/email-not-me" in m["body"]]
+    (notice,) = [m for m in mails_to(stack, old_email) if "#/email-not-me" in m["body"]]
     assert new_email in notice["body"] and "changement" in notice["subject"]
     run_job("outbox", box=box)
-    again = [m for m in sent_mail(stack, old_email) if "#/email-not-me" in m["body"]]
+    again = [m for m in mails_to(stack, old_email) if "#/email-not-me" in m["body"]]
     assert len(again) == 1  # never twice (the change itself: test_http_account_security.py)
 
 
@@ -305,7 +291,7 @@ def test_password_change_ends_the_other_session(api: Api, box: Container, stack:
     assert api.call("GET", "/account", token=other).status == 401
     assert api.call("POST", "/login", {"email": email, "password": NEW_PASSWORD}).status == 200
     run_job("outbox", box=box)
-    (notice,) = [m for m in sent_mail(stack, email) if "#/verify-email" not in m["body"]]
+    (notice,) = [m for m in mails_to(stack, email) if "#/verify-email" not in m["body"]]
     assert "password" in notice["subject"].lower()
 
 

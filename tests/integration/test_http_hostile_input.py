@@ -15,11 +15,6 @@ from chalicelib.domain.jsonbody import MAX_JSON_DEPTH, decode_json, json_depth_e
 from tests.helpers import Answer, Api
 
 
-@pytest.fixture
-def api(client: Any) -> Api:
-    return Api(client)
-
-
 def nested(depth: int, opener: str = "[", closer: str = "]") -> str:
     return opener * depth + closer * depth
 

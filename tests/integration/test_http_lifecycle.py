@@ -4,8 +4,6 @@ received from ``/moto-api/data.json`` after the outbox job ran."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -20,17 +18,7 @@ from chalicelib.jobs.run import run_job
 from chalicelib.wiring import Container, build_container, override
 from tests.conftest import unique_email
 from tests.helpers import PASSWORD, Answer, Api, create_payment_method
-
-
-@pytest.fixture
-def api(client: Any) -> Api:
-    return Api(client)
-
-
-def ses_messages(stack: Any) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"{stack.aws_url}/moto-api/data.json") as answer:
-        data = json.load(answer)
-    return list(data["ses"]["Message"])
+from tests.integration.conftest import login, ses_messages
 
 
 def sent_mail(stack: Any, to: str, containing: str = "") -> list[dict[str, Any]]:
@@ -47,10 +35,6 @@ def sent_mail(stack: Any, to: str, containing: str = "") -> list[dict[str, Any]]
 def support(api: Api, settings: Settings, method: str, path: str, **kwargs: Any) -> Answer:
     headers = {"X-Support-Key": settings.support_key, **kwargs.pop("headers", {})}
     return api.call(method, path, headers=headers, **kwargs)
-
-
-def login(api: Api, email: str, password: str = PASSWORD) -> Answer:
-    return api.call("POST", "/login", {"email": email, "password": password})
 
 
 def reactivate(api: Api, email: str, password: str = PASSWORD) -> Answer:

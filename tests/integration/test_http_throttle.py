@@ -15,11 +15,6 @@ from tests.helpers import PASSWORD, Api
 NEW = "a brand new pass phrase"
 
 
-@pytest.fixture
-def api(client: Any) -> Api:
-    return Api(client)
-
-
 def attempt(api: Api, route: str, token: str, password: str) -> Any:
     if route == "password":
         body = {"current_password": password, "new_password": NEW, "confirm_password": NEW}

@@ -19,11 +19,6 @@ PENDING_DE = FAKE_UNAVAILABLE_NUMBERS[0]
 INVALID_DE = FAKE_INVALID_NUMBERS[0]
 
 
-@pytest.fixture
-def api(client: Any) -> Api:
-    return Api(client)
-
-
 def address(country: str) -> dict[str, str]:
     return {
         "name": "Firma GmbH",

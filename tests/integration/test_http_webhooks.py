@@ -21,11 +21,6 @@ from tests.unit.test_webhooks import race_two_events
 
 
 @pytest.fixture
-def api(client: Any) -> Api:
-    return Api(client)
-
-
-@pytest.fixture
 def dynamo_with_fake_stripe(settings: Settings, clock: FixedClock) -> Iterator[Container]:
     """The embedded DynamoDB, with the fake gateway (to lose a charge's answer on purpose)."""
     box = build_container(settings, clock=clock, gateway=FakePaymentGateway())
@@ -74,11 +69,12 @@ def test_malformed_signed_events_answer_400_and_are_recorded(
         ),
     ]
     for event, reason in cases:
+        assert isinstance(event, dict)
         answer = post(api, settings, event)
         assert (answer.status, answer.error_code) == (400, "invalid_event"), answer.json
         assert answer.json["error"]["reason"] == reason and answer.json["error"]["message"]
         assert box.repo.get_marker(MarkerKind.REJECTED_EVENT, event["id"]) == reason
-        assert box.repo.get_marker(MarkerKind.EVENT, event["id"]) is None
+        assert box.repo.get_marker(MarkerKind.EVENT, str(event["id"])) is None
     for event in (
         {"type": "customer.created", "data": {"object": {}}},
         {"id": "evt_" + "x" * 2100, "type": "customer.created", "data": {"object": {}}},
@@ -95,11 +91,12 @@ def test_refunds_and_disputes_are_recorded_once(
         ("charge.refunded", {"id": "ch_1", "payment_intent": "pi_1"}),
         ("charge.dispute.created", {"id": "dp_1", "charge": "ch_1", "payment_intent": "pi_1"}),
     ):
-        event = {"id": f"evt_{uuid.uuid4().hex[:16]}", "type": kind, "data": {"object": obj}}
+        event_id = f"evt_{uuid.uuid4().hex[:16]}"
+        event = {"id": event_id, "type": kind, "data": {"object": obj}}
         first, again = post(api, settings, event), post(api, settings, event)
         assert (first.status, first.json["result"]) == (200, "recorded")
         assert (again.status, again.json["result"]) == (200, "duplicate")
-        assert box.repo.get_marker(MarkerKind.EVENT, event["id"]) is not None
+        assert box.repo.get_marker(MarkerKind.EVENT, event_id) is not None
 
 
 def test_card_numbers_of_the_wrong_type_in_a_signed_event_are_not_a_500(

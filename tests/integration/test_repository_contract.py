@@ -21,6 +21,7 @@ from chalicelib.domain.account import (
     AuditEvent,
     MailStatus,
     Marker,
+    MarkerKind,
     Session,
     TokenPurpose,
     WorkItem,
@@ -695,23 +696,23 @@ def test_a_counter_moves_by_one_on_its_expected_value_or_nothing_is_written(repo
 def test_markers_are_unique_unless_told_otherwise(repo: Any) -> None:
     key = uuid.uuid4().hex
     account = billed_account(repo)
-    repo.commit(AccountChange(markers=(Marker("EVENT", key, "first"),)))
+    repo.commit(AccountChange(markers=(Marker(MarkerKind.EVENT, key, "first"),)))
     assert repo.get_marker("EVENT", key) == "first"
     with pytest.raises(MarkerExists):  # the whole change fails
         repo.commit(
             AccountChange(
-                markers=(Marker("EVENT", key, "second"),),
+                markers=(Marker(MarkerKind.EVENT, key, "second"),),
                 invoices=((make_invoice(account), None),),
             )
         )
     assert repo.get_marker("EVENT", key) == "first"
     assert repo.list_invoices(account.id, 10, None) == ([], None)
-    repo.commit(AccountChange(markers=(Marker("EVENT", key, "third", unique=False),)))
+    repo.commit(AccountChange(markers=(Marker(MarkerKind.EVENT, key, "third", unique=False),)))
     assert repo.get_marker("EVENT", key) == "third"
     assert repo.get_marker("EVENT", uuid.uuid4().hex) is None
     assert repo.get_marker("OTHER", key) is None  # the kind is part of the key
     # a marker under the account: unique per account
-    answer = Marker("IDEMPOTENCY", key, '{"paid": 1}', account_id=account.id)
+    answer = Marker(MarkerKind.IDEMPOTENCY, key, '{"paid": 1}', account_id=account.id)
     repo.commit(AccountChange(markers=(answer,)))
     with pytest.raises(MarkerExists):
         repo.commit(AccountChange(markers=(answer,)))
@@ -737,7 +738,7 @@ def test_payable_reads_the_open_charges_the_open_invoices_and_the_stored_answer(
         AccountChange(
             invoices=tuple((i, None) for i in (*open_invoices, paid_invoice)),
             charges=tuple((c, None) for c in (*charges, paid_charge)),
-            markers=(Marker("IDEMPOTENCY", key, '{"answer": 1}', account_id=account.id),),
+            markers=(Marker(MarkerKind.IDEMPOTENCY, key, '{"answer": 1}', account_id=account.id),),
         )
     )
     foreign = make_invoice(other)
@@ -745,7 +746,7 @@ def test_payable_reads_the_open_charges_the_open_invoices_and_the_stored_answer(
         AccountChange(
             invoices=((foreign, None),),
             charges=((make_charge(foreign), None),),
-            markers=(Marker("IDEMPOTENCY", key, "theirs", account_id=other.id),),
+            markers=(Marker(MarkerKind.IDEMPOTENCY, key, "theirs", account_id=other.id),),
         )
     )
     assert repo.open_charges(account.id) == charges

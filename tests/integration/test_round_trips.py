@@ -93,11 +93,6 @@ def test_configure_points_the_shared_connection_at_the_new_endpoint(settings: Se
         configure(settings)
 
 
-@pytest.fixture
-def api(client: Any) -> Api:
-    return Api(client)
-
-
 def _invoice(api: Api, settings: Settings) -> tuple[str, str]:
     token, _ = api.signup()
     card = create_payment_method(settings, "4242424242424242")

@@ -48,26 +48,30 @@ class Call:
     origin: str  # file:function in chalicelib that made it
 
 
+def _dynamodb_actions(operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    if operation == "TransactWriteItems":
+        return [
+            (f"dynamodb:{_TRANSACT_WRITE[kind]}", body.get("TableName", ""))
+            for item in params.get("TransactItems", [])
+            for kind, body in item.items()
+        ]
+    if operation == "TransactGetItems":
+        return [
+            ("dynamodb:GetItem", item["Get"].get("TableName", ""))
+            for item in params.get("TransactItems", [])
+        ]
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [(f"dynamodb:{operation}", table) for table in params.get("RequestItems", {})]
+    table = str(params.get("TableName", ""))
+    if params.get("IndexName"):
+        table += f"/index/{params['IndexName']}"
+    return [(f"dynamodb:{operation}", table)]
+
+
 def iam_actions(service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
     """``[(action, resource)]`` that AWS authorizes for one API call."""
     if service == "dynamodb":
-        if operation == "TransactWriteItems":
-            out = []
-            for item in params.get("TransactItems", []):
-                for kind, body in item.items():
-                    out.append((f"dynamodb:{_TRANSACT_WRITE[kind]}", body.get("TableName", "")))
-            return out
-        if operation == "TransactGetItems":
-            return [
-                ("dynamodb:GetItem", item["Get"].get("TableName", ""))
-                for item in params.get("TransactItems", [])
-            ]
-        if operation in ("BatchGetItem", "BatchWriteItem"):
-            return [(f"dynamodb:{operation}", table) for table in params.get("RequestItems", {})]
-        table = str(params.get("TableName", ""))
-        if params.get("IndexName"):
-            table += f"/index/{params['IndexName']}"
-        return [(f"dynamodb:{operation}", table)]
+        return _dynamodb_actions(operation, params)
     if service == "sqs":
         resource = str(params.get("QueueUrl") or params.get("QueueName") or "")
         return [(f"sqs:{_SQS_BATCH.get(operation, operation)}", resource.rsplit("/", 1)[-1])]
@@ -106,7 +110,7 @@ class Recorder:
             return
         from botocore.client import BaseClient
 
-        original = BaseClient._make_api_call
+        original = BaseClient._make_api_call  # type: ignore[attr-defined]
         recorder = self
 
         def recording(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
@@ -118,7 +122,7 @@ class Recorder:
                         recorder.calls.append(Call(action, resource, origin))
             return original(client, operation_name, api_params)
 
-        BaseClient._make_api_call = recording  # type: ignore[method-assign]
+        BaseClient._make_api_call = recording  # type: ignore[attr-defined]
         self._installed = True
 
     def mark(self) -> int:

@@ -93,7 +93,7 @@ def test_the_journey_logs_no_secret_token_password_or_card_number(journey: Any) 
         "client secret": r"_secret_[A-Za-z0-9]",
         "card number": r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)",
     }
-    found = {}
+    found: dict[str, Any] = {}
     for name, pattern in patterns.items():
         for line in lines:
             for match in re.finditer(pattern, line):

@@ -19,7 +19,7 @@ from chalicelib.wiring import Container
 PASSWORD = "correct horse battery staple"
 
 
-def signup(box: Container, email: str = "ada@example.com", **extra: str):  # type: ignore[no-untyped-def]
+def signup(box: Container, email: str = "ada@example.com", **extra: str):
     fields = {
         "password": PASSWORD,
         "name": "Ada",

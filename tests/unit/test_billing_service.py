@@ -7,8 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.adapters.fake_payments import TIME_OUT, CardBehaviour, FakePaymentGateway
-from chalicelib.adapters.memory import InMemoryRepository
+from chalicelib.adapters.fake_payments import TIME_OUT, CardBehaviour
 from chalicelib.domain.account import AccountChange, AccountStatus, Caller, MarkerKind
 from chalicelib.domain.billing import Address, ChargeState, InvoiceStatus
 from chalicelib.domain.errors import Conflict, DependencyUnavailable, InvalidInput, NotFound
@@ -20,25 +19,9 @@ from chalicelib.domain.payments import (
 )
 from chalicelib.services.billing import CardChanges
 from chalicelib.wiring import Container
-from tests.helpers import forget_signup_mail
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def box(memory_box: Container) -> Container:
-    """Services over the in-memory repository and the fake payment gateway."""
-    return memory_box
-
-
-def repo_of(box: Container) -> InMemoryRepository:
-    assert isinstance(box.repo, InMemoryRepository)
-    return box.repo
-
-
-def fake(box: Container) -> FakePaymentGateway:
-    assert isinstance(box.gateway, FakePaymentGateway)
-    return box.gateway
+from tests.helpers import PASSWORD, forget_signup_mail
+from tests.unit.conftest import fake
+from tests.unit.conftest import repo as repo_of
 
 
 def caller_for(box: Container, email: str = "ada@example.com", country: str = "US") -> Caller:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -396,7 +397,7 @@ class SleepRecorder:
 
 
 def _setup(
-    behaviour: CardBehaviour | None = None, **kwargs: object
+    behaviour: CardBehaviour | None = None, **kwargs: Any
 ) -> tuple[FakePaymentGateway, str, str]:
     fake = FakePaymentGateway(**kwargs)
     customer = fake.create_customer("acc1", "ada@example.com", "Ada", "customer:acc1")

@@ -9,46 +9,24 @@ from typing import Any
 
 import pytest
 
+from chalicelib.adapters.clock import FixedClock
 from chalicelib.adapters.fake_payments import (
     REQUIRE_ACTION,
     SUCCEED,
     TIME_OUT,
     CardBehaviour,
-    FakePaymentGateway,
 )
-from chalicelib.adapters.memory import InMemoryRepository
-from chalicelib.domain.account import AccountStatus, Caller
+from chalicelib.domain.account import AccountStatus
 from chalicelib.domain.billing import ChargeState, InvoiceStatus
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.payments import CardDeclined, DeclineInfo, PaymentGatewayUnavailable
 from chalicelib.jobs.run import run_job
 from chalicelib.wiring import Container
+from tests.conftest import memory_container
+from tests.helpers import PASSWORD
+from tests.unit.conftest import caller, fake, repo
 
-PASSWORD = "correct horse battery staple"
 SOFT = DeclineInfo("card_declined", "insufficient_funds", "try_again_later")
-
-
-@pytest.fixture
-def box(memory_box: Container) -> Container:
-    """Services over the in-memory repository and the fake payment gateway."""
-    return memory_box
-
-
-def fake(box: Container) -> FakePaymentGateway:
-    assert isinstance(box.gateway, FakePaymentGateway)
-    return box.gateway
-
-
-def repo(box: Container) -> InMemoryRepository:
-    assert isinstance(box.repo, InMemoryRepository)
-    return box.repo
-
-
-def caller(box: Container, account_id: str) -> Caller:
-    account = box.repo.get_account(account_id)
-    assert account is not None
-    token = box.auth.login(account.email, PASSWORD, "10.0.0.1").token
-    return box.auth.authenticate(token, "10.0.0.1")
 
 
 def past_due(box: Container, decline: DeclineInfo = SOFT, email: str = "ada@example.com") -> str:
@@ -145,9 +123,12 @@ def race_once(box: Container, account_id: str) -> list[str]:
     return outcomes
 
 
-def test_the_customer_and_the_scheduled_retry_race_for_one_payment(box: Container) -> None:
-    fake(box).latency = 0.005
+def test_the_customer_and_the_scheduled_retry_race_for_one_payment(clock: FixedClock) -> None:
     for run in range(50):
+        # a new container each run: in one, each run's renewals would charge every earlier
+        # account again (quadratic, 18 s of rate-limited fake Stripe calls)
+        box = memory_container(FixedClock(clock.now()))
+        fake(box).latency = 0.005
         account_id = past_due(box, email=f"race{run}@example.com")
         heal(box, account_id)
         (charge,) = pending(box, account_id)
@@ -165,7 +146,7 @@ def test_a_crash_between_stripe_and_the_commit_is_recovered_without_a_second_cha
     (charge,) = pending(box, account_id)
     box.clock.set(charge.next_retry_at)  # type: ignore[attr-defined]
     real_commit = repo(box).commit
-    crashed = []
+    crashed: list[bool] = []
 
     def crash_on_outcome(change: Any) -> None:
         if any(c.state is ChargeState.PAID for c, _ in change.charges) and not crashed:
@@ -292,7 +273,7 @@ def test_rate_limits_back_off_and_do_not_fail_the_charge(box: Container) -> None
 
     gateway.charge = limited  # type: ignore[method-assign]
     sleeps: list[float] = []
-    box.dunning._sleep = sleeps.append  # type: ignore[attr-defined]
+    box.dunning._sleep = sleeps.append
     assert box.dunning.process(account_id, charge.id) == "succeeded"
     assert len(sleeps) == 2 and all(s > 0 for s in sleeps)
     assert charges_for(box, charge.id) == 2

@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.services.health import HealthService
 from chalicelib.services.ports import MailDeliveryError
 from chalicelib.wiring import Container
+from tests.unit.conftest import repo as repo_of
 
 
 def test_all_up_is_ok(memory_box: Container) -> None:
@@ -20,7 +21,7 @@ def test_all_up_is_ok(memory_box: Container) -> None:
 
 
 def test_dynamodb_down_is_degraded(memory_box: Container) -> None:
-    memory_box.repo.unavailable = True  # type: ignore[union-attr]
+    repo_of(memory_box).unavailable = True
     report = memory_box.health.check()
     assert not report.healthy
     assert report.to_json() == {
@@ -64,7 +65,7 @@ def test_the_route_answers_503_when_one_is_down(memory_box: Container) -> None:
 
     from app import app
 
-    memory_box.repo.unavailable = True  # type: ignore[union-attr]
+    repo_of(memory_box).unavailable = True
     with Client(app) as client:
         answer = client.http.get("/health")
     assert answer.status_code == 503

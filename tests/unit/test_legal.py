@@ -17,6 +17,7 @@ from chalicelib.config import (
     settings_from_env,
 )
 from chalicelib.documents import content
+from chalicelib.domain.billing import Address
 from chalicelib.domain.legal import SellerSettingsMissing, check_fr_vat, check_siren
 from chalicelib.i18n.invoices import NNBSP, plan_label
 from tests import invoice_samples as samples
@@ -45,7 +46,7 @@ def test_outside_eu_reasons() -> None:
     assert content.legal_notices(consumer, "fr") == ["TVA non applicable, art. 259 B du CGI."]
     canary = samples.account(
         name="Ana",
-        address=samples.Address("Ana", "Calle 1", "Santa Cruz", "38001", "ES"),
+        address=Address("Ana", "Calle 1", "Santa Cruz", "38001", "ES"),
     )
     text = content.legal_notices(samples.issue(canary), "en")[0]
     assert "the Canary Islands" in text and "Art. 6(1)(b)" in text

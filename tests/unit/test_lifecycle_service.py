@@ -7,12 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.adapters.fake_payments import CardBehaviour, FakePaymentGateway
-from chalicelib.adapters.memory import InMemoryRepository, PlainHasher
+from chalicelib.adapters.fake_payments import CardBehaviour
+from chalicelib.adapters.memory import PlainHasher
 from chalicelib.domain.account import Account, AccountChange, AccountStatus, AuditEvent, Caller
 from chalicelib.domain.billing import ChargeState, InvoiceStatus
 from chalicelib.domain.errors import (
     Conflict,
+    DomainError,
     Forbidden,
     InvalidInput,
     NotAuthenticated,
@@ -27,26 +28,11 @@ from chalicelib.domain.lifecycle import (
 from chalicelib.domain.payments import DeclineInfo
 from chalicelib.services.mail import render_mail
 from chalicelib.wiring import Container
-from tests.helpers import forget_signup_mail
+from tests.helpers import PASSWORD, forget_signup_mail
+from tests.unit.conftest import fake
+from tests.unit.conftest import repo as repo_of
 
-PASSWORD = "correct horse battery staple"
 IP = "10.0.0.1"
-
-
-@pytest.fixture
-def box(memory_box: Container) -> Container:
-    """Services over the in-memory repository and the fake payment gateway."""
-    return memory_box
-
-
-def repo_of(box: Container) -> InMemoryRepository:
-    assert isinstance(box.repo, InMemoryRepository)
-    return box.repo
-
-
-def fake(box: Container) -> FakePaymentGateway:
-    assert isinstance(box.gateway, FakePaymentGateway)
-    return box.gateway
 
 
 def stored(box: Container, account_id: str) -> Account:
@@ -134,7 +120,7 @@ def test_cancel_refusals_change_nothing(
     password: str,
     reason: str | None,
     comment: str | None,
-    error_type: type,
+    error_type: type[DomainError],
     code: str,
 ) -> None:
     caller, token = trial(box)

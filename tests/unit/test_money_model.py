@@ -98,7 +98,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
             clock=self.clock,
             gateway=self.fake,
         )
-        self.box.dunning._sleep = lambda seconds: None  # type: ignore[attr-defined]
+        self.box.dunning._sleep = lambda seconds: None
         override(self.box)
         self.timeline: list[tuple[datetime, AccountStatus]] = []
         self.suspensions = 0

@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib.adapters.memory import InMemoryRepository
 from chalicelib.domain.account import Caller
-from chalicelib.domain.errors import Conflict, InvalidInput, NotAuthenticated
+from chalicelib.domain.errors import Conflict, DomainError, InvalidInput, NotAuthenticated
 from chalicelib.services.profile import ProfileChanges
 from chalicelib.wiring import Container
 from tests.helpers import forget_signup_mail
@@ -132,7 +132,12 @@ def test_password_change_ends_other_sessions_and_notifies(memory_box: Container)
     ],
 )
 def test_password_change_refusals_change_nothing(
-    memory_box: Container, current: str, new: str, confirm: str, error_type: type, code: str
+    memory_box: Container,
+    current: str,
+    new: str,
+    confirm: str,
+    error_type: type[DomainError],
+    code: str,
 ) -> None:
     caller, _ = new_caller(memory_box)
     before = repo_of(memory_box).accounts[caller.account.id]

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.fake_payments import SUCCEED, CardBehaviour, FakePaymentGateway
-from chalicelib.adapters.memory import InMemoryRepository
+from chalicelib.adapters.fake_payments import SUCCEED, CardBehaviour
 from chalicelib.api.views import pending_view
 from chalicelib.domain.account import AccountStatus, Caller
 from chalicelib.domain.billing import ChargePurpose, ChargeState, InvoiceStatus
@@ -21,32 +20,11 @@ from chalicelib.domain.payments import CardDeclined, DeclineInfo
 from chalicelib.jobs.run import run_job
 from chalicelib.services.billing import BillingService
 from chalicelib.wiring import Container
+from tests.helpers import PASSWORD
+from tests.unit.conftest import caller, fake, repo
 
-PASSWORD = "correct horse battery staple"
 HARD = DeclineInfo("card_declined", "stolen_card")
 SOFT = DeclineInfo("card_declined", "insufficient_funds")
-
-
-@pytest.fixture
-def box(memory_box: Container) -> Container:
-    return memory_box
-
-
-def fake(box: Container) -> FakePaymentGateway:
-    assert isinstance(box.gateway, FakePaymentGateway)
-    return box.gateway
-
-
-def repo(box: Container) -> InMemoryRepository:
-    assert isinstance(box.repo, InMemoryRepository)
-    return box.repo
-
-
-def caller(box: Container, account_id: str) -> Caller:
-    account = box.repo.get_account(account_id)
-    assert account is not None
-    token = box.auth.login(account.email, PASSWORD, "10.0.0.1").token
-    return box.auth.authenticate(token, "10.0.0.1")
 
 
 def trial_with_card(box: Container, email: str = "ada@example.com") -> str:

@@ -21,7 +21,9 @@ from tests import invoice_samples as samples
 ON = date(2026, 11, 26)
 
 
-def scheme(country: str, postal_code: str | None = None, status: str | None = None) -> tuple:
+def scheme(
+    country: str, postal_code: str | None = None, status: str | None = None
+) -> tuple[str, Decimal, str | None]:
     d = decide(
         seller_country="FR",
         customer_country=country,
@@ -87,7 +89,7 @@ def test_us_customer_is_outside_scope_with_the_right_reason() -> None:
         business=True,
         on=ON,
     )
-    assert (consumer.scheme, consumer.rate, consumer.country) == ("outside_scope", 0, None)
+    assert (consumer.scheme, consumer.rate, consumer.country) == ("outside_scope", Decimal(0), None)
     assert consumer.exemption == "tax.exemption.outside_eu_consumer"
     assert business.exemption == "tax.exemption.outside_eu_business"
 

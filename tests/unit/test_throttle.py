@@ -214,7 +214,7 @@ class SlowCountingHasher(PlainHasher):
             self.verified += 1
 
 
-def in_parallel(n: int, attempt: Callable[[], None]) -> list[str]:
+def in_parallel(n: int, attempt: Callable[[], object]) -> list[str]:
     """Run ``attempt`` n times at once; the kind of each outcome."""
     start = threading.Barrier(n)
 

@@ -223,7 +223,10 @@ class Http:
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
         answer = self.client.http.request(
-            method, path, headers=all_headers, body=json.dumps(body) if body is not None else None
+            method,
+            path,
+            headers=all_headers,
+            body=json.dumps(body).encode() if body is not None else b"",
         )
         return answer.status_code, json.loads(answer.body) if answer.body else None
 

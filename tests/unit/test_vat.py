@@ -294,7 +294,7 @@ def test_us_customer_pays_no_vat(status: str | None) -> None:
     decision = tax_for(
         seller_country="FR", customer_country="US", customer_vat_status=status, on=ON
     )
-    assert (decision.rate, decision.reverse_charge, decision.mention) == (0, False, None)
+    assert (decision.rate, decision.reverse_charge, decision.mention) == (Decimal(0), False, None)
     assert decision.scheme == "outside_scope" and decision.country is None
     assert invoice([PRO_MONTHLY], decision) == (4900, 0, 4900)
 

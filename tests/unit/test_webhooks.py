@@ -225,7 +225,7 @@ def test_a_network_card_update_that_loses_a_race_is_applied_again(memory_box: Co
     assert account.customer_id
     repo = box.repo
     real_get = repo.get_account
-    moved = []
+    moved: list[Any] = []
 
     def get_then_move(account_id: str) -> Any:
         found = real_get(account_id)
