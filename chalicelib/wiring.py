@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.services.account_security import AccountSecurityService
     from chalicelib.services.auth import AuthService
     from chalicelib.services.billing import BillingService
+    from chalicelib.services.credit_notes import CreditNoteService
     from chalicelib.services.dunning import DunningService
     from chalicelib.services.health import HealthService
     from chalicelib.services.lifecycle import LifecycleService
@@ -108,7 +109,15 @@ class Container:
         from chalicelib.adapters.stripe_gateway import event_from_payload
         from chalicelib.services.webhooks import WebhookService
 
-        return WebhookService(self.repo, self.dunning, event_from_payload)
+        return WebhookService(
+            self.repo, self.dunning, event_from_payload, credit_notes=self.credit_notes
+        )
+
+    @cached_property
+    def credit_notes(self) -> CreditNoteService:
+        from chalicelib.services.credit_notes import CreditNoteService
+
+        return CreditNoteService(self.repo, lambda: self.gateway, self.clock, self.settings)
 
     @cached_property
     def billing(self) -> BillingService:

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.billing import Address, Charge, Invoice
+from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.domain.ids import new_session_token
 from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.payments import CardSummary
@@ -334,3 +335,12 @@ class AccountChange:
     tokens: tuple[AccountToken, ...] = ()  # put (replacing the slot's older token)
     spend_tokens: tuple[AccountToken, ...] = ()  # delete, conditional on the stored hash
     drop_tokens: tuple[tuple[str, TokenPurpose], ...] = ()  # delete whatever is there
+    # credit notes (``domain.credit_notes``), as invoices; their own gapless counter,
+    # ``(name, expected value, new value)``: one transaction may number several
+    credit_notes: tuple[tuple[CreditNote, int | None], ...] = ()
+    credit_counter: tuple[str, int, int] | None = None
+
+    def counter_bumps(self) -> list[tuple[str, int, int]]:
+        """Every counter this change moves: ``(name, expected value, new value)``."""
+        bumps = [(self.counter[0], self.counter[1], self.counter[1] + 1)] if self.counter else []
+        return bumps + ([self.credit_counter] if self.credit_counter else [])

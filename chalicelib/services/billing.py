@@ -48,6 +48,7 @@ from chalicelib.domain.billing import (
     invoice_number,
     new_invoice_id,
 )
+from chalicelib.domain.credit_notes import CreditReason
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     Conflict,
@@ -63,6 +64,7 @@ from chalicelib.domain.payments import (
 )
 from chalicelib.logs import log_event
 from chalicelib.services.auth import Caller
+from chalicelib.services.credit_notes import INVOICE_MARKER, credit_in_full
 from chalicelib.services.invoicing import evidence_audit, snapshot_tax_facts
 from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock
@@ -345,11 +347,14 @@ class BillingService:
         on_session: bool,
         account_changes: dict[str, object] | None = None,
         also: AccountChange | None = None,
+        credit: tuple[Invoice, ...] = (),
     ) -> tuple[Account, Invoice, Charge]:
         """Number and store a new invoice with its charge already claimed (attempt and key
         stored), and the account change, in one transaction: the number is taken from the
         counter in that same transaction (conditional on its value), so numbers never repeat
-        and never skip.  ``also``: charges and invoices to write in it too (voided ones)."""
+        and never skip.  ``also``: charges to write in it too (voided ones); ``credit``: open
+        invoices credited in full in it (``period_replaced``), numbered from their own
+        counter read in the same loop."""
         now = self._clock.now()
         counter = f"invoice#{now.year}"
         for _ in range(ISSUE_RETRIES):
@@ -366,14 +371,25 @@ class BillingService:
             if purpose is ChargePurpose.SUBSCRIBE:
                 changes["subscribe_charge_id"] = charge.id
             updated = account.evolve(**changes)
+            credits = credit_in_full(
+                self._repo, [(i, i.version) for i in credit], CreditReason.PERIOD_REPLACED, now
+            )
             try:
                 self._repo.commit(
                     AccountChange(
                         account=updated,
                         expected_version=account.version,
-                        invoices=((invoice, None), *(also.invoices if also else ())),
+                        invoices=(
+                            (invoice, None),
+                            *(also.invoices if also else ()),
+                            *credits.invoices,
+                        ),
                         charges=((claimed, None), *(also.charges if also else ())),
                         counter=(counter, sequence),
+                        credit_notes=credits.credit_notes,
+                        credit_counter=credits.counter if credits.credit_notes else None,
+                        # support finds an invoice by its id alone (refunds)
+                        markers=(Marker(INVOICE_MARKER, invoice.id, account.id, unique=False),),
                         audit=evidence_audit(invoice, now),
                     )
                 )

@@ -21,6 +21,7 @@ from chalicelib.domain.account import (
     WorkItem,
 )
 from chalicelib.domain.billing import Charge, Invoice
+from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.throttle import Bucket, Reservation, ThrottleState, TrustedDevice
 
@@ -215,6 +216,28 @@ class BillingRepository(AccountRepository, Protocol):
         self, account_id: str, answer_key: str | None
     ) -> tuple[list[Charge], list[Invoice], str | None]:
         """Open charges, open invoices and the stored answer of an Idempotency-Key (1 request)."""
+        ...
+
+
+class CreditNoteRepository(BillingRepository, Protocol):
+    """Credit notes (stored with ``AccountChange.credit_notes``), on top of billing."""
+
+    def get_credit_note(self, account_id: str, credit_note_id: str) -> CreditNote | None: ...
+
+    def list_credit_notes(
+        self, account_id: str, limit: int, after: str | None
+    ) -> tuple[list[CreditNote], str | None]:
+        """Newest first; ``after`` is the last id of the previous page; the next ``after``."""
+        ...
+
+    def credit_context(
+        self, account_id: str, invoice_id: str
+    ) -> tuple[Invoice | None, list[CreditNote]]:
+        """An invoice and its credit notes, oldest first (one Query)."""
+        ...
+
+    def invoices_paid_by(self, account_id: str, payment_intent_id: str) -> list[Invoice]:
+        """The account's invoices a PaymentIntent paid (a webhook's Charge names only it)."""
         ...
 
 

@@ -11,6 +11,7 @@ session            ``ACCOUNT#<id>``            ``SESSION#<sha256>``         TTL 
 audit event        ``ACCOUNT#<id>``            ``AUDIT#<iso time>#<id>``    kept forever
 invoice            ``ACCOUNT#<id>``            ``INVOICE#<time-ordered id>``  newest first
 charge             ``ACCOUNT#<id>``            ``CHARGE#<invoice id>``      one per invoice
+credit note        ``ACCOUNT#<id>``            ``CREDIT#<time-ordered id>``  newest first
 counter            ``COUNTER#<name>``          ``COUNTER``                  gapless numbers
 scheduled work     ``ACCOUNT#<id>``            ``WORK#<queue>``             e.g. VAT re-checks
 reactivation req.  ``ACCOUNT#<id>``            ``REACTIVATION#<req. id>``   queued while open
@@ -205,6 +206,15 @@ class InvoiceItem(TableItem, discriminator="invoice"):
     body = UnicodeAttribute()  # JSON: the immutable invoice
     status = UnicodeAttribute()
     transactions = UnicodeAttribute(default="[]")  # JSON list
+    version = NumberAttribute(default=0)
+
+
+class CreditNoteItem(TableItem, discriminator="credit_note"):
+    """A credit note (``ACCOUNT#<id>`` / ``CREDIT#<time-ordered id>``, newest first)."""
+
+    body = UnicodeAttribute()  # JSON: the immutable credit note
+    invoice_id = UnicodeAttribute()
+    refund = UnicodeAttribute(null=True)  # JSON Refund: the one part that moves
     version = NumberAttribute(default=0)
 
 

@@ -43,6 +43,7 @@ from chalicelib.adapters.dynamo.models import (
     AuditItem,
     ChargeItem,
     CounterItem,
+    CreditNoteItem,
     DeviceItem,
     EmailItem,
     InvoiceItem,
@@ -71,6 +72,7 @@ from chalicelib.domain.account import (
     WorkItem,
 )
 from chalicelib.domain.billing import Charge, ChargePurpose, ChargeState, Invoice
+from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     CounterMoved,
@@ -257,6 +259,21 @@ def _invoice_to_item(invoice: Invoice) -> InvoiceItem:
 
 def _invoice_from_item(item: InvoiceItem) -> Invoice:
     return codec.invoice_from_json(item.body, item.status, item.transactions, int(item.version))
+
+
+def _credit_note_to_item(note: CreditNote) -> CreditNoteItem:
+    return CreditNoteItem(
+        pk=account_pk(note.account_id),
+        sk=f"CREDIT#{note.id}",
+        body=codec.credit_note_body_to_json(note),
+        invoice_id=note.invoice_id,
+        refund=codec.refund_to_json(note.refund),
+        version=note.version,
+    )
+
+
+def _credit_note_from_item(item: CreditNoteItem) -> CreditNote:
+    return codec.credit_note_from_json(item.body, item.refund, int(item.version))
 
 
 def _charge_to_item(charge: Charge, shards: int) -> ChargeItem:
@@ -639,13 +656,13 @@ class DynamoRepository:
                 put(_session_to_item(session, self._settings))
             for account_id, token_hash in change.delete_sessions:
                 delete(SessionItem(pk=account_pk(account_id), sk=f"SESSION#{token_hash}"))
-            if change.counter is not None:
-                name, expected = change.counter
+            bumps = change.counter_bumps()
+            for name, expected, value in bumps:
                 counter = CounterItem(pk=f"COUNTER#{name}", sk="COUNTER")
                 tw.update(
                     counter,
                     actions=[
-                        CounterItem.value.set(expected + 1),
+                        CounterItem.value.set(value),
                         CounterItem.kind.set(CounterItem),
                     ],
                     condition=(CounterItem.value == expected)
@@ -653,6 +670,13 @@ class DynamoRepository:
                     else CounterItem.value.does_not_exist(),
                 )
                 updates.append(counter.pk)
+            for note, note_version in change.credit_notes:
+                put(
+                    _credit_note_to_item(note),
+                    CreditNoteItem.pk.does_not_exist()
+                    if note_version is None
+                    else CreditNoteItem.version == note_version,
+                )
             for invoice, invoice_version in change.invoices:
                 put(
                     _invoice_to_item(invoice),
@@ -1056,6 +1080,76 @@ class DynamoRepository:
             elif isinstance(item, InvoiceItem):
                 invoice = _invoice_from_item(item)
         return account, charge, invoice
+
+    # --- credit notes (CreditNoteRepository) ----------------------------------------------
+    def get_credit_note(self, account_id: str, credit_note_id: str) -> CreditNote | None:
+        with dynamo_errors():
+            try:
+                item = CreditNoteItem.get(
+                    account_pk(account_id), f"CREDIT#{credit_note_id}", consistent_read=True
+                )
+            except CreditNoteItem.DoesNotExist:
+                return None
+        return _credit_note_from_item(item)
+
+    def list_credit_notes(
+        self, account_id: str, limit: int, after: str | None
+    ) -> tuple[list[CreditNote], str | None]:
+        """Newest first; ``after`` is the id of the last credit note of the previous page."""
+        pk = account_pk(account_id)
+        start = {"pk": {"S": pk}, "sk": {"S": f"CREDIT#{after}"}} if after else None
+        with dynamo_errors():
+            result = CreditNoteItem.query(
+                pk,
+                CreditNoteItem.sk.startswith("CREDIT#"),
+                scan_index_forward=False,
+                limit=limit,
+                last_evaluated_key=start,
+                page_size=limit,
+            )
+            notes = [_credit_note_from_item(i) for i in result if isinstance(i, CreditNoteItem)]
+            last = result.last_evaluated_key
+        return notes, (notes[-1].id if notes and last and len(notes) == limit else None)
+
+    def invoices_paid_by(self, account_id: str, payment_intent_id: str) -> list[Invoice]:
+        """One Query of the account's invoices, matched on their transactions here (a
+        webhook's path: an account has a few invoices a year)."""
+        with dynamo_errors():
+            items = InvoiceItem.query(
+                account_pk(account_id),
+                InvoiceItem.sk.startswith("INVOICE#"),
+                filter_condition=InvoiceItem.transactions.contains(payment_intent_id),
+                consistent_read=True,
+            )
+            invoices = [_invoice_from_item(i) for i in items if isinstance(i, InvoiceItem)]
+        return [
+            i
+            for i in invoices
+            if any(t.payment_intent_id == payment_intent_id for t in i.transactions)
+        ]
+
+    def credit_context(
+        self, account_id: str, invoice_id: str
+    ) -> tuple[Invoice | None, list[CreditNote]]:
+        """An invoice and its credit notes, in one Query (``CREDIT#`` sorts before
+        ``INVOICE#``)."""
+        wanted = (TableItem.sk == f"INVOICE#{invoice_id}") | (
+            (CreditNoteItem.kind == CreditNoteItem) & (CreditNoteItem.invoice_id == invoice_id)
+        )
+        invoice: Invoice | None = None
+        notes: list[CreditNote] = []
+        with dynamo_errors():
+            for item in TableItem.query(
+                account_pk(account_id),
+                TableItem.sk.between("CREDIT#", f"INVOICE#{invoice_id}"),
+                filter_condition=wanted,
+                consistent_read=True,
+            ):
+                if isinstance(item, InvoiceItem):
+                    invoice = _invoice_from_item(item)
+                elif isinstance(item, CreditNoteItem):
+                    notes.append(_credit_note_from_item(item))
+        return invoice, sorted(notes, key=lambda n: n.id)
 
     def invoices_by_id(self, account_id: str, invoice_ids: list[str]) -> list[Invoice]:
         pk = account_pk(account_id)
