@@ -407,10 +407,13 @@ class PayResponse(ResponseModel):
     requires_action: RequiresActionOut | None = None
 
 
+InvoiceStatusOut = Literal["paid", "open", "void", "credited", "disputed"]
+
+
 class InvoiceSummaryOut(ResponseModel):
     id: str
     number: str
-    status: Literal["paid", "open", "void"]
+    status: InvoiceStatusOut
     issued_at: Timestamp
     total: int
     currency: str
@@ -468,7 +471,7 @@ class TransactionOut(ResponseModel):
 class InvoiceResponse(ResponseModel):
     id: str
     number: str
-    status: Literal["paid", "open", "void"]
+    status: InvoiceStatusOut
     issued_at: Timestamp
     period_start: Timestamp
     period_end: Timestamp
@@ -481,6 +484,50 @@ class InvoiceResponse(ResponseModel):
     seller: SellerOut
     legal_notices: list[str]
     transactions: list[TransactionOut]
+
+
+# --- credit notes and refunds ----------------------------------------------------------------
+CreditReasonOut = Literal[  # domain.credit_notes.CreditReason
+    "first_payment_failed", "account_cancelled", "period_replaced", "refund", "refunded_at_stripe"
+]
+
+
+class RefundOut(ResponseModel):
+    status: Literal["pending", "succeeded", "failed"]
+    amount: int
+
+
+class CreditNoteSummaryOut(ResponseModel):
+    id: str
+    number: str
+    invoice_id: str
+    invoice_number: str
+    issued_at: Timestamp
+    reason: CreditReasonOut
+    total: int
+    currency: str
+    refund: RefundOut | None
+
+
+class CreditNoteListResponse(ResponseModel):
+    items: list[CreditNoteSummaryOut]
+    next_cursor: str | None
+
+
+class CreditNoteResponse(CreditNoteSummaryOut):
+    reason_text: str  # the reason in the request's language
+    note: str | None  # support's own words, for a refund
+    lines: list[InvoiceLineOut]
+    subtotal: int
+    tax: TaxOut
+    customer: PartyOut
+    seller: SellerOut
+    legal_notices: list[str]
+
+
+class RefundRequest(RequestModel):
+    amount: Annotated[int, Field(strict=True, ge=1, le=100_000_000)] | None = None
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500), SafeText]
 
 
 # --- cancel, reactivate, support ------------------------------------------------------------

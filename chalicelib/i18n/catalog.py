@@ -313,3 +313,7 @@ MESSAGES.update(INVOICE_MESSAGES)
 from chalicelib.i18n.security import SECURITY_MESSAGES  # noqa: E402
 
 MESSAGES.update(SECURITY_MESSAGES)
+
+from chalicelib.i18n.credit_notes import CREDIT_MESSAGES  # noqa: E402
+
+MESSAGES.update(CREDIT_MESSAGES)
