@@ -110,7 +110,7 @@ def support(api: Api, settings: Settings, path: str, body: dict[str, Any], key: 
 def test_a_declined_first_payment_shows_its_credit_note(
     api: Api, settings: Settings, box: Container
 ) -> None:
-    token, account = with_card(api, settings, "4000000000000341")  # declined when charged
+    token, _ = with_card(api, settings, "4000000000000341")  # declined when charged
     declined = api.call("POST", "/billing/subscribe", {"plan": "basic-monthly"}, token=token)
     assert declined.status == 402
     (invoice,) = api.call("GET", "/billing/invoices", token=token).json["items"]
