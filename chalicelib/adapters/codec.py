@@ -83,6 +83,10 @@ def invoice_body_to_json(invoice: Invoice) -> str:
     facts = invoice.tax_facts
     if facts is not None and facts.vies_checked_at is not None:
         body["tax_facts"]["vies_checked_at"] = utc_iso(facts.vies_checked_at)
+    if invoice.withdrawal_waived_at is not None:
+        body["withdrawal_waived_at"] = utc_iso(invoice.withdrawal_waived_at)
+    else:
+        body.pop("withdrawal_waived_at", None)
     return dumps(body)
 
 
@@ -115,6 +119,9 @@ def invoice_from_json(raw: str, status: str, transactions: str, version: int) ->
         version=version,
         tax_facts=_tax_facts(body.get("tax_facts")),
         seller_legal=SellerLegal(**body["seller_legal"]) if body.get("seller_legal") else None,
+        withdrawal_waived_at=parse_iso(body["withdrawal_waived_at"])
+        if body.get("withdrawal_waived_at")
+        else None,
     )
 
 

@@ -207,7 +207,13 @@ def patch_card(ctx: RequestContext, body: Any) -> dict[str, Any]:
 )
 def subscribe(ctx: RequestContext, body: Any) -> dict[str, Any]:
     # a trial has no open charges, and the first period was just paid
-    return _billing(ctx, container().billing.subscribe(ctx.caller, body.plan), pending=[])
+    account = container().billing.subscribe(
+        ctx.caller,
+        body.plan,
+        expected_total=body.expected_total,
+        withdrawal_consent=body.withdrawal_consent,
+    )
+    return _billing(ctx, account, pending=[])
 
 
 def _decode_cursor(cursor: str | None) -> str | None:

@@ -203,12 +203,27 @@ class HealthResponse(ResponseModel):
     checks: HealthChecks
 
 
+class PriceOut(ResponseModel):
+    """What the customer pays for one period: net, VAT and total for its billing country."""
+
+    net: int
+    tax: int
+    total: int
+    currency: str
+    rate: str
+    country: str | None  # the member state whose VAT applies (None outside the EU VAT area)
+    billing_country: str
+    reverse_charge: bool
+    withdrawal_consent: bool  # an EU consumer: subscribing asks to waive the withdrawal right
+
+
 class PlanOut(ResponseModel):
     id: str
     name: str
-    amount: int
+    amount: int  # net (v1)
     currency: str
     interval: Literal["month", "year"]
+    price: PriceOut
 
 
 class PlansResponse(ResponseModel):
@@ -321,6 +336,10 @@ class CardPatchRequest(RequestModel):
 
 class SubscribeRequest(RequestModel):
     plan: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    # the total (VAT included, minor units) the customer confirmed: 409 price_changed if not
+    expected_total: Annotated[int, Field(strict=True, ge=0, le=100_000_000)] | None = None
+    # an EU consumer asks for the service at once, waiving the 14-day right of withdrawal
+    withdrawal_consent: Annotated[bool, Field(strict=True)] = False
 
 
 class MoneyOut(ResponseModel):
@@ -483,6 +502,7 @@ class InvoiceResponse(ResponseModel):
     customer: PartyOut
     seller: SellerOut
     legal_notices: list[str]
+    withdrawal_waived_at: Timestamp | None  # an EU consumer waived the 14-day withdrawal right
     transactions: list[TransactionOut]
 
 

@@ -184,6 +184,7 @@ def invoice_view(invoice: Invoice, locale: str) -> dict[str, Any]:
             "exemption_reason": exemption_reason(invoice, locale),
         },
         "legal_notices": legal_notices(invoice, locale),
+        "withdrawal_waived_at": _iso(invoice.withdrawal_waived_at),
         "customer": _party(invoice.customer),
         "seller": _seller(invoice),
         "transactions": [

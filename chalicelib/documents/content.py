@@ -100,6 +100,14 @@ def legal_notices(invoice: Invoice, locale: str) -> list[str]:
             texts.append(translate(key, locale, date=format_date_long(invoice.issued_at, locale)))
         else:
             texts.append(translate(key, locale))
+    if invoice.withdrawal_waived_at is not None:  # last: the Factur-X notes follow the keys
+        texts.append(
+            translate(
+                "notice.withdrawal_waived",
+                locale,
+                date=format_date_long(invoice.withdrawal_waived_at, locale),
+            )
+        )
     return texts
 
 

@@ -160,6 +160,9 @@ class Invoice:
     # legal content, fixed at issue (None on invoices issued before it existed)
     tax_facts: TaxFacts | None = None
     seller_legal: SellerLegal | None = None
+    # an EU consumer asked for the service to start at once and waived the 14-day right of
+    # withdrawal (Directive 2011/83/EU art. 16 m; Code de la consommation L221-28), then
+    withdrawal_waived_at: datetime | None = None
 
     def evolve(self, **changes: Any) -> Invoice:
         return replace(self, version=self.version + 1, **changes)

@@ -75,6 +75,12 @@ CREDIT_MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Je demande que le service commence immédiatement et je reconnais perdre ainsi "
         "mon droit de rétractation de 14 jours.",
     },
+    "notice.withdrawal_waived": {
+        "en": "On {date} the customer asked for the service to start at once and acknowledged "
+        "losing the 14-day right of withdrawal (Directive 2011/83/EU, art. 16 m).",
+        "fr": "Le {date}, le client a demandé l’exécution immédiate du service et reconnu "
+        "perdre son droit de rétractation de 14 jours (art. L221-28 du Code de la consommation).",
+    },
     # --- mail ---------------------------------------------------------------------------
     "mail.credit_note.subject": {
         "en": "Credit note {number} for invoice {invoice}",

@@ -65,7 +65,12 @@ from chalicelib.domain.payments import (
 from chalicelib.logs import log_event
 from chalicelib.services.auth import Caller
 from chalicelib.services.credit_notes import INVOICE_MARKER, credit_in_full
-from chalicelib.services.invoicing import evidence_audit, snapshot_tax_facts
+from chalicelib.services.invoicing import (
+    Price,
+    evidence_audit,
+    price_for_account,
+    snapshot_tax_facts,
+)
 from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock
 from chalicelib.services.settlement import Result, Settlement
@@ -348,6 +353,7 @@ class BillingService:
         account_changes: dict[str, object] | None = None,
         also: AccountChange | None = None,
         credit: tuple[Invoice, ...] = (),
+        withdrawal_waived_at: datetime | None = None,
     ) -> tuple[Account, Invoice, Charge]:
         """Number and store a new invoice with its charge already claimed (attempt and key
         stored), and the account change, in one transaction: the number is taken from the
@@ -360,6 +366,8 @@ class BillingService:
         for _ in range(ISSUE_RETRIES):
             sequence = self._repo.counter_value(counter)
             invoice, charge = self.new_invoice(account, plan, start, now, sequence + 1, purpose)
+            if withdrawal_waived_at is not None:  # the consent is kept on the invoice too
+                invoice = replace(invoice, withdrawal_waived_at=withdrawal_waived_at)
             attempt = self._settlement.new_attempt(
                 account,
                 [charge],
@@ -390,7 +398,7 @@ class BillingService:
                         credit_counter=credits.counter if credits.credit_notes else None,
                         # support finds an invoice by its id alone (refunds)
                         markers=(Marker(INVOICE_MARKER, invoice.id, account.id, unique=False),),
-                        audit=evidence_audit(invoice, now),
+                        audit=(*evidence_audit(invoice, now), *(also.audit if also else ())),
                     )
                 )
             except CounterMoved:
@@ -399,8 +407,25 @@ class BillingService:
         raise DependencyUnavailable()
 
     # --- subscribe ------------------------------------------------------------------------------
-    def subscribe(self, caller: Caller, plan_id: str) -> Account:
-        """Turn a trial into a paid subscription, charging the first period at once."""
+    def price(self, account: Account, plan: Plan) -> Price:
+        """What ``account`` pays for one period of ``plan`` now (net, VAT, total)."""
+        return price_for_account(plan.amount, account, self._settings, self._clock.now().date())
+
+    def subscribe(
+        self,
+        caller: Caller,
+        plan_id: str,
+        *,
+        expected_total: int | None = None,
+        withdrawal_consent: bool = False,
+    ) -> Account:
+        """Turn a trial into a paid subscription, charging the first period at once.
+
+        ``expected_total``: the amount (VAT included) the customer confirmed; 409
+        ``price_changed`` when the price to pay now is another (nothing is charged).
+        ``withdrawal_consent``: an EU consumer asks for the service to start at once and
+        waives the 14-day right of withdrawal; recorded on the first invoice and in the
+        audit trail (without it, the right of withdrawal is kept)."""
         plan = self._settings.plan(plan_id)
         if plan is None:
             raise InvalidInput("unknown_plan", fields={"plan": "unknown_plan"})
@@ -411,9 +436,43 @@ class BillingService:
         now = self._clock.now()
         if account.card is not None:
             account.card.check_usable(now)  # expired since it was saved: nothing is charged
+        price = self.price(account, plan)
+        if expected_total is not None and expected_total != price.total:
+            raise Conflict(
+                "price_changed",
+                fields={"expected_total": "price_changed"},
+                extra={"price": price.as_dict(plan.currency)},
+            )
+        waived = now if withdrawal_consent and price.eu_consumer else None
+        consent = (
+            AccountChange(
+                audit=(
+                    AuditEvent(
+                        account.id,
+                        now,
+                        "withdrawal_right_waived",
+                        ip=caller.ip,
+                        details={
+                            "plan": plan.id,
+                            "text": "withdrawal.consent_text",
+                            "locale": account.locale,
+                            "total": str(price.total),
+                        },
+                    ),
+                )
+            )
+            if waived
+            else None
+        )
         try:
             issued, invoice, charge = self.issue(
-                account, plan, now, purpose=ChargePurpose.SUBSCRIBE, on_session=True
+                account,
+                plan,
+                now,
+                purpose=ChargePurpose.SUBSCRIBE,
+                on_session=True,
+                also=consent,
+                withdrawal_waived_at=waived,
             )
         except ConcurrentUpdate:
             fresh = self._repo.get_account(account.id)
