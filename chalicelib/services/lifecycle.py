@@ -64,7 +64,7 @@ from chalicelib.i18n import format_datetime_long
 from chalicelib.i18n.invoices import plan_label
 from chalicelib.logs import log_event
 from chalicelib.services.auth import AuthService, Caller, SignedIn
-from chalicelib.services.credit_notes import credit_in_full
+from chalicelib.services.credit_notes import credit_in_full, credit_mail
 from chalicelib.services.mail import new_mail
 from chalicelib.services.ports import Clock, LifecycleRepository, PasswordHasher
 
@@ -162,7 +162,15 @@ class LifecycleService:
                         invoices=credits.invoices,
                         credit_notes=credits.credit_notes,
                         credit_counter=credits.counter if credits.credit_notes else None,
-                        mails=(self._cancelled_mail(updated, now),),
+                        mails=(
+                            self._cancelled_mail(updated, now),
+                            *(
+                                credit_mail(
+                                    updated, note, now=now, console_url=self._settings.console_url
+                                )
+                                for note, _ in credits.credit_notes
+                            ),
+                        ),
                         audit=(
                             AuditEvent(
                                 account.id,

@@ -180,6 +180,9 @@ def test_cancelling_with_open_invoices_credits_them_in_one_batch_read(box: Conta
     box.lifecycle.cancel(caller, PASSWORD)
     assert reads == ["invoices_by_id"]  # one batch, not one read per open charge
     assert_credited(box, open_invoice, CreditReason.ACCOUNT_CANCELLED)
+    (mail,) = [m for m in repo(box).mail.values() if m.template == "credit_note"]
+    subject, text = render_mail(mail)
+    assert open_invoice.number in subject and "CN-" in subject and "18.00" in text
     paid = [i for i in repo(box).invoices.values() if i.id != open_invoice.id]
     assert [i.status for i in paid] == [InvoiceStatus.PAID]  # paid invoices are untouched
 
