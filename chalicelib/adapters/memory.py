@@ -340,8 +340,8 @@ class InMemoryRepository:
 
     def credit_context(
         self, account_id: str, invoice_id: str
-    ) -> tuple[Invoice | None, list[CreditNote]]:
-        """An invoice and its credit notes (one Query in DynamoDB)."""
+    ) -> tuple[Account | None, Invoice | None, list[CreditNote]]:
+        """The account, an invoice and its credit notes (one Query in DynamoDB)."""
         with self._lock:
             self.requests += 1
             notes = [
@@ -349,7 +349,11 @@ class InMemoryRepository:
                 for (a, _), n in sorted(self.credit_notes.items())
                 if a == account_id and n.invoice_id == invoice_id
             ]
-            return self.invoices.get((account_id, invoice_id)), notes
+            return (
+                self.accounts.get(account_id),
+                self.invoices.get((account_id, invoice_id)),
+                notes,
+            )
 
     def oss_invoices(self, quarter: str) -> list[Invoice]:
         """The OSS sales of ``quarter`` (the DynamoDB adapter reads them from its index)."""

@@ -178,8 +178,8 @@ class CreditNoteService:
         if account_id is None:
             raise NotFound("invoice_not_found")
         for _ in range(COMMIT_RETRIES):
-            invoice, notes = self._repo.credit_context(account_id, invoice_id)
-            if invoice is None:
+            account, invoice, notes = self._repo.credit_context(account_id, invoice_id)
+            if account is None or invoice is None:
                 raise NotFound("invoice_not_found")
             if request_key is not None:
                 for note in notes:
@@ -191,9 +191,6 @@ class CreditNoteService:
                 raise Conflict("nothing_to_refund")
             if amount is not None and (type(amount) is not int or amount <= 0 or amount > left):
                 raise InvalidInput("invalid_amount", fields={"amount": "amount_above_refundable"})
-            account = self._repo.get_account(account_id)
-            if account is None:
-                raise NotFound("invoice_not_found")
             now = self._clock.now()
             name = credit_counter(now.year)
             sequence = self._repo.counter_value(name)
@@ -309,7 +306,7 @@ class CreditNoteService:
             now = self._clock.now()
             name = credit_counter(now.year)
             sequence = self._repo.counter_value(name)
-            contexts = [self._repo.credit_context(account_id, i.id) for i in paid]
+            contexts = [self._repo.credit_context(account_id, i.id)[1:] for i in paid]
             already = sum(refunded_total(notes) for _, notes in contexts)
             missing = amount_refunded - already
             notes_out: list[tuple[CreditNote, int | None]] = []

@@ -232,8 +232,9 @@ class CreditNoteRepository(BillingRepository, Protocol):
 
     def credit_context(
         self, account_id: str, invoice_id: str
-    ) -> tuple[Invoice | None, list[CreditNote]]:
-        """An invoice and its credit notes, oldest first (one Query)."""
+    ) -> tuple[Account | None, Invoice | None, list[CreditNote]]:
+        """The account, one of its invoices and that invoice's credit notes, oldest first (one
+        Query)."""
         ...
 
     def invoices_paid_by(self, account_id: str, payment_intent_id: str) -> list[Invoice]:

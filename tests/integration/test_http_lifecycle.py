@@ -302,7 +302,7 @@ def test_cancelling_a_past_due_account_credits_what_is_owed(
     invoice = box.repo.get_invoice(account["id"], pending["invoice_id"])
     assert invoice is not None and invoice.status.value == "credited"
     assert [t.status for t in invoice.transactions] == ["failed"]
-    _, (note,) = box.repo.credit_context(account["id"], invoice.id)  # type: ignore[attr-defined]
+    _, _, (note,) = box.repo.credit_context(account["id"], invoice.id)  # type: ignore[attr-defined]
     assert (note.invoice_number, note.total, note.reason) == (
         invoice.number,
         invoice.total,

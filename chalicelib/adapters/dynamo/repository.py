@@ -1130,26 +1130,31 @@ class DynamoRepository:
 
     def credit_context(
         self, account_id: str, invoice_id: str
-    ) -> tuple[Invoice | None, list[CreditNote]]:
-        """An invoice and its credit notes, in one Query (``CREDIT#`` sorts before
-        ``INVOICE#``)."""
-        wanted = (TableItem.sk == f"INVOICE#{invoice_id}") | (
-            (CreditNoteItem.kind == CreditNoteItem) & (CreditNoteItem.invoice_id == invoice_id)
+    ) -> tuple[Account | None, Invoice | None, list[CreditNote]]:
+        """The account, an invoice and its credit notes, in one Query (``CREDIT#`` <
+        ``INVOICE#`` < ``PROFILE``; the filter keeps just those items)."""
+        wanted = (
+            (TableItem.sk == f"INVOICE#{invoice_id}")
+            | (TableItem.sk == PROFILE)
+            | ((CreditNoteItem.kind == CreditNoteItem) & (CreditNoteItem.invoice_id == invoice_id))
         )
+        account: Account | None = None
         invoice: Invoice | None = None
         notes: list[CreditNote] = []
         with dynamo_errors():
             for item in TableItem.query(
                 account_pk(account_id),
-                TableItem.sk.between("CREDIT#", f"INVOICE#{invoice_id}"),
+                TableItem.sk.between("CREDIT#", PROFILE),
                 filter_condition=wanted,
                 consistent_read=True,
             ):
-                if isinstance(item, InvoiceItem):
+                if isinstance(item, AccountItem):
+                    account = _account_from_item(item)
+                elif isinstance(item, InvoiceItem):
                     invoice = _invoice_from_item(item)
                 elif isinstance(item, CreditNoteItem):
                     notes.append(_credit_note_from_item(item))
-        return invoice, sorted(notes, key=lambda n: n.id)
+        return account, invoice, sorted(notes, key=lambda n: n.id)
 
     def invoices_by_id(self, account_id: str, invoice_ids: list[str]) -> list[Invoice]:
         pk = account_pk(account_id)
