@@ -6,6 +6,7 @@ from chalicelib.adapters import secrets
 from chalicelib.api import (
     auth,
     billing,
+    credit_notes,
     lifecycle,
     meta,
     profile,
@@ -30,6 +31,7 @@ app.register_blueprint(auth.bp)
 app.register_blueprint(profile.bp)
 app.register_blueprint(security.bp)
 app.register_blueprint(billing.bp)
+app.register_blueprint(credit_notes.bp)
 app.register_blueprint(lifecycle.bp)
 app.register_blueprint(support.bp)
 app.register_blueprint(webhooks.bp)

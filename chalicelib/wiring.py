@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.services.auth import AuthService
     from chalicelib.services.billing import BillingService
     from chalicelib.services.cards import CardService
+    from chalicelib.services.credit_notes import CreditNoteService
     from chalicelib.services.dunning import DunningService
     from chalicelib.services.health import HealthService
     from chalicelib.services.lifecycle import LifecycleService
@@ -131,7 +132,13 @@ class Container:
         from chalicelib.services.webhooks import WebhookService
 
         events = StripeEvents(self.settings.stripe_webhook_secret)
-        return WebhookService(self.repo, self.dunning, events)
+        return WebhookService(self.repo, self.dunning, events, credit_notes=self.credit_notes)
+
+    @cached_property
+    def credit_notes(self) -> CreditNoteService:
+        from chalicelib.services.credit_notes import CreditNoteService
+
+        return CreditNoteService(self.repo, lambda: self.gateway, self.clock, self.settings)
 
     @cached_property
     def billing(self) -> BillingService:

@@ -20,6 +20,7 @@ from chalicelib.domain.billing import (
     Tax,
     Transaction,
 )
+from chalicelib.domain.credit_notes import CreditNote, CreditReason, Refund, RefundStatus
 from chalicelib.domain.ids import parse_iso, utc_iso
 from chalicelib.domain.legal import SellerLegal
 from chalicelib.domain.payments import CardSummary, DeclineInfo
@@ -82,6 +83,10 @@ def invoice_body_to_json(invoice: Invoice) -> str:
     facts = invoice.tax_facts
     if facts is not None and facts.vies_checked_at is not None:
         body["tax_facts"]["vies_checked_at"] = utc_iso(facts.vies_checked_at)
+    if invoice.withdrawal_waived_at is not None:
+        body["withdrawal_waived_at"] = utc_iso(invoice.withdrawal_waived_at)
+    else:
+        body.pop("withdrawal_waived_at", None)
     return dumps(body)
 
 
@@ -114,6 +119,9 @@ def invoice_from_json(raw: str, status: str, transactions: str, version: int) ->
         version=version,
         tax_facts=_tax_facts(body.get("tax_facts")),
         seller_legal=SellerLegal(**body["seller_legal"]) if body.get("seller_legal") else None,
+        withdrawal_waived_at=parse_iso(body["withdrawal_waived_at"])
+        if body.get("withdrawal_waived_at")
+        else None,
     )
 
 
@@ -136,4 +144,57 @@ def attempt_from_json(raw: str | None) -> Attempt | None:
             "charge_ids": tuple(data["charge_ids"]),
             "created_at": parse_iso(created) if created else None,
         }
+    )
+
+
+def refund_to_json(refund: Refund | None) -> str | None:
+    return dumps(asdict(refund)) if refund else None
+
+
+def refund_from_json(raw: str | None) -> Refund | None:
+    if not raw:
+        return None
+    data = json.loads(raw)
+    return Refund(**{**data, "status": RefundStatus(data["status"])})
+
+
+def credit_note_body_to_json(note: CreditNote) -> str:
+    """The immutable part of a credit note (everything but its refund and version)."""
+    body = asdict(note)
+    for key in ("refund", "version"):
+        body.pop(key)
+    for key in ("issued_at", "period_start", "period_end", "invoice_issued_at"):
+        body[key] = utc_iso(getattr(note, key))
+    facts = note.tax_facts
+    if facts is not None and facts.vies_checked_at is not None:
+        body["tax_facts"]["vies_checked_at"] = utc_iso(facts.vies_checked_at)
+    return dumps(body)
+
+
+def credit_note_from_json(raw: str, refund: str | None, version: int) -> CreditNote:
+    body = json.loads(raw)
+    return CreditNote(
+        id=body["id"],
+        account_id=body["account_id"],
+        number=body["number"],
+        invoice_id=body["invoice_id"],
+        invoice_number=body["invoice_number"],
+        issued_at=parse_iso(body["issued_at"]),
+        reason=CreditReason(body["reason"]),
+        currency=body["currency"],
+        lines=tuple(InvoiceLine(**line) for line in body["lines"]),
+        subtotal=body["subtotal"],
+        tax=Tax(**body["tax"]),
+        total=body["total"],
+        customer=_party(body["customer"]),
+        seller=_party(body["seller"]),
+        plan_id=body["plan_id"],
+        period_start=parse_iso(body["period_start"]),
+        period_end=parse_iso(body["period_end"]),
+        invoice_issued_at=parse_iso(body["invoice_issued_at"]),
+        note=body.get("note"),
+        tax_facts=_tax_facts(body.get("tax_facts")),
+        seller_legal=SellerLegal(**body["seller_legal"]) if body.get("seller_legal") else None,
+        refund=refund_from_json(refund),
+        version=version,
     )

@@ -44,6 +44,7 @@ from chalicelib.domain.payments import (
     PaymentMethodInvalid,
     PaymentOutcomeUnknown,
     PaymentRequestRejected,
+    RefundOutcome,
     SavedCard,
     check_payment_method_id,
 )
@@ -129,6 +130,17 @@ class FakeCharge:
         return self.outcome.status == "succeeded"
 
 
+@dataclass(frozen=True)
+class FakeRefund:
+    """One refund the fake created."""
+
+    refund_id: str
+    payment_intent_id: str
+    amount: int
+    idempotency_key: str
+    metadata: Mapping[str, str]
+
+
 @dataclass
 class _Card:
     summary: CardSummary
@@ -176,6 +188,8 @@ class FakePaymentGateway:
         self.request_times: list[float] = []
         self.faults: deque[Fault] = deque()
         self.setup_intents: dict[str, str] = {}  # client_secret -> customer id
+        self.refunds: list[FakeRefund] = []  # one entry per refund created (replays add none)
+        self._refund_by_key: dict[str, tuple[FakeRefund, tuple[str, int]]] = {}
 
     # --- set-up and inspection (not part of the port) --------------------------------------
 
@@ -451,6 +465,58 @@ class FakePaymentGateway:
             rank = {"succeeded": 0, "unknown": 1, "requires_action": 1}
             found.sort(key=lambda c: rank.get(c.outcome.status, 2))
             return found[0].outcome if found else None
+
+    def refund(
+        self,
+        payment_intent_id: str,
+        amount: int,
+        idempotency_key: str,
+        metadata: Mapping[str, str],
+    ) -> RefundOutcome:
+        """As Stripe: only a succeeded PaymentIntent, never above what is left of it
+        (``charge_already_refunded``, ``amount_too_large``); the same key replays the first
+        refund (other parameters: ``idempotency_error``).  Faults ``lost_answer`` (refunded,
+        answer lost), ``lost_request`` and ``unavailable`` apply as for charges."""
+        if type(amount) is not int or amount <= 0:
+            raise ValueError("amount must be a positive integer in minor units")
+        if not idempotency_key:
+            raise ValueError("a refund needs the idempotency key of its credit note")
+        self._request()
+        with self._lock:
+            fault = self.faults.popleft() if self.faults else None
+            if fault == "unavailable":
+                raise PaymentGatewayUnavailable(reason="server_error")
+            if fault == "lost_request":
+                raise PaymentOutcomeUnknown(idempotency_key=idempotency_key, reason="connection")
+            self.calls[idempotency_key] += 1
+            known = self._refund_by_key.get(idempotency_key)
+            if known is not None:
+                if known[1] != (payment_intent_id, amount):
+                    raise PaymentRequestRejected(stripe_code="idempotency_error")
+                return RefundOutcome("succeeded", known[0].refund_id, known[0].amount)
+            intent = self._intents.get(payment_intent_id)
+            if intent is None:
+                raise PaymentRequestRejected(stripe_code="resource_missing")
+            if intent.charge.outcome.status != "succeeded":
+                raise PaymentRequestRejected(stripe_code="charge_not_refundable")
+            left = intent.charge.amount - self.refunded(payment_intent_id)
+            if left <= 0:
+                raise PaymentRequestRejected(stripe_code="charge_already_refunded")
+            if amount > left:
+                raise PaymentRequestRejected(stripe_code="amount_too_large")
+            made = FakeRefund(
+                self._new_id("re"), payment_intent_id, amount, idempotency_key, dict(metadata)
+            )
+            self.refunds.append(made)
+            self._refund_by_key[idempotency_key] = (made, (payment_intent_id, amount))
+            if fault == "lost_answer":
+                raise PaymentOutcomeUnknown(idempotency_key=idempotency_key, reason="connection")
+            return RefundOutcome("succeeded", made.refund_id, amount)
+
+    def refunded(self, payment_intent_id: str) -> int:
+        """What was refunded of a PaymentIntent (inspection, not part of the port)."""
+        with self._lock:
+            return sum(r.amount for r in self.refunds if r.payment_intent_id == payment_intent_id)
 
     # --- internals -------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from chalicelib.domain.account import (
     WorkItem,
 )
 from chalicelib.domain.billing import RETRY_QUEUE, Charge, Invoice
+from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     CounterMoved,
@@ -97,6 +98,7 @@ class InMemoryRepository:
         self.invoices: dict[tuple[str, str], Invoice] = {}
         self.charges: dict[tuple[str, str], Charge] = {}
         self.counters: dict[str, int] = {}
+        self.credit_notes: dict[tuple[str, str], CreditNote] = {}
         self.work: dict[tuple[str, str], WorkItem] = {}
         self.markers: dict[tuple[str, str], str] = {}
         self.reactivations: dict[tuple[str, str], ReactivationRequest] = {}
@@ -132,10 +134,16 @@ class InMemoryRepository:
             for mail in change.mails:
                 if mail.id in self.mail:
                     raise ConcurrentUpdate()
-            if change.counter is not None:
-                name, expected = change.counter
+            bumps = change.counter_bumps()
+            for name, expected, _ in bumps:
                 if self.counters.get(name, 0) != expected:
                     raise CounterMoved()
+            for note, version in change.credit_notes:
+                stored_note = self.credit_notes.get((note.account_id, note.id))
+                if (stored_note is None) != (version is None) or (
+                    stored_note is not None and stored_note.version != version
+                ):
+                    raise ConcurrentUpdate()
             for marker in change.markers:
                 if marker.unique and (marker.kind, self._marker_key(marker)) in self.markers:
                     raise MarkerExists()
@@ -162,8 +170,10 @@ class InMemoryRepository:
                 if stored_token is None or stored_token.token_hash != token.token_hash:
                     raise ConcurrentUpdate()
             # every condition holds: apply
-            if change.counter is not None:
-                self.counters[change.counter[0]] = change.counter[1] + 1
+            for name, _, value in bumps:
+                self.counters[name] = value
+            for note, _ in change.credit_notes:
+                self.credit_notes[(note.account_id, note.id)] = note
             for invoice, _ in change.invoices:
                 self.invoices[(invoice.account_id, invoice.id)] = invoice
             for charge, _ in change.charges:
@@ -334,6 +344,54 @@ class InMemoryRepository:
         with self._lock:
             self.requests += 1
             return self.invoices.get((account_id, invoice_id))
+
+    # --- credit notes (CreditNoteRepository) ----------------------------------------------
+    def get_credit_note(self, account_id: str, credit_note_id: str) -> CreditNote | None:
+        with self._lock:
+            self.requests += 1
+            return self.credit_notes.get((account_id, credit_note_id))
+
+    def list_credit_notes(
+        self, account_id: str, limit: int, after: str | None
+    ) -> tuple[list[CreditNote], str | None]:
+        with self._lock:
+            self.requests += 1
+            mine = sorted(
+                (n for (a, i), n in self.credit_notes.items() if a == account_id),
+                key=lambda n: n.id,
+                reverse=True,
+            )
+            if after is not None:
+                mine = [n for n in mine if n.id < after]
+            page = mine[:limit]
+            return page, (page[-1].id if len(mine) > limit else None)
+
+    def invoices_paid_by(self, account_id: str, payment_intent_id: str) -> list[Invoice]:
+        with self._lock:
+            self.requests += 1
+            return [
+                i
+                for (a, _), i in sorted(self.invoices.items())
+                if a == account_id
+                and any(t.payment_intent_id == payment_intent_id for t in i.transactions)
+            ]
+
+    def credit_context(
+        self, account_id: str, invoice_id: str
+    ) -> tuple[Account | None, Invoice | None, list[CreditNote]]:
+        """The account, an invoice and its credit notes (one Query in DynamoDB)."""
+        with self._lock:
+            self.requests += 1
+            notes = [
+                n
+                for (a, _), n in sorted(self.credit_notes.items())
+                if a == account_id and n.invoice_id == invoice_id
+            ]
+            return (
+                self.accounts.get(account_id),
+                self.invoices.get((account_id, invoice_id)),
+                notes,
+            )
 
     def oss_invoices(self, quarter: str) -> list[Invoice]:
         """The OSS sales of ``quarter`` (the DynamoDB adapter reads them from its index)."""

@@ -62,6 +62,7 @@ from chalicelib.domain.payments import (
     PaymentMethodInvalid,
     PaymentOutcomeUnknown,
     PaymentRequestRejected,
+    RefundOutcome,
     SavedCard,
     check_payment_method_id,
 )
@@ -71,7 +72,17 @@ if TYPE_CHECKING:
     from stripe import StripeClient, StripeError
 
 Operation = Literal[
-    "customer", "attach", "update", "get", "setup", "charge", "find", "ping", "list", "detach"
+    "customer",
+    "attach",
+    "update",
+    "get",
+    "setup",
+    "charge",
+    "find",
+    "ping",
+    "list",
+    "detach",
+    "refund",
 ]
 
 # Error codes that describe the card itself: a decline whatever the HTTP status.
@@ -376,6 +387,40 @@ class StripeGateway:
         rank = {"succeeded": 0, "unknown": 1, "requires_action": 1}
         return sorted(outcomes, key=lambda o: rank.get(o.status, 2))[0]
 
+    # --- refunds -------------------------------------------------------------------------
+
+    def refund(
+        self,
+        payment_intent_id: str,
+        amount: int,
+        idempotency_key: str,
+        metadata: Mapping[str, str],
+    ) -> RefundOutcome:
+        """``POST /v1/refunds`` for ``amount`` of the PaymentIntent, with the credit note's key.
+        localstripe refuses ``reason``: it is sent outside the local stage only."""
+        import stripe
+
+        if not payment_intent_id.startswith("pi_"):
+            raise ValueError("not a PaymentIntent id")
+        if type(amount) is not int or amount <= 0:
+            raise ValueError("amount must be a positive integer in minor units")
+        if not idempotency_key:
+            raise ValueError("a refund needs the idempotency key of its credit note")
+        params: dict[str, Any] = {
+            "payment_intent": payment_intent_id,
+            "amount": amount,
+            "metadata": dict(metadata),
+        }
+        if self._settings.stage != "local":
+            params["reason"] = "requested_by_customer"
+        try:
+            made = self._client.v1.refunds.create(
+                params=cast(Any, params), options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as error:
+            self._fail(error, "refund", idempotency_key=idempotency_key)
+        return refund_outcome(made.to_dict())
+
     # --- error translation ---------------------------------------------------------------
 
     def _declined(self, error: StripeError) -> ChargeOutcome:
@@ -416,7 +461,7 @@ class StripeGateway:
             reason = (
                 "connection" if isinstance(error, stripe.APIConnectionError) else "server_error"
             )
-            if operation == "charge" and idempotency_key is not None:
+            if operation in ("charge", "refund") and idempotency_key is not None:
                 raise PaymentOutcomeUnknown(
                     idempotency_key=idempotency_key, reason=reason
                 ) from None
@@ -539,6 +584,9 @@ def event_from_payload(payload: Mapping[str, Any]) -> PaymentEvent:  # noqa: C90
     card = None
     if kind == "payment_method.automatically_updated" and isinstance(obj.get("card"), Mapping):
         card = card_summary(obj)
+    refunded = obj.get("amount_refunded")
+    if kind == "charge.refunded" and (type(refunded) is not int or refunded < 0):
+        raise MalformedEvent("invalid_amount_refunded", raw_id)
     return PaymentEvent(
         id=raw_id,
         type=kind,
@@ -548,6 +596,7 @@ def event_from_payload(payload: Mapping[str, Any]) -> PaymentEvent:  # noqa: C90
         customer_id=customer,
         card=card,
         payment_intent_id=intent,
+        amount_refunded=refunded if kind == "charge.refunded" else None,
     )
 
 
@@ -587,6 +636,20 @@ def outcome_from_intent(intent: Mapping[str, Any], *, off_session: bool) -> Char
         return ChargeOutcome("declined", intent_id, card=card, failure=decline)
     # processing, requires_confirmation, requires_capture: nothing settled yet
     return ChargeOutcome("unknown", intent_id, card=card)
+
+
+def refund_outcome(refund: Mapping[str, Any]) -> RefundOutcome:
+    """The RefundOutcome a Refund object stands for (``pending`` and ``requires_action`` are
+    not settled yet; ``failed`` and ``canceled`` gave nothing back)."""
+    status = refund.get("status")
+    refund_id = _id_of(refund)
+    amount = _int(refund.get("amount"))
+    if status == "succeeded":
+        return RefundOutcome("succeeded", refund_id, amount)
+    if status in ("failed", "canceled"):
+        reason = _text(refund.get("failure_reason")) or str(status)
+        return RefundOutcome("failed", refund_id, amount, failure_code=reason)
+    return RefundOutcome("pending", refund_id, amount)
 
 
 def _error_body(error: StripeError) -> Mapping[str, Any]:

@@ -270,7 +270,13 @@ def patch_card(ctx: RequestContext, body: schemas.CardPatchRequest) -> dict[str,
     errors=(402, 409, 503),
 )
 def subscribe(ctx: RequestContext, body: schemas.SubscribeRequest) -> dict[str, Any]:
-    return _billing(ctx, container().billing.subscribe(ctx.caller, body.plan))
+    account = container().billing.subscribe(
+        ctx.caller,
+        body.plan,
+        expected_total=body.expected_total,
+        withdrawal_consent=body.withdrawal_consent,
+    )
+    return _billing(ctx, account)
 
 
 def _decode_cursor(cursor: str | None) -> str | None:

@@ -17,7 +17,9 @@ import hashlib
 from html import escape
 
 from chalicelib.documents import content
+from chalicelib.documents.content import INVOICE, Heading
 from chalicelib.domain.billing import Invoice
+from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.i18n import translate
 
 PRINT_CSS = """
@@ -67,7 +69,16 @@ PRINT_CSP = (
 )
 
 
-def invoice_html(invoice: Invoice, locale: str) -> str:
+def credit_note_heading(note: CreditNote) -> Heading:
+    return Heading(
+        title_key="doc.credit_note",
+        status_key=f"credit.reason.{note.reason.value}",
+        refers_to=(note.invoice_number, note.invoice_issued_at),
+        transactions=False,
+    )
+
+
+def invoice_html(invoice: Invoice, locale: str, heading: Heading = INVOICE) -> str:
     def t(key: str, **params: object) -> str:
         return escape(translate(key, locale, **params))
 
@@ -76,7 +87,7 @@ def invoice_html(invoice: Invoice, locale: str) -> str:
 
     meta = "".join(
         f"<dt>{escape(name)}</dt><dd>{escape(value)}</dd>"
-        for name, value in content.meta_pairs(invoice, locale)
+        for name, value in content.meta_pairs(invoice, locale, heading)
     )
     rows = "".join(
         f"<tr><td>{escape(line.description)}</td><td class=n>{line.quantity}</td>"
@@ -96,7 +107,7 @@ def invoice_html(invoice: Invoice, locale: str) -> str:
         if notices
         else ""
     )
-    transactions = (
+    transactions_html = (
         "".join(
             f"<tr><td>{escape(when)}</td><td>{escape(card)}</td><td class=n>{escape(amount)}</td>"
             f"<td>{escape(result)}</td></tr>"
@@ -104,18 +115,32 @@ def invoice_html(invoice: Invoice, locale: str) -> str:
         )
         or f"<tr><td colspan=4>{t('doc.no_transactions')}</td></tr>"
     )
+    transactions = (
+        f"""<h3>{t("doc.transactions")}</h3>
+<table><thead><tr><th>{t("doc.date")}</th><th>{t("doc.card")}</th>
+<th class=n>{t("doc.tx_amount")}</th><th>{t("doc.result")}</th></tr></thead>
+<tbody>{transactions_html}</tbody></table>"""
+        if heading.transactions
+        else ""
+    )
+    status = (
+        ""
+        if heading.status_key
+        else f"<span class=status>{t('doc.status.' + invoice.status.value)}</span>"
+    )
+    title = t(heading.title_key)
     seller = content.seller_lines(invoice, locale)
     name_and_address = 1 + (len(content.address_lines(invoice.seller.address, locale))
                             if invoice.seller.address else 0)  # fmt: skip
     return f"""<!doctype html>
 <html lang="{locale}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{t("doc.invoice")} {escape(invoice.number)}</title><style>{PRINT_CSS}</style></head>
+<title>{title} {escape(invoice.number)}</title><style>{PRINT_CSS}</style></head>
 <body>
 <div class=toolbar><button type=button id=print>{t("doc.print")}</button></div>
 <main>
-<header><div><h1>{t("doc.invoice")} {escape(invoice.number)}</h1>
-<span class=status>{t("doc.status." + invoice.status.value)}</span></div>
+<header><div><h1>{title} {escape(invoice.number)}</h1>
+{status}</div>
 <dl class=meta>{meta}</dl></header>
 <div class=parties>
 <section class=seller><h2>{t("doc.seller")}</h2><p>{br(seller[:name_and_address])}</p>
@@ -128,10 +153,7 @@ def invoice_html(invoice: Invoice, locale: str) -> str:
 <tbody>{rows}</tbody></table>
 <table class=totals><tbody>{totals}</tbody></table>
 {notices_html}
-<h3>{t("doc.transactions")}</h3>
-<table><thead><tr><th>{t("doc.date")}</th><th>{t("doc.card")}</th>
-<th class=n>{t("doc.tx_amount")}</th><th>{t("doc.result")}</th></tr></thead>
-<tbody>{transactions}</tbody></table>
+{transactions}
 </main><script>{PRINT_JS}</script></body></html>
 """
 
@@ -148,3 +170,28 @@ def invoice_pdf(invoice: Invoice, locale: str) -> bytes:
     from chalicelib.documents.pdf import invoice_pdf as render
 
     return render(invoice, locale, invoice_xml(invoice, locale))
+
+
+def credit_note_html(note: CreditNote, locale: str) -> str:
+    """The print view of a credit note (``GET /billing/credit-notes/{id}/print``)."""
+    return invoice_html(note.document(), locale, credit_note_heading(note))
+
+
+def credit_note_xml(note: CreditNote, locale: str) -> bytes:
+    """The EN 16931 CII XML of a credit note: type 381, referring to its invoice (BT-25)."""
+    from chalicelib.documents.facturx import TYPE_CREDIT_NOTE
+    from chalicelib.documents.facturx import invoice_xml as build
+
+    return build(
+        note.document(),
+        locale,
+        type_code=TYPE_CREDIT_NOTE,
+        preceding=(note.invoice_number, note.invoice_issued_at.date()),
+    )
+
+
+def credit_note_pdf(note: CreditNote, locale: str) -> bytes:
+    """The Factur-X PDF/A-3 of a credit note with its XML embedded."""
+    from chalicelib.documents.pdf import invoice_pdf as render
+
+    return render(note.document(), locale, credit_note_xml(note, locale), credit_note_heading(note))

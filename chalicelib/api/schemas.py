@@ -270,12 +270,27 @@ class HealthResponse(ResponseModel):
     checks: HealthChecks
 
 
+class PriceOut(ResponseModel):
+    """What the customer pays for one period: net, VAT and total for its billing country."""
+
+    net: int
+    tax: int
+    total: int
+    currency: str
+    rate: str
+    country: str | None  # the member state whose VAT applies (None outside the EU VAT area)
+    billing_country: str
+    reverse_charge: bool
+    withdrawal_consent: bool  # an EU consumer: subscribing asks to waive the withdrawal right
+
+
 class PlanOut(ResponseModel):
     id: str
     name: str
-    amount: int
+    amount: int  # net (v1)
     currency: str
     interval: Literal["month", "year"]
+    price: PriceOut
 
 
 class PlansResponse(ResponseModel):
@@ -393,6 +408,10 @@ class CardPatchRequest(RequestModel):
 
 class SubscribeRequest(RequestModel):
     plan: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    # the total (VAT included, minor units) the customer confirmed: 409 price_changed if not
+    expected_total: Annotated[int, Field(strict=True, ge=0, le=100_000_000)] | None = None
+    # an EU consumer asks for the service at once, waiving the 14-day right of withdrawal
+    withdrawal_consent: Annotated[bool, Field(strict=True)] = False
 
 
 class MoneyOut(ResponseModel):
@@ -505,10 +524,13 @@ class PayResponse(ResponseModel):
     requires_action: RequiresActionOut | None = None
 
 
+InvoiceStatusOut = Literal["paid", "open", "void", "credited", "disputed"]
+
+
 class InvoiceSummaryOut(ResponseModel):
     id: str
     number: str
-    status: Literal["paid", "open", "void"]
+    status: InvoiceStatusOut
     issued_at: Timestamp
     total: int
     currency: str
@@ -566,7 +588,7 @@ class TransactionOut(ResponseModel):
 class InvoiceResponse(ResponseModel):
     id: str
     number: str
-    status: Literal["paid", "open", "void"]
+    status: InvoiceStatusOut
     issued_at: Timestamp
     period_start: Timestamp
     period_end: Timestamp
@@ -578,7 +600,52 @@ class InvoiceResponse(ResponseModel):
     customer: PartyOut
     seller: SellerOut
     legal_notices: list[str]
+    withdrawal_waived_at: Timestamp | None  # an EU consumer waived the 14-day withdrawal right
     transactions: list[TransactionOut]
+
+
+# --- credit notes and refunds ----------------------------------------------------------------
+CreditReasonOut = Literal[  # domain.credit_notes.CreditReason
+    "first_payment_failed", "account_cancelled", "period_replaced", "refund", "refunded_at_stripe"
+]
+
+
+class RefundOut(ResponseModel):
+    status: Literal["pending", "succeeded", "failed"]
+    amount: int
+
+
+class CreditNoteSummaryOut(ResponseModel):
+    id: str
+    number: str
+    invoice_id: str
+    invoice_number: str
+    issued_at: Timestamp
+    reason: CreditReasonOut
+    total: int
+    currency: str
+    refund: RefundOut | None
+
+
+class CreditNoteListResponse(ResponseModel):
+    items: list[CreditNoteSummaryOut]
+    next_cursor: str | None
+
+
+class CreditNoteResponse(CreditNoteSummaryOut):
+    reason_text: str  # the reason in the request's language
+    note: str | None  # support's own words, for a refund
+    lines: list[InvoiceLineOut]
+    subtotal: int
+    tax: TaxOut
+    customer: PartyOut
+    seller: SellerOut
+    legal_notices: list[str]
+
+
+class RefundRequest(RequestModel):
+    amount: Annotated[int, Field(strict=True, ge=1, le=100_000_000)] | None = None
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500), SafeText]
 
 
 # --- cancel, reactivate, support ------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.domain.account import Account
 from chalicelib.domain.billing import Charge, Invoice, Party
+from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.domain.ids import utc_iso
 from chalicelib.i18n import translate
 
@@ -183,6 +184,7 @@ def invoice_view(invoice: Invoice, locale: str) -> dict[str, Any]:
             "exemption_reason": exemption_reason(invoice, locale),
         },
         "legal_notices": legal_notices(invoice, locale),
+        "withdrawal_waived_at": _iso(invoice.withdrawal_waived_at),
         "customer": _party(invoice.customer),
         "seller": _seller(invoice),
         "transactions": [
@@ -201,4 +203,33 @@ def invoice_view(invoice: Invoice, locale: str) -> dict[str, Any]:
             }
             for t in invoice.transactions
         ],
+    }
+
+
+def credit_note_summary(note: CreditNote) -> dict[str, Any]:
+    refund = note.refund
+    return {
+        "id": note.id,
+        "number": note.number,
+        "invoice_id": note.invoice_id,
+        "invoice_number": note.invoice_number,
+        "issued_at": utc_iso(note.issued_at),
+        "reason": note.reason.value,
+        "total": note.total,
+        "currency": note.currency,
+        "refund": {"status": refund.status.value, "amount": refund.amount} if refund else None,
+    }
+
+
+def credit_note_view(note: CreditNote, locale: str) -> dict[str, Any]:
+    """A credit note: its own number and reason, and the invoice's lines, VAT and parties."""
+    document = invoice_view(note.document(), locale)
+    return {
+        **credit_note_summary(note),
+        "reason_text": translate(f"credit.reason.{note.reason.value}", locale),
+        "note": note.note,
+        **{
+            key: document[key]
+            for key in ("lines", "subtotal", "tax", "customer", "seller", "legal_notices")
+        },
     }

@@ -10,6 +10,7 @@ existed (no tax facts) still render, with the mention they carried.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from chalicelib.domain.billing import Address, Invoice, Party
 from chalicelib.domain.legal import legal_notice_keys
@@ -18,6 +19,21 @@ from chalicelib.i18n import country_names, format_date_long, format_money, trans
 from chalicelib.i18n.invoices import label, line_label
 
 _ARTICLES = {t.code: t.article for t in SPECIAL_TERRITORIES}
+
+
+@dataclass(frozen=True)
+class Heading:
+    """What kind of document is rendered: an invoice (the default) or a credit note, which
+    has its own title, shows its reason instead of a status, names the invoice it credits and
+    has no transactions of its own (``CreditNote.document()`` gives its body)."""
+
+    title_key: str = "doc.invoice"
+    status_key: str | None = None  # shown instead of the invoice's status
+    refers_to: tuple[str, datetime] | None = None  # the credited invoice: number, issue date
+    transactions: bool = True
+
+
+INVOICE = Heading()
 
 
 def is_business(invoice: Invoice) -> bool:
@@ -84,6 +100,14 @@ def legal_notices(invoice: Invoice, locale: str) -> list[str]:
             texts.append(translate(key, locale, date=format_date_long(invoice.issued_at, locale)))
         else:
             texts.append(translate(key, locale))
+    if invoice.withdrawal_waived_at is not None:  # last: the Factur-X notes follow the keys
+        texts.append(
+            translate(
+                "notice.withdrawal_waived",
+                locale,
+                date=format_date_long(invoice.withdrawal_waived_at, locale),
+            )
+        )
     return texts
 
 
@@ -119,7 +143,7 @@ def lines(invoice: Invoice, locale: str) -> list[Line]:
     ]
 
 
-def meta_pairs(invoice: Invoice, locale: str) -> list[tuple[str, str]]:
+def meta_pairs(invoice: Invoice, locale: str, heading: Heading = INVOICE) -> list[tuple[str, str]]:
     """("Issue date:", "1 December 2026")-style pairs under the title."""
     period = (
         f"{format_date_long(invoice.period_start, locale)} – "
@@ -132,7 +156,15 @@ def meta_pairs(invoice: Invoice, locale: str) -> list[tuple[str, str]]:
         ),
         (label(translate("doc.period", locale), locale), period),
     ]
-    if is_business(invoice):
+    if heading.refers_to is not None:
+        number, issued = heading.refers_to
+        pairs.append(
+            (
+                label(translate("doc.credited_invoice", locale), locale),
+                f"{number} ({format_date_long(issued, locale)})",
+            )
+        )
+    elif is_business(invoice):
         pairs.append(
             (
                 label(translate("doc.due_date", locale), locale),
@@ -141,8 +173,8 @@ def meta_pairs(invoice: Invoice, locale: str) -> list[tuple[str, str]]:
         )
     pairs.append(
         (
-            label(translate("doc.status", locale), locale),
-            translate("doc.status." + invoice.status.value, locale),
+            label(translate("doc.reason" if heading.status_key else "doc.status", locale), locale),
+            translate(heading.status_key or "doc.status." + invoice.status.value, locale),
         )
     )
     return pairs

@@ -77,8 +77,16 @@ def _party_country(party: Party, fallback: str) -> str:
     return party.address.country if party.address else fallback
 
 
-def invoice_xml(invoice: Invoice, locale: str, *, type_code: str = TYPE_INVOICE) -> bytes:  # noqa: C901, PLR0912, PLR0915 - credit notes (type 381) are being added (credit branch)
-    """The CII XML of ``invoice`` (UTF-8 bytes), validated against the EN 16931 XSD."""
+def invoice_xml(  # noqa: C901, PLR0912, PLR0915 - one EN 16931 document, section by section
+    invoice: Invoice,
+    locale: str,
+    *,
+    type_code: str = TYPE_INVOICE,
+    preceding: tuple[str, date] | None = None,
+) -> bytes:
+    """The CII XML of ``invoice`` (UTF-8 bytes), validated against the EN 16931 XSD.
+    ``preceding``: the number and issue date of the invoice a credit note (381) corrects
+    (BG-3, BT-25/BT-26)."""
     from drafthorse.models.accounting import ApplicableTradeTax
     from drafthorse.models.document import Document
     from drafthorse.models.note import IncludedNote
@@ -156,6 +164,9 @@ def invoice_xml(invoice: Invoice, locale: str, *, type_code: str = TYPE_INVOICE)
 
     settlement = doc.trade.settlement
     settlement.currency_code = invoice.currency
+    if preceding is not None:
+        settlement.invoice_referenced_document.issuer_assigned_id = preceding[0]
+        settlement.invoice_referenced_document.issue_date_time = preceding[1]
     settlement.period.start = invoice.period_start.date()
     settlement.period.end = invoice.period_end.date()
     means = PaymentMeans()
@@ -163,7 +174,9 @@ def invoice_xml(invoice: Invoice, locale: str, *, type_code: str = TYPE_INVOICE)
     means.information.add(translate("doc.paid_by_card", locale))
     settlement.payment_means.add(means)
     terms = PaymentTerms()
-    terms.description = translate("doc.paid_by_card", locale)
+    terms.description = translate(
+        "doc.refund_terms" if type_code == TYPE_CREDIT_NOTE else "doc.paid_by_card", locale
+    )
     terms.due = issued
     settlement.terms.add(terms)
 

@@ -70,11 +70,14 @@ def xmp_metadata(title: str, created: str, document_type: str = "INVOICE") -> st
 </x:xmpmeta>"""
 
 
-def invoice_pdf(invoice: Invoice, locale: str, xml: bytes) -> bytes:  # noqa: PLR0915 - credit-note PDFs are being added (credit branch)
-    """The PDF/A-3B of ``invoice`` in ``locale`` with ``xml`` embedded as factur-x.xml."""
+def invoice_pdf(  # noqa: PLR0915 - one page drawn top to bottom
+    invoice: Invoice, locale: str, xml: bytes, kind: content.Heading = content.INVOICE
+) -> bytes:
+    """The PDF/A-3B of ``invoice`` in ``locale`` with ``xml`` embedded as factur-x.xml
+    (``kind``: a credit note's title, reason and credited invoice)."""
     from fpdf import FPDF
 
-    title = f"{translate('doc.invoice', locale)} {invoice.number}"
+    title = f"{translate(kind.title_key, locale)} {invoice.number}"
     pdf = FPDF(format="A4", enforce_compliance="PDF/A-3B")
     pdf.set_margins(18, 18, 18)
     pdf.set_auto_page_break(True, margin=18)
@@ -100,7 +103,7 @@ def invoice_pdf(invoice: Invoice, locale: str, xml: bytes) -> bytes:  # noqa: PL
     pdf.set_font(FONT, "B", 18)
     pdf.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, "", 9)
-    for name, value in content.meta_pairs(invoice, locale):
+    for name, value in content.meta_pairs(invoice, locale, kind):
         pdf.cell(0, 5, f"{name} {value}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
 
@@ -153,6 +156,8 @@ def invoice_pdf(invoice: Invoice, locale: str, xml: bytes) -> bytes:  # noqa: PL
             pdf.multi_cell(0, 4.4, text, new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1)
 
+    if not kind.transactions:
+        return bytes(pdf.output())
     pdf.ln(3)
     pdf.set_font(FONT, "B", 10)
     pdf.cell(0, 7, translate("doc.transactions", locale), new_x="LMARGIN", new_y="NEXT")

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.billing import Address, Charge, Invoice
+from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.domain.ids import new_session_token
 from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.payments import CardSummary
@@ -373,6 +374,7 @@ class MarkerKind(enum.StrEnum):
     REJECTED_EVENT = "REJECTED_EVENT"  # a malformed webhook event, with the reason
     IDEMPOTENCY = "IDEMPOTENCY"  # the stored answer of an ``Idempotency-Key`` (24 h)
     TEST_CLOCK = "TESTCLOCK"  # the local stage's frozen time (adapters/clock.py)
+    INVOICE = "INVOICE"  # invoice id -> account id (support finds an invoice by its id)
 
 
 @dataclass(frozen=True)
@@ -422,3 +424,12 @@ class AccountChange:
     tokens: tuple[AccountToken, ...] = ()  # put (replacing the slot's older token)
     spend_tokens: tuple[AccountToken, ...] = ()  # delete, conditional on the stored hash
     drop_tokens: tuple[tuple[str, TokenPurpose], ...] = ()  # delete whatever is there
+    # credit notes (``domain.credit_notes``), as invoices; their own gapless counter,
+    # ``(name, expected value, new value)``: one transaction may number several
+    credit_notes: tuple[tuple[CreditNote, int | None], ...] = ()
+    credit_counter: tuple[str, int, int] | None = None
+
+    def counter_bumps(self) -> list[tuple[str, int, int]]:
+        """Every counter this change moves: ``(name, expected value, new value)``."""
+        bumps = [(self.counter[0], self.counter[1], self.counter[1] + 1)] if self.counter else []
+        return bumps + ([self.credit_counter] if self.credit_counter else [])

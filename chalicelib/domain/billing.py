@@ -1,7 +1,8 @@
 """Billing: addresses, invoices, their transactions, and the charges that collect them.
 
 * An :class:`Invoice` is immutable once issued: its number, lines, amounts, customer and seller
-  never change.  Only its ``status`` (``open`` -> ``paid`` or ``void``) and the list of
+  never change.  Only its ``status`` (``open`` -> ``paid``; ``credited`` once credit notes
+  cover it, :mod:`chalicelib.domain.credit_notes`; ``disputed``) and the list of
   ``transactions`` (every charge attempt: card, outcome, failure) grow, each change
   conditional on its ``version``.
 * Invoice numbers are gapless per year (``HD-2026-000042``): the counter is bumped in the same
@@ -12,7 +13,7 @@
   Its states: ``pending`` (owed, waiting for the next attempt), ``processing`` (claimed, with a
   lease), ``unknown`` (the gateway's answer was lost: due at once for reconciliation, never
   charged anew), ``paid``, ``void`` (nothing is owed any more: a declined first payment, a
-  cancelled account, a period replaced by a new one; the credit notes will take this place).
+  cancelled account, a period replaced by a new one; its invoice gets a credit note).
 * Every change of a charge is one of the transitions below (``claim``, ``reclaim``,
   ``paid``, ``declined``, ``unknown``, ``put_back``, ``void``, ``card_changed``,
   ``suspension_done``); :mod:`chalicelib.services.settlement` is their one caller for
@@ -64,7 +65,9 @@ class Address:
 class InvoiceStatus(enum.StrEnum):
     OPEN = "open"
     PAID = "paid"
-    VOID = "void"
+    VOID = "void"  # only on invoices stored before credit notes existed
+    CREDITED = "credited"  # credit notes cover its total (``domain.credit_notes``)
+    DISPUTED = "disputed"  # the cardholder disputed the payment at their bank
 
 
 class ChargeState(enum.StrEnum):
@@ -158,6 +161,9 @@ class Invoice:
     # legal content, fixed at issue (None on invoices issued before it existed)
     tax_facts: TaxFacts | None = None
     seller_legal: SellerLegal | None = None
+    # an EU consumer asked for the service to start at once and waived the 14-day right of
+    # withdrawal (Directive 2011/83/EU art. 16 m; Code de la consommation L221-28), then
+    withdrawal_waived_at: datetime | None = None
 
     def evolve(self, **changes: Any) -> Invoice:
         return replace(self, version=self.version + 1, **changes)
@@ -180,10 +186,9 @@ class Invoice:
     def paid(self, tx: Transaction) -> Invoice:
         return self.evolve(status=InvoiceStatus.PAID, transactions=(*self.transactions, tx))
 
-    def void(self, tx: Transaction | None = None) -> Invoice:
-        """Nothing is owed any more (until credit notes exist: ``void``)."""
-        transactions = (*self.transactions, tx) if tx else self.transactions
-        return self.evolve(status=InvoiceStatus.VOID, transactions=transactions)
+    def disputed(self) -> Invoice:
+        """The payment is disputed at the cardholder's bank (``charge.dispute.created``)."""
+        return self.evolve(status=InvoiceStatus.DISPUTED)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Cancel and reactivate: the reasons a customer may give, reactivation requests, their errors.
 
 * Cancelling keeps everything (invoices, transactions, the audit trail); it ends every
-  session, stops renewals and retries, and voids what is still owed.
+  session, stops renewals and retries, and cancels what is still owed (its charges void, its
+  open invoices credited by credit notes).
 * A cancelled free trial (never paid: no ``plan``) comes back on its own.  A cancelled paid
   account asks to come back: a :class:`ReactivationRequest` is stored under the account and
   support is mailed; support approves (the account is ``active`` again and a renewal is due at

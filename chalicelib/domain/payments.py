@@ -144,6 +144,7 @@ class PaymentEvent:
     customer_id: str | None = None
     card: CardSummary | None = None
     payment_intent_id: str | None = None
+    amount_refunded: int | None = None  # a Charge's (``charge.refunded``), minor units
 
 
 class DeclineClass(enum.StrEnum):
@@ -180,6 +181,17 @@ class DeclineInfo:
     @property
     def guidance(self) -> Guidance:
         return decline_guidance(self.code, self.decline_code, self.advice_code)
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    """How one refund request ended: ``succeeded``, ``pending`` (Stripe has not settled it
+    yet: it will) or ``failed`` (no money went back; ``failure_code`` says why)."""
+
+    status: str
+    refund_id: str | None = None
+    amount: int = 0
+    failure_code: str | None = None
 
 
 @dataclass(frozen=True)

@@ -316,3 +316,7 @@ MESSAGES.update(SECURITY_MESSAGES)
 from chalicelib.i18n.reminders import REMINDER_MESSAGES  # noqa: E402
 
 MESSAGES.update(REMINDER_MESSAGES)
+
+from chalicelib.i18n.credit_notes import CREDIT_MESSAGES  # noqa: E402
+
+MESSAGES.update(CREDIT_MESSAGES)

@@ -56,12 +56,14 @@ LIFECYCLE_MESSAGES: dict[str, dict[str, str]] = {
     },
     "mail.account_cancelled.body": {
         "en": "Hello {name},\n\nYour HelpDesk account was cancelled on {at}. You were signed "
-        "out everywhere and nothing more will be charged; anything still owed was voided. "
+        "out everywhere and nothing more will be charged; anything still owed was cancelled "
+        "by a credit note. "
         "Your invoices and account history are kept.\n\nYou can reactivate your account at any "
         "time: {reactivate_url}\n\nIf you did not do this, contact us at {support_email}.\n",
         "fr": "Bonjour {name},\n\nVotre compte HelpDesk a été annulé le {at}. Toutes vos "
         "sessions ont été déconnectées et plus rien ne sera prélevé ; les sommes encore dues "
-        "ont été annulées. Vos factures et l'historique du compte sont conservés.\n\nVous "
+        "ont été annulées par un avoir. Vos factures et l'historique du compte sont "
+        "conservés.\n\nVous "
         "pouvez réactiver votre compte à tout moment : {reactivate_url}\n\nSi vous n'êtes pas "
         "à l'origine de cette annulation, écrivez-nous à {support_email}.\n",
     },

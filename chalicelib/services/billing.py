@@ -51,6 +51,7 @@ from chalicelib.domain.billing import (
     invoice_number,
     new_invoice_id,
 )
+from chalicelib.domain.credit_notes import CreditReason
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     Conflict,
@@ -65,7 +66,13 @@ from chalicelib.domain.payments import (
     check_payment_method_id,
 )
 from chalicelib.logs import log_event
-from chalicelib.services.invoicing import evidence_audit, snapshot_tax_facts
+from chalicelib.services.credit_notes import credit_in_full
+from chalicelib.services.invoicing import (
+    Price,
+    evidence_audit,
+    price_for_account,
+    snapshot_tax_facts,
+)
 from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock
 from chalicelib.services.settlement import Result, Settlement
@@ -380,16 +387,22 @@ class BillingService:
         on_session: bool,
         account_changes: dict[str, object] | None = None,
         also: AccountChange | None = None,
+        credit: tuple[Invoice, ...] = (),
+        withdrawal_waived_at: datetime | None = None,
     ) -> tuple[Account, Invoice, Charge]:
         """Number and store a new invoice with its charge already claimed (attempt and key
         stored), and the account change, in one transaction: the number is taken from the
         counter in that same transaction (conditional on its value), so numbers never repeat
-        and never skip.  ``also``: charges and invoices to write in it too (voided ones)."""
+        and never skip.  ``also``: charges to write in it too (voided ones); ``credit``: open
+        invoices credited in full in it (``period_replaced``), numbered from their own
+        counter read in the same loop."""
         now = self._clock.now()
         counter = f"invoice#{now.year}"
         for _ in range(ISSUE_RETRIES):
             sequence = self._repo.counter_value(counter)
             invoice, charge = self.new_invoice(account, plan, start, now, sequence + 1, purpose)
+            if withdrawal_waived_at is not None:  # the consent is kept on the invoice too
+                invoice = replace(invoice, withdrawal_waived_at=withdrawal_waived_at)
             attempt = self._settlement.new_attempt(
                 account,
                 [charge],
@@ -401,15 +414,26 @@ class BillingService:
             if purpose is ChargePurpose.SUBSCRIBE:
                 changes["subscribe_charge_id"] = charge.id
             updated = account.evolve(**changes)
+            credits = credit_in_full(
+                self._repo, [(i, i.version) for i in credit], CreditReason.PERIOD_REPLACED, now
+            )
             try:
                 self._repo.commit(
                     AccountChange(
                         account=updated,
                         expected_version=account.version,
-                        invoices=((invoice, None), *(also.invoices if also else ())),
+                        invoices=(
+                            (invoice, None),
+                            *(also.invoices if also else ()),
+                            *credits.invoices,
+                        ),
                         charges=((claimed, None), *(also.charges if also else ())),
                         counter=(counter, sequence),
-                        audit=evidence_audit(invoice, now),
+                        credit_notes=credits.credit_notes,
+                        credit_counter=credits.counter if credits.credit_notes else None,
+                        # support finds an invoice by its id alone (refunds)
+                        markers=(Marker(MarkerKind.INVOICE, invoice.id, account.id, unique=False),),
+                        audit=(*evidence_audit(invoice, now), *(also.audit if also else ())),
                     )
                 )
             except CounterMoved:
@@ -418,8 +442,25 @@ class BillingService:
         raise DependencyUnavailable()
 
     # --- subscribe ------------------------------------------------------------------------------
-    def subscribe(self, caller: Caller, plan_id: str) -> Account:
-        """Turn a trial into a paid subscription, charging the first period at once."""
+    def price(self, account: Account, plan: Plan) -> Price:
+        """What ``account`` pays for one period of ``plan`` now (net, VAT, total)."""
+        return price_for_account(plan.amount, account, self._settings, self._clock.now().date())
+
+    def subscribe(
+        self,
+        caller: Caller,
+        plan_id: str,
+        *,
+        expected_total: int | None = None,
+        withdrawal_consent: bool = False,
+    ) -> Account:
+        """Turn a trial into a paid subscription, charging the first period at once.
+
+        ``expected_total``: the amount (VAT included) the customer confirmed; 409
+        ``price_changed`` when the price to pay now is another (nothing is charged).
+        ``withdrawal_consent``: an EU consumer asks for the service to start at once and
+        waives the 14-day right of withdrawal; recorded on the first invoice and in the
+        audit trail (without it, the right of withdrawal is kept)."""
         plan = self._settings.plan(plan_id)
         if plan is None:
             raise InvalidInput("unknown_plan", fields={"plan": "unknown_plan"})
@@ -430,9 +471,43 @@ class BillingService:
         now = self._clock.now()
         if account.card is not None:
             account.card.check_usable(now)  # expired since it was saved: nothing is charged
+        price = self.price(account, plan)
+        if expected_total is not None and expected_total != price.total:
+            raise Conflict(
+                "price_changed",
+                fields={"expected_total": "price_changed"},
+                extra={"price": price.as_dict(plan.currency)},
+            )
+        waived = now if withdrawal_consent and price.eu_consumer else None
+        consent = (
+            AccountChange(
+                audit=(
+                    AuditEvent(
+                        account.id,
+                        now,
+                        "withdrawal_right_waived",
+                        ip=caller.ip,
+                        details={
+                            "plan": plan.id,
+                            "text": "withdrawal.consent_text",
+                            "locale": account.locale,
+                            "total": str(price.total),
+                        },
+                    ),
+                )
+            )
+            if waived
+            else None
+        )
         try:
             issued, invoice, charge = self.issue(
-                account, plan, now, purpose=ChargePurpose.SUBSCRIBE, on_session=True
+                account,
+                plan,
+                now,
+                purpose=ChargePurpose.SUBSCRIBE,
+                on_session=True,
+                also=consent,
+                withdrawal_waived_at=waived,
             )
         except ConcurrentUpdate:
             fresh = self._repo.get_account(account.id)

@@ -15,7 +15,7 @@ Money moves exactly once, whoever moves it:
   after that, whichever path made it (subscribe, renewal, pay-pending): nothing is charged
   twice and nothing stays unknown (ST4, ST8, F3, F4, F9).
 * A suspended account that pays starts a new period from the time it pays: what it owed for
-  the period it lost is voided (credit notes will take that place) and a new invoice is
+  the period it lost is credited (a credit note per invoice) and a new invoice is
   issued and charged in the claim's transaction.
 
 The schedule: automatic retries 1, 3, 5, 7, 10 and 14 days after the first failure (from
@@ -285,20 +285,14 @@ class DunningService:
     def _restart(
         self, account: Account, owed: Sequence[Charge], invoices: Sequence[Invoice]
     ) -> tuple[list[Charge], list[Invoice], Account]:
-        """A suspended account pays: void what it owed for the lost period and issue (and
-        claim) one period of its plan from now, in one transaction."""
+        """A suspended account pays: credit what it owed for the lost period (its charges
+        void, its invoices credited by credit notes) and issue (and claim) one period of its
+        plan from now, in one transaction."""
         plan = self._settings.plan(account.plan or "")
         if plan is None:
             raise Conflict("not_allowed_in_status")
         by_id = {i.id: i for i in invoices}
-        voided = AccountChange(
-            charges=tuple((c.void(), c.version) for c in owed),
-            invoices=tuple(
-                (by_id[c.invoice_id].void(), by_id[c.invoice_id].version)
-                for c in owed
-                if c.invoice_id in by_id
-            ),
-        )
+        voided = AccountChange(charges=tuple((c.void(), c.version) for c in owed))
         try:
             issued, invoice, charge = self._billing.issue(
                 account,
@@ -307,6 +301,8 @@ class DunningService:
                 purpose=ChargePurpose.RESTART,
                 on_session=True,
                 also=voided,
+                # the lost period's invoices are credited (never voided) in the same commit
+                credit=tuple(by_id[c.invoice_id] for c in owed if c.invoice_id in by_id),
             )
         except ConcurrentUpdate:
             raise Conflict("payment_in_progress") from None

@@ -1,5 +1,9 @@
 """Issuing an invoice's legal content: the tax facts and the seller's identity, fixed at issue.
 
+:func:`price_for_account` is the price shown before subscribing (``GET /plans``, the console)
+and confirmed by ``expected_total``: the same VAT decision as the invoice, so the amount
+confirmed is the amount charged.
+
 :func:`snapshot_tax_facts` is the one call the billing service makes on a new invoice, before
 it is stored: it decides the VAT with :func:`chalicelib.domain.tax.decide` from the account as
 it is at that moment (billing address and postal code, VAT ID and its VIES evidence, the
@@ -15,32 +19,106 @@ conflict is on record for review).
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import Account, AuditEvent
 from chalicelib.domain.billing import Invoice, Tax
-from chalicelib.domain.tax import TaxFacts, decide, evidence_conflict, quarter_of
+from chalicelib.domain.tax import Decision, TaxFacts, decide, evidence_conflict, quarter_of
 from chalicelib.domain.vat_rates import REVERSE_CHARGE_MENTION, vat_amount
 
 EVIDENCE_CONFLICT_EVENT = "tax_evidence_conflict"
 
 
-def snapshot_tax_facts(invoice: Invoice, account: Account, settings: Settings) -> Invoice:
-    """``invoice`` with its VAT decided and its tax facts and seller identity fixed."""
+@dataclass(frozen=True)
+class Price:
+    """What a customer pays for a net amount: the VAT decided as on an invoice issued now."""
+
+    net: int
+    tax: int
+    total: int
+    rate: str
+    country: str | None  # the member state whose VAT applies (None outside the EU VAT area)
+    scheme: str
+    billing_country: str
+    eu_consumer: bool  # a consumer in the EU: the 14-day withdrawal right applies
+
+    @property
+    def reverse_charge(self) -> bool:
+        return self.scheme == "reverse_charge"
+
+    def as_dict(self, currency: str) -> dict[str, object]:
+        """The contract's ``price`` object (``GET /plans``, the 409 ``price_changed``)."""
+        return {
+            "net": self.net,
+            "tax": self.tax,
+            "total": self.total,
+            "currency": currency,
+            "rate": self.rate,
+            "country": self.country,
+            "billing_country": self.billing_country,
+            "reverse_charge": self.reverse_charge,
+            "withdrawal_consent": self.eu_consumer,
+        }
+
+
+def _account_decision(account: Account, settings: Settings, on: date) -> tuple[Decision, str]:
     address = account.billing_address
     billing_country = (address.country if address else account.country).upper()
-    postal_code = address.postal_code if address else None
     business = account.vat_id is not None
     decision = decide(
         seller_country=settings.vendor_country,
         customer_country=billing_country,
-        customer_postal_code=postal_code,
+        customer_postal_code=address.postal_code if address else None,
         customer_vat_status=account.vat_status if business else None,
         business=business,
-        on=invoice.issued_at.date(),
+        on=on,
     )
+    return decision, billing_country
+
+
+def _price(net: int, decision: Decision, billing_country: str, business: bool) -> Price:
+    tax = vat_amount(net, decision.rate)
+    return Price(
+        net=net,
+        tax=tax,
+        total=net + tax,
+        rate=format(decision.rate.normalize(), "f"),
+        country=decision.country,
+        scheme=decision.scheme,
+        billing_country=billing_country,
+        eu_consumer=not business and decision.scheme in ("domestic", "oss"),
+    )
+
+
+def price_for_account(net: int, account: Account, settings: Settings, on: date) -> Price:
+    """The price ``account`` pays for ``net`` on ``on``: the same decision as its invoice."""
+    decision, billing_country = _account_decision(account, settings, on)
+    return _price(net, decision, billing_country, account.vat_id is not None)
+
+
+def price_for_country(
+    net: int, country: str, postal_code: str | None, settings: Settings, on: date
+) -> Price:
+    """The price a consumer in ``country`` pays (anonymous visitors of the plan list)."""
+    decision = decide(
+        seller_country=settings.vendor_country,
+        customer_country=country.upper(),
+        customer_postal_code=postal_code,
+        customer_vat_status=None,
+        business=False,
+        on=on,
+    )
+    return _price(net, decision, country.upper(), False)
+
+
+def snapshot_tax_facts(invoice: Invoice, account: Account, settings: Settings) -> Invoice:
+    """``invoice`` with its VAT decided and its tax facts and seller identity fixed."""
+    address = account.billing_address
+    postal_code = address.postal_code if address else None
+    business = account.vat_id is not None
+    decision, billing_country = _account_decision(account, settings, invoice.issued_at.date())
     rate = format(decision.rate.normalize(), "f")
     amount = vat_amount(invoice.subtotal, decision.rate)
     reverse = decision.reverse_charge

@@ -6,8 +6,9 @@ with its mail in the outbox and its audit event (who: ``customer`` or ``support`
 * **cancel** (password required, checked under the session's throttle by
   ``AuthService.confirm_password``): status ``cancelled``; the session epoch moves, so every
   session ends; the account leaves the renewal queue (only active accounts are in it); what is
-  still owed is voided (pending charges become ``void`` with retries stopped, their open
-  invoices ``void``, transactions kept) and the audit event says which and why.  Nothing is
+  still owed is cancelled (pending charges become ``void`` with retries stopped; their open
+  invoices, read in one batch, are credited in full by credit notes in the same transaction,
+  ``credited``, transactions kept) and the audit event says which and why.  Nothing is
   deleted.  A charge that may be moving money right now (``processing``, or ``unknown`` until
   reconciled) is never voided: cancel answers 409 ``payment_in_progress`` and changes nothing.
 * **reactivate** (public, email and password, throttled and enumeration-safe like sign-in,
@@ -38,9 +39,11 @@ from chalicelib.domain.account import (
     OutboxMail,
 )
 from chalicelib.domain.billing import Charge, ChargeState, Invoice, InvoiceStatus
+from chalicelib.domain.credit_notes import CreditReason
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     Conflict,
+    CounterMoved,
     InvalidInput,
     NotAuthenticated,
     NotFound,
@@ -62,10 +65,12 @@ from chalicelib.i18n import format_datetime_long
 from chalicelib.i18n.invoices import plan_label
 from chalicelib.logs import log_event
 from chalicelib.services.auth import AuthService, SignedIn
+from chalicelib.services.credit_notes import credit_in_full, credit_mail
 from chalicelib.services.mail import new_mail
 from chalicelib.services.ports import Clock, LifecycleRepository, PasswordHasher
 
 CLOSED_STATUSES = (AccountStatus.CANCELLED, AccountStatus.REACTIVATION_REQUESTED)
+CREDIT_RETRIES = 10
 SUPPORT_LOCALE = "en"
 
 
@@ -119,7 +124,6 @@ class LifecycleService:
             log_event("lifecycle.cancel_payment_in_progress", account_id=account.id)
             raise PaymentInProgress()
         now = self._clock.now()
-        charges, invoices = self._voided(account.id, owed)
         updated = account.evolve(
             status=AccountStatus.CANCELLED,
             session_epoch=account.session_epoch + 1,
@@ -132,45 +136,75 @@ class LifecycleService:
             details["comment"] = comment
         if account.plan:
             details["plan"] = account.plan
-        if invoices:
-            details["voided_invoices"] = ",".join(i.number for i, _ in invoices)
-            details["void_reason"] = "account_cancelled"
-        try:
-            self._repo.commit(
-                AccountChange(
-                    account=updated,
-                    expected_version=account.version,
-                    charges=charges,
-                    invoices=invoices,
-                    mails=(self._cancelled_mail(updated, now),),
-                    audit=(
-                        AuditEvent(
-                            account.id,
-                            now,
-                            "account_cancelled",
-                            actor=Actor.CUSTOMER.value,
-                            ip=caller.ip,
-                            details=details,
-                        ),
-                    ),
-                )
+        charges = self._voided(owed)
+        # the open invoices of the owed charges, in one batch read (not one read per charge)
+        open_invoices = [
+            i
+            for i in self._repo.invoices_by_id(account.id, [c.invoice_id for c in owed])
+            if i.status is InvoiceStatus.OPEN
+        ]
+        for _ in range(CREDIT_RETRIES):
+            credits = credit_in_full(
+                self._repo,
+                [(i, i.version) for i in open_invoices],
+                CreditReason.ACCOUNT_CANCELLED,
+                now,
             )
-        except ConcurrentUpdate:
-            raise Conflict() from None
+            if credits.credit_notes:
+                details["credited_invoices"] = ",".join(i.number for i in open_invoices)
+                details["credit_notes"] = ",".join(n.number for n, _ in credits.credit_notes)
+                details["credit_reason"] = CreditReason.ACCOUNT_CANCELLED.value
+            try:
+                self._repo.commit(
+                    AccountChange(
+                        account=updated,
+                        expected_version=account.version,
+                        charges=charges,
+                        invoices=credits.invoices,
+                        credit_notes=credits.credit_notes,
+                        credit_counter=credits.counter if credits.credit_notes else None,
+                        mails=(
+                            self._cancelled_mail(updated, now),
+                            *(
+                                credit_mail(
+                                    updated, note, now=now, console_url=self._settings.console_url
+                                )
+                                for note, _ in credits.credit_notes
+                            ),
+                        ),
+                        audit=(
+                            AuditEvent(
+                                account.id,
+                                now,
+                                "account_cancelled",
+                                actor=Actor.CUSTOMER.value,
+                                ip=caller.ip,
+                                details=details,
+                            ),
+                        ),
+                    )
+                )
+            except CounterMoved:
+                continue  # another credit note took the number: number again
+            except ConcurrentUpdate:
+                raise Conflict() from None
+            break
+        else:
+            raise Conflict()
         log_event(
             "lifecycle.cancelled",
             account_id=account.id,
             ip=caller.ip,
             reason=reason,
             voided=len(charges),
+            credited=len(open_invoices),
         )
         return updated
 
-    def _voided(
-        self, account_id: str, owed: list[Charge]
-    ) -> tuple[tuple[tuple[Charge, int], ...], tuple[tuple[Invoice, int], ...]]:
-        """The pending charges made void (retries stopped) and their open invoices voided."""
-        charges = tuple(
+    @staticmethod
+    def _voided(owed: list[Charge]) -> tuple[tuple[Charge, int], ...]:
+        """The pending charges made void (retries stopped); their invoices are credited."""
+        return tuple(
             (
                 c.evolve(
                     state=ChargeState.VOID,
@@ -182,12 +216,6 @@ class LifecycleService:
             )
             for c in owed
         )
-        invoices: list[tuple[Invoice, int]] = []
-        for charge in owed:
-            invoice = self._repo.get_invoice(account_id, charge.invoice_id)
-            if invoice is not None and invoice.status is InvoiceStatus.OPEN:
-                invoices.append((invoice.evolve(status=InvoiceStatus.VOID), invoice.version))
-        return charges, tuple(invoices)
 
     def _cancelled_mail(self, account: Account, now: datetime) -> OutboxMail:
         s = self._settings

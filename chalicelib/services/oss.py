@@ -11,7 +11,8 @@ No Scan: each OSS invoice carries the keys of its quarter's ledger (``oss#<quart
 in the sparse ``work_queue`` index) from the moment it is stored, in the same write, so the
 export is one Query per shard, reading exactly that quarter's OSS sales.
 
-Voided invoices (nothing was owed) are left out.  Amounts are summed in minor units per
+Voided and fully credited invoices (nothing is owed) are left out (partial refunds are not
+subtracted yet: see CHANGES-credit.md).  Amounts are summed in minor units per
 currency (the OSS return is in euros; every plan is in EUR today).
 """
 
@@ -54,8 +55,8 @@ def oss_return(ledger: OssLedger, quarter: str) -> list[OssRow]:
         facts = invoice.tax_facts
         if facts is None or not facts.oss or facts.country is None or facts.quarter != key:
             continue
-        if invoice.status is InvoiceStatus.VOID:
-            continue
+        if invoice.status in (InvoiceStatus.VOID, InvoiceStatus.CREDITED):
+            continue  # nothing owed: voided before credit notes, or credited in full
         row = totals.setdefault((facts.country, facts.rate, invoice.currency), [0, 0, 0])
         row[0] += invoice.subtotal
         row[1] += invoice.tax.amount

@@ -27,7 +27,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Protocol, Sequence
 
-from chalicelib.domain.payments import CardSummary, ChargeOutcome, PaymentEvent, SavedCard
+from chalicelib.domain.payments import (
+    CardSummary,
+    ChargeOutcome,
+    PaymentEvent,
+    RefundOutcome,
+    SavedCard,
+)
 from chalicelib.services.ports import HealthProbe
 
 
@@ -112,6 +118,21 @@ class PaymentGateway(HealthProbe, Protocol):
         when it never reached Stripe.  Used once the 24 h idempotency window is over.  When
         several match (older attempts on the same charges), a succeeded one wins, then one
         still in progress, then the attempt's own."""
+        ...
+
+    def refund(
+        self,
+        payment_intent_id: str,
+        amount: int,
+        idempotency_key: str,
+        metadata: Mapping[str, str],
+    ) -> RefundOutcome:
+        """Give back ``amount`` minor units of a succeeded PaymentIntent (Stripe's Refund API,
+        ``refunds.create``).  The key is derived from the stored credit note
+        (``refund:<credit note id>``): the same key replays the first refund.  Raises
+        PaymentOutcomeUnknown when the answer was lost (replay with the same key),
+        PaymentGatewayUnavailable when nothing was processed, PaymentRequestRejected when
+        Stripe refuses it (already refunded, amount above what is left)."""
         ...
 
 

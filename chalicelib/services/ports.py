@@ -23,6 +23,7 @@ from chalicelib.domain.account import (
     WorkItem,
 )
 from chalicelib.domain.billing import Charge, Invoice
+from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.throttle import Bucket, Reservation, ThrottleState, TrustedDevice
 
@@ -221,6 +222,29 @@ class BillingRepository(AccountRepository, Protocol):
         ...
 
 
+class CreditNoteRepository(BillingRepository, Protocol):
+    """Credit notes (stored with ``AccountChange.credit_notes``), on top of billing."""
+
+    def get_credit_note(self, account_id: str, credit_note_id: str) -> CreditNote | None: ...
+
+    def list_credit_notes(
+        self, account_id: str, limit: int, after: str | None
+    ) -> tuple[list[CreditNote], str | None]:
+        """Newest first; ``after`` is the last id of the previous page; the next ``after``."""
+        ...
+
+    def credit_context(
+        self, account_id: str, invoice_id: str
+    ) -> tuple[Account | None, Invoice | None, list[CreditNote]]:
+        """The account, one of its invoices and that invoice's credit notes, oldest first (one
+        Query)."""
+        ...
+
+    def invoices_paid_by(self, account_id: str, payment_intent_id: str) -> list[Invoice]:
+        """The account's invoices a PaymentIntent paid (a webhook's Charge names only it)."""
+        ...
+
+
 class LifecycleRepository(BillingRepository, Protocol):
     """Reactivation requests (stored with ``AccountChange.requests``), on top of billing."""
 
@@ -237,7 +261,14 @@ class LifecycleRepository(BillingRepository, Protocol):
         ...
 
 
-class Repository(LifecycleRepository, TrialRepository, OutboxRepository, HealthProbe, Protocol):
+class Repository(
+    LifecycleRepository,
+    TrialRepository,
+    OutboxRepository,
+    CreditNoteRepository,
+    HealthProbe,
+    Protocol,
+):
     """The whole table, as the composition root holds it: what every service's narrower port
     above asks, plus the reads of the CLI and the API layer.  ``DynamoRepository`` and
     ``InMemoryRepository`` implement it (the container is typed by it, never by them)."""

@@ -30,10 +30,11 @@ The rules, each in one place:
   (``HARD_DECLINE_GRACE_DAYS``), an ``active`` account becomes ``past_due`` (``suspended``
   when the soft schedule is exhausted), a revocation stops the renewal too, and the customer
   is mailed the guidance and the suspension date (not for an answer given to them on the
-  spot, nor twice for the same stopped failure).  A declined first payment voids its invoice;
+  spot, nor twice for the same stopped failure).  A declined first payment's invoice is
+  credited in full (a credit note, ``services.credit_notes.credit_in_full``, never a void);
 * unknown: due at once for the next retry run, nothing else;
 * unavailable (nothing reached Stripe) and not found: the charge is put back (a first payment
-  is voided, the customer having been told or mailed).
+  is void and its invoice credited, the customer having been told or mailed).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from chalicelib.domain.billing import (
     TransactionStatus,
     transaction_for,
 )
+from chalicelib.domain.credit_notes import CreditReason
 from chalicelib.domain.errors import ConcurrentUpdate, MarkerExists
 from chalicelib.domain.payments import (
     ChargeOutcome,
@@ -75,6 +77,7 @@ from chalicelib.domain.payments import (
     PaymentOutcomeUnknown,
 )
 from chalicelib.logs import log_event
+from chalicelib.services.credit_notes import credit_in_full
 from chalicelib.services.mail import payment_mail, suspension_mail
 from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock
@@ -143,6 +146,7 @@ class _Draft:
     mails: list[OutboxMail] = field(default_factory=list)
     account: Account | None = None
     retry_now: bool = False
+    credit: set[str] = field(default_factory=set)  # invoices to credit in full (first payment)
 
 
 def attempt_key(charges: Sequence[Charge]) -> str:
@@ -309,11 +313,23 @@ class Settlement:
                 customer_present=customer_present,
                 open_elsewhere=bool(elsewhere),
             )
+            # a first payment that failed: its invoice is credited, never voided
+            credits = credit_in_full(
+                self._repo,
+                [(i, v) for i, v in draft.invoices if i.id in draft.credit],
+                CreditReason.FIRST_PAYMENT_FAILED,
+                self._clock.now(),
+            )
             change = AccountChange(
                 account=draft.account,
                 expected_version=account.version if draft.account else None,
                 charges=tuple(draft.charges),
-                invoices=tuple(draft.invoices),
+                invoices=(
+                    *credits.invoices,
+                    *((i, v) for i, v in draft.invoices if i.id not in draft.credit),
+                ),
+                credit_notes=credits.credit_notes,
+                credit_counter=credits.counter if credits.credit_notes else None,
                 mails=tuple(draft.mails),
                 markers=markers,
                 audit=audit,
@@ -457,14 +473,15 @@ class Settlement:
             else TransactionStatus.FAILED
         )
         first_payment = all(c.purpose is ChargePurpose.SUBSCRIBE for c in charges)
-        if first_payment:  # no subscription without its first payment: void, stay in trial
+        if first_payment:  # no subscription without its first payment: credit, stay in trial
             for charge in charges:
                 voided = replace(charge.void(), last_failure=failure)
                 draft.charges.append((voided, charge.version))
                 invoice = by_id.get(charge.invoice_id)
                 if invoice is not None:
                     tx = self._tx(charge, tx_status, result, account, failure)
-                    draft.invoices.append((invoice.void(tx), invoice.version))
+                    draft.invoices.append((invoice.with_transaction(tx), invoice.version))
+                    draft.credit.add(invoice.id)
             if account.subscribe_charge_id is not None:
                 draft.account = account.evolve(subscribe_charge_id=None)
             if not customer_present and draft.invoices:
@@ -560,7 +577,8 @@ class Settlement:
                 draft.charges.append((charge.void(), charge.version))
                 invoice = by_id.get(charge.invoice_id)
                 if invoice is not None:
-                    draft.invoices.append((invoice.void(), invoice.version))
+                    draft.invoices.append((invoice, invoice.version))
+                    draft.credit.add(invoice.id)
                     voided.append(invoice)
                 continue
             retry_at = now if result.kind is Result.NOT_FOUND else now + UNAVAILABLE_RETRY

@@ -18,8 +18,12 @@ the route:
   the same moment) lose a conditional write at most: the loser re-reads and re-applies (here,
   up to :data:`APPLY_RETRIES` times, on top of the settlement's own retries), and a
   re-applied success that finds the charge paid only records its event;
-* ``charge.refunded`` and ``charge.dispute.created`` are recorded (marker and log, once) until
-  credit notes land: they will then issue the credit note / mark the invoice disputed.
+* ``charge.refunded`` (a refund made in Stripe's dashboard, or the echo of one made here)
+  issues the credit note for what no credit note accounts for yet, once;
+  ``charge.dispute.created`` marks the invoice ``disputed`` and mails support, once
+  (:class:`~chalicelib.services.credit_notes.CreditNoteService`).  The account is found from
+  the Charge's customer (the ``CUSTOMER`` marker); one the service does not know is recorded
+  and logged only.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from chalicelib.domain.account import AccountChange, Marker, MarkerKind
 from chalicelib.domain.errors import ConcurrentUpdate, DependencyUnavailable, MarkerExists
 from chalicelib.domain.payments import MalformedEvent, PaymentEvent
 from chalicelib.logs import log_event
+from chalicelib.services.credit_notes import CreditNoteService
 from chalicelib.services.dunning import DunningService
 from chalicelib.services.payment_ports import PaymentEvents
 from chalicelib.services.ports import BillingRepository
@@ -47,10 +52,12 @@ class WebhookService:
         repo: BillingRepository,
         dunning: DunningService,
         events: PaymentEvents,
+        credit_notes: CreditNoteService | None = None,
     ) -> None:
         self._repo = repo
         self._dunning = dunning
         self._events = events
+        self._credit_notes = credit_notes
 
     def receive_signed(self, raw: bytes, signature: str | None) -> Outcome:
         """``POST /webhooks/stripe``: verify, parse and apply one event; what happened."""
@@ -91,10 +98,14 @@ class WebhookService:
                     event.id, account_id, event.object_id, event.card
                 )
                 return "applied" if done else "duplicate"
+        if event.type in RECORDED_ONLY and self._credit_notes is not None:
+            outcome = self._refund_or_dispute(event, self._credit_notes)
+            if outcome is not None:
+                return outcome
         if not dunning.record_event(event.id):
             return "duplicate"
         if event.type in RECORDED_ONLY:
-            # credit notes / disputes are not built yet: kept, to be handled when they land
+            # a payment this service does not know (no account, no invoice): kept and logged
             log_event(
                 "webhook.recorded_for_later",
                 event_id=event.id,
@@ -105,6 +116,27 @@ class WebhookService:
         # payment_intent.payment_failed and the rest: the synchronous path or the retry job
         # records failures; a late failure event must not move a charge backwards.
         return "recorded"
+
+    def _refund_or_dispute(
+        self, event: PaymentEvent, credit_notes: CreditNoteService
+    ) -> Outcome | None:
+        """Apply a refund or a dispute to the invoices its payment paid; None when the payment
+        is not one of ours (then it is only recorded)."""
+        customer, intent = event.customer_id, event.payment_intent_id
+        account_id = event.account_id or (
+            self._repo.get_marker(MarkerKind.CUSTOMER, customer) if customer else None
+        )
+        if account_id is None or intent is None:
+            return None
+        if event.type == "charge.refunded":
+            applied = credit_notes.refunded_at_stripe(
+                event.id, account_id, intent, event.amount_refunded or 0
+            )
+        else:
+            applied = credit_notes.disputed(event.id, account_id, intent)
+        if applied is None:
+            return None
+        return "applied" if applied else "recorded"
 
     def _reject(self, malformed: MalformedEvent) -> None:
         log_event("webhook.rejected", event_id=malformed.event_id, reason=malformed.reason)

@@ -25,6 +25,7 @@ import {
 import { closeDialog, focusFirst, openDialog } from './dialogs.js';
 import { formatDate, formatDateTime, formatMoney, language, t } from './i18n.js';
 import { loadCards, resetCards, setupCards } from './cards.js';
+import { loadCreditNotes, resetCreditNotes, setupCreditNotes } from './credit_notes.js';
 import { applyPendingCharges, pendingSummary } from './pending.js';
 import { session } from './session.js';
 import { confirmCardSetup, mountCard, StripeUnavailable } from './stripe.js';
@@ -42,7 +43,8 @@ const state = {
 
 // --- reference data -------------------------------------------------------------------------------
 async function plans() {
-  if (!state.plans) state.plans = (await get('/plans', { auth: false })).items;
+  // signed in: the price (net, VAT, total) for the account's billing country and VAT ID
+  if (!state.plans) state.plans = (await get('/plans')).items;
   return state.plans;
 }
 
@@ -74,11 +76,12 @@ export async function loadBilling() {
   show('#billing-loading', !state.billing);
   show('#billing-error', false);
   try {
+    state.plans = null; // the price depends on the billing address and VAT ID: read it again
     const [billing] = await Promise.all([get('/billing'), plans(), countries(), vendor()]);
     state.billing = billing;
     renderBilling();
     show('#billing-body', true);
-    await Promise.all([loadInvoices(), loadCards()]);
+    await Promise.all([loadInvoices(), loadCreditNotes(), loadCards()]);
   } catch (error) {
     if (error.status === 401) return;
     showError(null, $('#billing-error'), error);
@@ -92,14 +95,30 @@ export function resetBilling() {
   setText('#billing-message', '');
   state.invoices = [];
   state.nextCursor = null;
+  state.plans = null;
   show('#billing-body', false);
   $('#invoices-body').replaceChildren();
   resetCards();
+  resetCreditNotes();
 }
 
 function planLabel(plan) {
-  const price = formatMoney(plan.amount, plan.currency);
+  // the price the customer pays (VAT included), as GET /plans computed it for them
+  const total = plan.price ? plan.price.total : plan.amount;
+  const price = formatMoney(total, plan.currency);
   return t(plan.interval === 'year' ? 'plan.year' : 'plan.month', { amount: price });
+}
+
+function planBreakdown(plan) {
+  if (!plan.price) return '';
+  const p = plan.price;
+  if (p.reverse_charge) return t('plan.reverseCharge', { net: formatMoney(p.net, p.currency) });
+  if (p.tax === 0) return t('plan.noVat', { net: formatMoney(p.net, p.currency) });
+  return t('plan.vatIncluded', {
+    net: formatMoney(p.net, p.currency),
+    tax: formatMoney(p.tax, p.currency),
+    rate: p.rate,
+  });
 }
 
 function cardLine(card) {
@@ -244,9 +263,29 @@ function renderSubscribe(account) {
         }),
         el('span', { class: 'plan-name' }, plan.name),
         el('span', { class: 'plan-price' }, planLabel(plan)),
+        el('span', { class: 'plan-vat hint' }, planBreakdown(plan)),
       ),
     ),
   );
+  renderSubscribeConfirm();
+}
+
+function chosenPlan() {
+  const chosen = $('#subscribe-form').querySelector('input[name=plan]:checked');
+  return chosen ? (state.plans || []).find((plan) => plan.id === chosen.value) : null;
+}
+
+// What the button will charge, said before it is pressed; the EU consumer's consent to start
+// at once (waiving the 14-day withdrawal right) is asked only where that right exists.
+function renderSubscribeConfirm() {
+  const plan = chosenPlan();
+  const needsConsent = Boolean(plan && plan.price && plan.price.withdrawal_consent);
+  setText(
+    '#subscribe-total',
+    plan ? t('subscribe.total', { amount: formatMoney(plan.price ? plan.price.total : plan.amount, plan.currency) }) : '',
+  );
+  show('#subscribe-consent-row', needsConsent);
+  if (!needsConsent) $('#subscribe-consent').checked = false;
 }
 
 function setupSubscribe() {
@@ -257,9 +296,18 @@ function setupSubscribe() {
     clearErrors(form, alertBox);
     const chosen = form.querySelector('input[name=plan]:checked');
     if (!chosen) return;
+    const plan = chosenPlan();
+    const consent = $('#subscribe-consent');
+    if (plan && plan.price && plan.price.withdrawal_consent && !consent.checked) {
+      setFieldError(consent, t('subscribe.consentRequired'));
+      consent.focus();
+      return;
+    }
+    const body = { plan: chosen.value, withdrawal_consent: consent.checked };
+    if (plan && plan.price) body.expected_total = plan.price.total;
     await busy(form, async () => {
       try {
-        const { data } = await api('POST', '/billing/subscribe', { body: { plan: chosen.value } });
+        const { data } = await api('POST', '/billing/subscribe', { body });
         state.billing = data;
         const account = await get('/account');
         session.setAccount(account);
@@ -269,10 +317,16 @@ function setupSubscribe() {
         $('#billing-title').scrollIntoView({ block: 'start' });
       } catch (error) {
         if (error.status === 401) return;
+        if (error.code === 'price_changed') {
+          state.plans = null; // show the new price, to be confirmed again
+          await plans().catch(() => null);
+          renderSubscribe(session.account() || {});
+        }
         showError(form, alertBox, error);
       }
     });
   });
+  $('#plan-list').addEventListener('change', renderSubscribeConfirm);
 }
 
 // --- invoices -------------------------------------------------------------------------------------
@@ -341,9 +395,9 @@ function invoiceById(id) {
 
 let printUrl = null;
 
-async function printInvoice(invoice) {
+async function printInvoice(invoice, base = '/billing/invoices') {
   const opener = document.activeElement;
-  const blob = await fetchBlob(`/billing/invoices/${encodeURIComponent(invoice.id)}/print`, 'text/html');
+  const blob = await fetchBlob(`${base}/${encodeURIComponent(invoice.id)}/print`, 'text/html');
   if (printUrl) URL.revokeObjectURL(printUrl);
   printUrl = URL.createObjectURL(new Blob([blob], { type: 'text/html' }));
   let frame = $('#print-frame');
@@ -378,8 +432,8 @@ async function printInvoice(invoice) {
 
 let pdfUrl = null;
 
-async function downloadPdf(invoice) {
-  const blob = await fetchBlob(`/billing/invoices/${encodeURIComponent(invoice.id)}/pdf`, 'application/pdf');
+async function downloadPdf(invoice, base = '/billing/invoices') {
+  const blob = await fetchBlob(`${base}/${encodeURIComponent(invoice.id)}/pdf`, 'application/pdf');
   if (pdfUrl) URL.revokeObjectURL(pdfUrl);
   pdfUrl = URL.createObjectURL(new Blob([blob], { type: 'application/pdf' }));
   const link = el('a', { href: pdfUrl, download: `${invoice.number}.pdf`, hidden: true });
@@ -389,11 +443,12 @@ async function downloadPdf(invoice) {
   announce(t('invoices.downloaded', { number: invoice.number }));
 }
 
-async function documentAction(kind, invoice, errorBox) {
+/** Print or save an invoice (or, with ``base``, a credit note: /billing/credit-notes). */
+export async function documentAction(kind, invoice, errorBox, base = '/billing/invoices') {
   show(errorBox, false);
   try {
-    if (kind === 'print') await printInvoice(invoice);
-    else await downloadPdf(invoice);
+    if (kind === 'print') await printInvoice(invoice, base);
+    else await downloadPdf(invoice, base);
   } catch (error) {
     if (error.status === 401) return;
     showError(null, errorBox, error);
@@ -778,6 +833,7 @@ export function setupBilling({ onPendingSettled }) {
     (target.matches('button') ? target : target.querySelector('input, button')).focus();
   });
   setupInvoices();
+  setupCreditNotes();
   setupCardDialog({ onPendingSettled });
   setupCards({ onDefaultChanged: () => loadBilling() });
   setupAddressDialog();

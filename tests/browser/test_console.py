@@ -240,6 +240,13 @@ def test_billing_new_card_through_stripe_js_and_subscribe(page: Any, stack: Stac
     expect(dialog).to_be_hidden()
 
     billing.get_by_label("Pro (monthly)").check()
+    # the price to pay, VAT included, is said before subscribing; a French consumer is asked
+    # to start at once and waive the 14-day withdrawal right
+    expect(billing.locator("#subscribe-total")).to_have_text("You will be charged €58.80 now.")
+    billing.get_by_role("button", name="Subscribe").click()
+    expect(billing.locator("#subscribe-consent-row .field-error")).to_be_visible()
+    expect(billing.locator("#invoices-body tr")).to_have_count(0)  # nothing charged yet
+    billing.get_by_label("I ask for the service to start at once", exact=False).check()
     billing.get_by_role("button", name="Subscribe").click()
     expect(billing.get_by_text("Thank you! Your subscription is active.")).to_be_visible()
     expect(billing.locator("#billing-status")).to_have_text("Active")

@@ -262,7 +262,7 @@ def test_support_rejects_a_request(
     assert len(sent_mail(stack, email, "reactivation request")) == 1
 
 
-def test_cancelling_a_past_due_account_voids_what_is_owed(
+def test_cancelling_a_past_due_account_credits_what_is_owed(
     api: Api, box: Container, settings: Settings
 ) -> None:
     token, email, account = paid_account(api, settings)
@@ -284,11 +284,17 @@ def test_cancelling_a_past_due_account_voids_what_is_owed(
     charge = box.repo.get_charge(account["id"], pending["invoice_id"])
     assert charge is not None and charge.state.value == "void" and charge.retries_stopped
     invoice = box.repo.get_invoice(account["id"], pending["invoice_id"])
-    assert invoice is not None and invoice.status.value == "void"
+    assert invoice is not None and invoice.status.value == "credited"
     assert [t.status for t in invoice.transactions] == ["failed"]
-    assert events(box, account["id"])["account_cancelled"].details["voided_invoices"] == (
-        invoice.number
+    _, _, (note,) = box.repo.credit_context(account["id"], invoice.id)
+    assert (note.invoice_number, note.total, note.reason) == (
+        invoice.number,
+        invoice.total,
+        "account_cancelled",
     )
+    details = events(box, account["id"])["account_cancelled"].details
+    assert details["credited_invoices"] == invoice.number
+    assert details["credit_notes"] == note.number
     far = box.clock.now() + timedelta(days=400)
     assert account["id"] not in {a.id for a in box.repo.due_renewals(far, 1000)}
 

@@ -84,11 +84,11 @@ def test_malformed_signed_events_answer_400_and_are_recorded(
         assert (answer.status, answer.error_code) == (400, "invalid_event"), answer.json
 
 
-def test_refunds_and_disputes_are_recorded_once(
+def test_refunds_and_disputes_of_unknown_payments_are_recorded_once(
     api: Api, settings: Settings, box: Container
 ) -> None:
     for kind, obj in (
-        ("charge.refunded", {"id": "ch_1", "payment_intent": "pi_1"}),
+        ("charge.refunded", {"id": "ch_1", "payment_intent": "pi_1", "amount_refunded": 100}),
         ("charge.dispute.created", {"id": "dp_1", "charge": "ch_1", "payment_intent": "pi_1"}),
     ):
         event_id = f"evt_{uuid.uuid4().hex[:16]}"
@@ -128,3 +128,40 @@ def test_the_card_summary_keeps_only_small_integers() -> None:
         summary = card_summary({"card": {"exp_month": bad, "exp_year": "2031"}})
         assert (summary.exp_month, summary.exp_year, summary.last4) == (0, 2031, "")
     assert card_summary({"card": {"exp_month": 12, "exp_year": 2031}}).exp_month == 12
+
+
+def test_a_dashboard_refund_over_http_issues_one_credit_note(
+    api: Api, settings: Settings, box: Container
+) -> None:
+    from tests.helpers import create_payment_method
+
+    token, account = api.signup()
+    method = create_payment_method(settings, "4242424242424242")
+    api.call("PUT", "/billing/card", {"payment_method_id": method}, token=token)
+    assert (
+        api.call("POST", "/billing/subscribe", {"plan": "basic-monthly"}, token=token).status == 200
+    )
+    (summary,) = api.call("GET", "/billing/invoices", token=token).json["items"]
+    stored = box.repo.get_invoice(account["id"], summary["id"])
+    fresh = box.repo.get_account(account["id"])
+    assert stored is not None and fresh is not None
+    event = {
+        "id": f"evt_{uuid.uuid4().hex[:16]}",
+        "type": "charge.refunded",
+        "data": {
+            "object": {
+                "id": "ch_1",
+                "customer": fresh.customer_id,
+                "payment_intent": stored.transactions[-1].payment_intent_id,
+                "amount_refunded": 900,
+            }
+        },
+    }
+    first, again = post(api, settings, event), post(api, settings, event)
+    assert (first.json["result"], again.json["result"]) == ("applied", "duplicate")
+    (note,) = api.call("GET", "/billing/credit-notes", token=token).json["items"]
+    assert (note["total"], note["reason"], note["refund"]) == (
+        900,
+        "refunded_at_stripe",
+        {"status": "succeeded", "amount": 900},
+    )

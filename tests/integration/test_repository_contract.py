@@ -635,7 +635,7 @@ def test_invoices_and_charges_are_created_once_and_updated_on_their_version(repo
     with pytest.raises(ConcurrentUpdate):
         repo.commit(
             AccountChange(
-                invoices=((paid.void(), paid.version),),
+                invoices=((paid.disputed(), paid.version),),
                 charges=((charge.void(), charge.version),),  # stale
             )
         )
@@ -697,7 +697,7 @@ def test_markers_are_unique_unless_told_otherwise(repo: Any) -> None:
     key = uuid.uuid4().hex
     account = billed_account(repo)
     repo.commit(AccountChange(markers=(Marker(MarkerKind.EVENT, key, "first"),)))
-    assert repo.get_marker("EVENT", key) == "first"
+    assert repo.get_marker(MarkerKind.EVENT, key) == "first"
     with pytest.raises(MarkerExists):  # the whole change fails
         repo.commit(
             AccountChange(
@@ -705,12 +705,12 @@ def test_markers_are_unique_unless_told_otherwise(repo: Any) -> None:
                 invoices=((make_invoice(account), None),),
             )
         )
-    assert repo.get_marker("EVENT", key) == "first"
+    assert repo.get_marker(MarkerKind.EVENT, key) == "first"
     assert repo.list_invoices(account.id, 10, None) == ([], None)
     repo.commit(AccountChange(markers=(Marker(MarkerKind.EVENT, key, "third", unique=False),)))
-    assert repo.get_marker("EVENT", key) == "third"
-    assert repo.get_marker("EVENT", uuid.uuid4().hex) is None
-    assert repo.get_marker("OTHER", key) is None  # the kind is part of the key
+    assert repo.get_marker(MarkerKind.EVENT, key) == "third"
+    assert repo.get_marker(MarkerKind.EVENT, uuid.uuid4().hex) is None
+    assert repo.get_marker(MarkerKind.CUSTOMER, key) is None  # the kind is part of the key
     # a marker under the account: unique per account
     answer = Marker(MarkerKind.IDEMPOTENCY, key, '{"paid": 1}', account_id=account.id)
     repo.commit(AccountChange(markers=(answer,)))

@@ -20,7 +20,7 @@ import pytest
 from chalicelib.adapters import aws
 from chalicelib.adapters.dynamo.repository import DynamoRepository
 from chalicelib.config import Settings
-from chalicelib.domain.account import AccountChange, TokenPurpose, WorkItem
+from chalicelib.domain.account import AccountChange, MarkerKind, TokenPurpose, WorkItem
 from tests.integration.stored_samples import (
     ACTIVE,
     AT,
@@ -122,7 +122,7 @@ def test_items_written_in_the_stored_format_load(client: Any, settings: Settings
     assert repo.open_charges(ACTIVE) == [retrying]
     assert repo.payable(ACTIVE, "key-stored") == ([retrying], [oss], '{"ok": true}')
     assert repo.counter_value("invoice-2026-stored") == 1
-    assert repo.get_marker("CUSTOMER", "cus_stored") == ACTIVE
+    assert repo.get_marker(MarkerKind.CUSTOMER, "cus_stored") == ACTIVE
     assert repo.token_lookup(ACTIVE, [TokenPurpose.EMAIL_CHANGE]) == (
         active,
         {TokenPurpose.EMAIL_CHANGE: token},

@@ -871,3 +871,161 @@ def test_worst_case_seconds_counts_every_attempt_and_the_backoff() -> None:
     assert gateway.worst_case_seconds < 29  # fits API Gateway's timeout
     single = StripeGateway(Settings(), connect_timeout=1.0, read_timeout=1.0, max_network_retries=0)
     assert single.worst_case_seconds == pytest.approx(2.0)
+
+
+# =============================================================================================
+# 4. Refunds: the contract (localstripe and the fake) and the translation (the stub)
+# =============================================================================================
+# What localstripe (1.15) does with refunds, read from its ``resources.py``: ``POST /v1/refunds``
+# with ``payment_intent`` (or ``charge``), ``amount`` and ``metadata`` succeeds at once
+# (``status: succeeded``); it refuses a failed payment (400) and any other parameter
+# (``reason`` included: the adapter sends it outside the local stage only); it ignores
+# idempotency keys and does not check the amount against what is left.  So "never above what
+# is left" and "the same key replays the first refund" are checked on the fake here and on the
+# recorded Stripe answers below; the service never asks for more than is refundable.
+
+
+def _paid(backend: Backend) -> str:
+    customer = _customer(backend)
+    card = backend.new_card("4242424242424242")
+    backend.gateway.attach_card(customer, card)
+    outcome = _charge(backend, customer, card)
+    assert outcome.status == "succeeded" and outcome.payment_intent_id
+    return str(outcome.payment_intent_id)
+
+
+def test_full_and_partial_refunds_of_a_payment(backend: Backend) -> None:
+    intent = _paid(backend)
+    part = backend.gateway.refund(
+        intent, 500, f"refund:{uuid.uuid4().hex}", {"credit_note_id": "a"}
+    )
+    assert (part.status, part.amount) == ("succeeded", 500)
+    assert part.refund_id and part.refund_id.startswith("re_")
+    rest = backend.gateway.refund(intent, 1000, f"refund:{uuid.uuid4().hex}", {})
+    assert (rest.status, rest.amount) == ("succeeded", 1000) and rest.refund_id != part.refund_id
+
+
+def test_a_failed_payment_cannot_be_refunded(backend: Backend) -> None:
+    customer = _customer(backend)
+    card = backend.new_card("4000000000000341")
+    backend.gateway.attach_card(customer, card)
+    declined = _charge(backend, customer, card)
+    assert declined.status == "declined"
+    # localstripe's decline names no PaymentIntent: find it by its customer
+    intent = declined.payment_intent_id or _latest_intent(backend, customer)
+    with pytest.raises(PaymentRequestRejected):
+        backend.gateway.refund(intent, 1500, f"refund:{uuid.uuid4().hex}", {})
+
+
+def _latest_intent(backend: Backend, customer: str) -> str:
+    if isinstance(backend.gateway, FakePaymentGateway):
+        return backend.gateway.charges[-1].payment_intent_id
+    settings = backend.gateway._settings  # type: ignore[attr-defined]
+    intents = _stripe_client(settings).v1.payment_intents.list(params={"limit": 100}).data
+    return str(next(i.id for i in intents if i.customer == customer))
+
+
+def test_the_fake_refunds_like_stripe_never_above_what_is_left_and_replays_a_key() -> None:
+    backend_fake = FakePaymentGateway()
+    customer = backend_fake.create_customer("a", "a@example.com", "Ada", "customer:a")
+    card = backend_fake.add_test_card("4242424242424242")
+    backend_fake.attach_card(customer, card)
+    intent = backend_fake.charge(customer, card, 1500, "EUR", "k", "d", {}, True).payment_intent_id
+    assert intent is not None
+    first = backend_fake.refund(intent, 1000, "refund:cn1", {})
+    assert backend_fake.refund(intent, 1000, "refund:cn1", {}) == first  # a replay
+    with pytest.raises(PaymentRequestRejected) as other:
+        backend_fake.refund(intent, 900, "refund:cn1", {})
+    assert other.value.stripe_code == "idempotency_error"
+    with pytest.raises(PaymentRequestRejected) as too_much:
+        backend_fake.refund(intent, 501, "refund:cn2", {})
+    assert too_much.value.stripe_code == "amount_too_large"
+    backend_fake.refund(intent, 500, "refund:cn3", {})
+    with pytest.raises(PaymentRequestRejected) as done:
+        backend_fake.refund(intent, 1, "refund:cn4", {})
+    assert done.value.stripe_code == "charge_already_refunded"
+    assert [r.amount for r in backend_fake.refunds] == [1000, 500]
+
+
+def _refund_body(status: str, **extra: Any) -> dict[str, Any]:
+    """A Refund object as Stripe returns it (docs.stripe.com/api/refunds/object)."""
+    return {
+        "id": "re_3stub",
+        "object": "refund",
+        "amount": 600,
+        "currency": "eur",
+        "payment_intent": "pi_3stub",
+        "charge": "ch_3stub",
+        "metadata": {"credit_note_id": "cn_1"},
+        "reason": "requested_by_customer",
+        "status": status,
+        **extra,
+    }
+
+
+def test_refund_sends_the_credit_notes_key_and_translates_the_answer(stub: StubStripe) -> None:
+    stub.on("POST", "/v1/refunds", Reply(200, _refund_body("succeeded")))
+    outcome = _gateway(stub.url).refund("pi_3stub", 600, "refund:cn_1", {"credit_note_id": "cn_1"})
+    assert (outcome.status, outcome.refund_id, outcome.amount) == ("succeeded", "re_3stub", 600)
+    (sent,) = stub.requests_to("POST", "/v1/refunds")
+    assert sent.headers["idempotency-key"] == "refund:cn_1"
+    form = {key: values[0] for key, values in sent.form.items()}
+    assert form == {
+        "payment_intent": "pi_3stub",
+        "amount": "600",
+        "metadata[credit_note_id]": "cn_1",
+        "reason": "requested_by_customer",
+    }
+    _gateway(stub.url, stage="local").refund("pi_3stub", 600, "refund:cn_2", {})
+    assert "reason" not in stub.requests_to("POST", "/v1/refunds")[-1].form  # localstripe
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("pending", "pending"), ("requires_action", "pending"), ("failed", "failed")],
+)
+def test_unsettled_and_failed_refunds(stub: StubStripe, status: str, expected: str) -> None:
+    extra = {"failure_reason": "expired_or_canceled_card"} if status == "failed" else {}
+    stub.on("POST", "/v1/refunds", Reply(200, _refund_body(status, **extra)))
+    outcome = _gateway(stub.url).refund("pi_3stub", 600, "refund:cn_1", {})
+    assert outcome.status == expected
+    if expected == "failed":
+        assert outcome.failure_code == "expired_or_canceled_card"
+
+
+def test_a_refund_stripe_refuses_is_rejected_with_its_code(stub: StubStripe) -> None:
+    stub.on(
+        "POST",
+        "/v1/refunds",
+        _error(400, "invalid_request_error", code="charge_already_refunded"),
+    )
+    with pytest.raises(PaymentRequestRejected) as rejected:
+        _gateway(stub.url).refund("pi_3stub", 600, "refund:cn_1", {})
+    assert rejected.value.stripe_code == "charge_already_refunded"
+    assert len(stub.requests_to("POST", "/v1/refunds")) == 1  # a 4xx is not retried
+
+
+def test_a_refund_whose_answer_is_lost_is_unknown_and_replayed_with_its_key(
+    stub: StubStripe,
+) -> None:
+    stub.on("POST", "/v1/refunds", Reply(200, _refund_body("succeeded"), delay=1.0))
+    gateway = _gateway(stub.url, read_timeout=0.3, retries=1)
+    with pytest.raises(PaymentOutcomeUnknown) as unknown:
+        gateway.refund("pi_3stub", 600, "refund:cn_1", {})
+    assert unknown.value.idempotency_key == "refund:cn_1"
+    stub.on("POST", "/v1/refunds", _error(500, "api_error"))
+    with pytest.raises(PaymentOutcomeUnknown):
+        gateway.refund("pi_3stub", 600, "refund:cn_1", {})
+    stub.on("POST", "/v1/refunds", Reply(200, _refund_body("succeeded")))
+    assert gateway.refund("pi_3stub", 600, "refund:cn_1", {}).status == "succeeded"
+    assert {s.headers["idempotency-key"] for s in stub.requests_to("POST", "/v1/refunds")} == {
+        "refund:cn_1"
+    }
+
+
+def test_refund_arguments_are_checked_before_any_request(stub: StubStripe) -> None:
+    gateway = _gateway(stub.url)
+    for intent, amount, key in (("ch_1", 100, "k"), ("pi_1", 0, "k"), ("pi_1", 100, "")):
+        with pytest.raises(ValueError):
+            gateway.refund(intent, amount, key, {})
+    assert stub.seen == []

@@ -152,7 +152,11 @@ def invoice_of_a(api: Api, settings: Any) -> tuple[str, str]:
     return token, str(invoice["id"])
 
 
-@pytest.mark.parametrize("spec", [s for s in ROUTES if "{invoice_id}" in s.path], ids=route_id)
+@pytest.mark.parametrize(
+    "spec",
+    [s for s in ROUTES if "{invoice_id}" in s.path and s.auth],  # support's refund has no caller
+    ids=route_id,
+)
 def test_another_accounts_invoice_is_not_found(
     spec: RouteSpec, api: Api, invoice_of_a: tuple[str, str]
 ) -> None:

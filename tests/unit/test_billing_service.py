@@ -115,15 +115,23 @@ def test_subscribe_refusals_change_nothing(box: Container) -> None:
     assert len(fake(box).charges) == 1
 
 
-def test_a_declined_first_payment_voids_the_invoice_and_keeps_the_trial(box: Container) -> None:
+def test_a_declined_first_payment_credits_the_invoice_and_keeps_the_trial(
+    box: Container,
+) -> None:
     caller = with_card(box, caller_for(box), "4000000000000341")
     with pytest.raises(CardDeclined) as declined:
         box.billing.subscribe(caller, "pro-monthly")
     assert declined.value.STATUS_CODE == 402
     assert repo_of(box).accounts[caller.account.id].status is AccountStatus.TRIAL
     ((_, invoice),) = repo_of(box).invoices.items()
-    assert invoice.status is InvoiceStatus.VOID
+    assert invoice.status is InvoiceStatus.CREDITED
     assert [t.status for t in invoice.transactions] == ["failed"]
+    (note,) = repo_of(box).credit_notes.values()
+    assert (note.invoice_id, note.total, note.reason) == (
+        invoice.id,
+        invoice.total,
+        "first_payment_failed",
+    )
     (charge,) = repo_of(box).charges.values()
     assert charge.state is ChargeState.VOID
 
@@ -146,7 +154,9 @@ def test_stripe_down_answers_503_and_leaves_nothing_half_done(box: Container) ->
     with pytest.raises(PaymentGatewayUnavailable):
         box.billing.subscribe(caller, "pro-monthly")
     ((_, invoice),) = repo_of(box).invoices.items()
-    assert invoice.status is InvoiceStatus.VOID
+    assert invoice.status is InvoiceStatus.CREDITED
+    (note,) = repo_of(box).credit_notes.values()
+    assert note.invoice_number == invoice.number and note.number == "CN-2026-000001"
     assert repo_of(box).accounts[caller.account.id].status is AccountStatus.TRIAL
 
 

@@ -133,7 +133,7 @@ def test_cancel_refusals_change_nothing(
     assert box.auth.authenticate(token, IP)  # still signed in
 
 
-def test_cancel_voids_what_is_owed_and_stops_renewals_and_retries(box: Container) -> None:
+def test_cancel_credits_what_is_owed_and_stops_renewals_and_retries(box: Container) -> None:
     caller = paid(box)
     account = caller.account
     assert account.payment_method_id and account.next_renewal_at
@@ -157,14 +157,17 @@ def test_cancel_voids_what_is_owed_and_stops_renewals_and_retries(box: Container
     )
     assert charge.queue_due_at() is None  # out of the retry queue
     invoices = sorted(repo_of(box).invoices.values(), key=lambda i: i.number)
-    assert [i.status for i in invoices] == [InvoiceStatus.PAID, InvoiceStatus.VOID]
+    assert [i.status for i in invoices] == [InvoiceStatus.PAID, InvoiceStatus.CREDITED]
     assert [t.status for t in invoices[1].transactions] == ["failed"]  # kept
     assert box.billing.pending_charges(account.id) == []
     far = box.clock.now() + timedelta(days=400)
     assert account.id not in {a.id for a in repo_of(box).due_renewals(far, 1000)}
     details = event(box, account.id, "account_cancelled").details
-    assert details["voided_invoices"] == invoices[1].number
-    assert details["void_reason"] == "account_cancelled"
+    assert details["credited_invoices"] == invoices[1].number
+    (note,) = repo_of(box).credit_notes.values()
+    assert details["credit_notes"] == note.number == f"CN-{box.clock.now().year}-000001"
+    assert (note.invoice_id, note.total) == (invoices[1].id, invoices[1].total)
+    assert details["credit_reason"] == "account_cancelled"
     assert details["previous_status"] == "past_due"
     charges_before = len(fake(box).charges)
     box.clock.advance(days=60)  # type: ignore[attr-defined]

@@ -242,7 +242,9 @@ def test_a_suspended_account_that_pays_starts_a_new_period_then(box: Container) 
     new_invoice = repo(box).invoices[(account_id, invoice_id)]
     assert new_invoice.period_start == paid_at and after.next_renewal_at == new_invoice.period_end
     old_invoice = repo(box).invoices[(account_id, owed.invoice_id)]
-    assert old_invoice.status is InvoiceStatus.VOID  # the lost period is not billed
+    assert old_invoice.status is InvoiceStatus.CREDITED  # the lost period is not billed
+    (note,) = [n for n in repo(box).credit_notes.values() if n.invoice_id == old_invoice.id]
+    assert (note.total, note.reason) == (old_invoice.total, "period_replaced")
     assert repo(box).charges[(account_id, owed.id)].state is ChargeState.VOID
     assert box.billing.run_renewals().renewed == 0  # nothing back-billed
     numbers = sorted(i.number for i in repo(box).invoices.values())

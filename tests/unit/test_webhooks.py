@@ -187,11 +187,16 @@ def test_malformed_events_are_refused_and_recorded_as_rejected(
 
 
 @pytest.mark.parametrize("kind", ["charge.refunded", "charge.dispute.created"])
-def test_refunds_and_disputes_are_recorded_once(
+def test_refunds_and_disputes_of_unknown_payments_are_recorded_once(
     memory_box: Container, caplog: pytest.LogCaptureFixture, kind: str
 ) -> None:
     caplog.set_level(logging.INFO, logger="helpdesk")
-    obj = {"id": "ch_1" if kind == "charge.refunded" else "dp_1", "payment_intent": "pi_9"}
+    obj: dict[str, Any] = {
+        "id": "ch_1" if kind == "charge.refunded" else "dp_1",
+        "payment_intent": "pi_9",
+    }
+    if kind == "charge.refunded":
+        obj["amount_refunded"] = 100
     event = {"id": f"evt_{kind}", "type": kind, "data": {"object": obj}}
     assert handle_event(event) == "recorded"
     assert handle_event(event) == "duplicate"

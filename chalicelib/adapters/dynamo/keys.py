@@ -14,6 +14,7 @@ session            ``ACCOUNT#<id>``            ``SESSION#<sha256>``         TTL 
 audit event        ``ACCOUNT#<id>``            ``AUDIT#<iso time>#<id>``    kept forever
 invoice            ``ACCOUNT#<id>``            ``INVOICE#<time-ordered id>``  newest first
 charge             ``ACCOUNT#<id>``            ``CHARGE#<invoice id>``      one per invoice
+credit note        ``ACCOUNT#<id>``            ``CREDIT#<time-ordered id>``  newest first
 counter            ``COUNTER#<name>``          ``COUNTER``                  gapless numbers
 scheduled work     ``ACCOUNT#<id>``            ``WORK#<queue>``             e.g. VAT re-checks
 reactivation req.  ``ACCOUNT#<id>``            ``REACTIVATION#<req. id>``   queued while open
@@ -72,6 +73,7 @@ SESSION = "SESSION#"
 AUDIT = "AUDIT#"
 INVOICE = "INVOICE#"
 CHARGE = "CHARGE#"
+CREDIT_NOTE = "CREDIT#"
 COUNTER = "COUNTER#"
 WORK = "WORK#"
 REACTIVATION = "REACTIVATION#"
@@ -131,6 +133,10 @@ def audit_key(account_id: str, at: datetime, unique: str) -> Key:
 
 def invoice_key(account_id: str, invoice_id: str) -> Key:
     return account_pk(account_id), f"{INVOICE}{invoice_id}"
+
+
+def credit_note_key(account_id: str, credit_note_id: str) -> Key:
+    return account_pk(account_id), f"{CREDIT_NOTE}{credit_note_id}"
 
 
 def charge_key(account_id: str, charge_id: str) -> Key:

@@ -18,6 +18,7 @@ from chalicelib.adapters.dynamo.models import (
     AuditItem,
     ChargeItem,
     CounterItem,
+    CreditNoteItem,
     DeviceItem,
     EmailItem,
     InvoiceItem,
@@ -43,6 +44,7 @@ from chalicelib.domain.account import (
     WorkItem,
 )
 from chalicelib.domain.billing import Charge, ChargePurpose, ChargeState, Invoice
+from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.domain.ids import new_id, shard_of
 from chalicelib.domain.lifecycle import ReactivationRequest, RequestStatus
 from chalicelib.domain.throttle import Bucket, ThrottleState, TrustedDevice
@@ -309,6 +311,22 @@ def invoice_to_item(invoice: Invoice) -> InvoiceItem:
 
 def invoice_from_item(item: InvoiceItem) -> Invoice:
     return codec.invoice_from_json(item.body, item.status, item.transactions, int(item.version))
+
+
+def credit_note_to_item(note: CreditNote) -> CreditNoteItem:
+    pk, sk = keys.credit_note_key(note.account_id, note.id)
+    return CreditNoteItem(
+        pk=pk,
+        sk=sk,
+        body=codec.credit_note_body_to_json(note),
+        invoice_id=note.invoice_id,
+        refund=codec.refund_to_json(note.refund),
+        version=note.version,
+    )
+
+
+def credit_note_from_item(item: CreditNoteItem) -> CreditNote:
+    return codec.credit_note_from_json(item.body, item.refund, int(item.version))
 
 
 def charge_to_item(charge: Charge, shards: int) -> ChargeItem:

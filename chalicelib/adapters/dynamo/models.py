@@ -185,6 +185,15 @@ class InvoiceItem(TableItem, discriminator="invoice"):
     version = NumberAttribute(default=0)
 
 
+class CreditNoteItem(TableItem, discriminator="credit_note"):
+    """A credit note (``ACCOUNT#<id>`` / ``CREDIT#<time-ordered id>``, newest first)."""
+
+    body = UnicodeAttribute()  # JSON: the immutable credit note
+    invoice_id = UnicodeAttribute()
+    refund = UnicodeAttribute(null=True)  # JSON Refund: the one part that moves
+    version = NumberAttribute(default=0)
+
+
 class ChargeItem(TableItem, discriminator="charge"):
     invoice_id = UnicodeAttribute()
     amount = NumberAttribute()

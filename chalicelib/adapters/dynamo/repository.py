@@ -49,6 +49,7 @@ from chalicelib.adapters.dynamo.models import (
     AuditItem,
     ChargeItem,
     CounterItem,
+    CreditNoteItem,
     DeviceItem,
     EmailItem,
     InvoiceItem,
@@ -87,6 +88,7 @@ from chalicelib.domain.billing import (
     Invoice,
     InvoiceStatus,
 )
+from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     CounterMoved,
@@ -290,13 +292,12 @@ class DynamoRepository:
                 put(mapping.session_to_item(session, self._settings))
             for account_id, token_hash in change.delete_sessions:
                 delete(mapping.session_item(account_id, token_hash))
-            if change.counter is not None:
-                name, expected = change.counter
+            for name, expected, value in change.counter_bumps():
                 counter = mapping.counter_item(name)
                 tw.update(
                     counter,
                     actions=[
-                        CounterItem.value.set(expected + 1),
+                        CounterItem.value.set(value),
                         CounterItem.kind.set(CounterItem),
                     ],
                     condition=(CounterItem.value == expected)
@@ -304,6 +305,13 @@ class DynamoRepository:
                     else CounterItem.value.does_not_exist(),
                 )
                 updates.append(counter.pk)
+            for note, note_version in change.credit_notes:
+                put(
+                    mapping.credit_note_to_item(note),
+                    CreditNoteItem.pk.does_not_exist()
+                    if note_version is None
+                    else CreditNoteItem.version == note_version,
+                )
             for invoice, invoice_version in change.invoices:
                 put(
                     mapping.invoice_to_item(invoice),
@@ -672,6 +680,84 @@ class DynamoRepository:
             elif isinstance(item, InvoiceItem):
                 invoice = mapping.invoice_from_item(item)
         return account, charge, invoice
+
+    # --- credit notes (CreditNoteRepository) ----------------------------------------------
+    def get_credit_note(self, account_id: str, credit_note_id: str) -> CreditNote | None:
+        with dynamo_errors():
+            try:
+                item = CreditNoteItem.get(
+                    *keys.credit_note_key(account_id, credit_note_id), consistent_read=True
+                )
+            except CreditNoteItem.DoesNotExist:
+                return None
+        return mapping.credit_note_from_item(item)
+
+    def list_credit_notes(
+        self, account_id: str, limit: int, after: str | None
+    ) -> tuple[list[CreditNote], str | None]:
+        """Newest first; ``after`` is the id of the last credit note of the previous page."""
+        pk = keys.account_pk(account_id)
+        after_sk = keys.credit_note_key(account_id, after)[1] if after else None
+        start = {"pk": {"S": pk}, "sk": {"S": after_sk}} if after_sk else None
+        with dynamo_errors():
+            result = CreditNoteItem.query(
+                pk,
+                CreditNoteItem.sk.startswith(keys.CREDIT_NOTE),
+                scan_index_forward=False,
+                limit=limit,
+                last_evaluated_key=start,
+                page_size=limit,
+            )
+            notes = [
+                mapping.credit_note_from_item(i) for i in result if isinstance(i, CreditNoteItem)
+            ]
+            last = result.last_evaluated_key
+        return notes, (notes[-1].id if notes and last and len(notes) == limit else None)
+
+    def invoices_paid_by(self, account_id: str, payment_intent_id: str) -> list[Invoice]:
+        """One Query of the account's invoices, matched on their transactions here (a
+        webhook's path: an account has a few invoices a year)."""
+        with dynamo_errors():
+            items = InvoiceItem.query(
+                keys.account_pk(account_id),
+                InvoiceItem.sk.startswith(keys.INVOICE),
+                filter_condition=InvoiceItem.transactions.contains(payment_intent_id),
+                consistent_read=True,
+            )
+            invoices = [mapping.invoice_from_item(i) for i in items if isinstance(i, InvoiceItem)]
+        return [
+            i
+            for i in invoices
+            if any(t.payment_intent_id == payment_intent_id for t in i.transactions)
+        ]
+
+    def credit_context(
+        self, account_id: str, invoice_id: str
+    ) -> tuple[Account | None, Invoice | None, list[CreditNote]]:
+        """The account, an invoice and its credit notes, in one Query (``CREDIT#`` <
+        ``INVOICE#`` < ``PROFILE``; the filter keeps just those items)."""
+        wanted = (
+            (TableItem.sk == keys.invoice_key(account_id, invoice_id)[1])
+            | (TableItem.sk == keys.PROFILE)
+            | ((CreditNoteItem.kind == CreditNoteItem) & (CreditNoteItem.invoice_id == invoice_id))
+        )
+        account: Account | None = None
+        invoice: Invoice | None = None
+        notes: list[CreditNote] = []
+        with dynamo_errors():
+            for item in TableItem.query(
+                keys.account_pk(account_id),
+                TableItem.sk.between(keys.CREDIT_NOTE, keys.PROFILE),
+                filter_condition=wanted,
+                consistent_read=True,
+            ):
+                if isinstance(item, AccountItem):
+                    account = mapping.account_from_item(item)
+                elif isinstance(item, InvoiceItem):
+                    invoice = mapping.invoice_from_item(item)
+                elif isinstance(item, CreditNoteItem):
+                    notes.append(mapping.credit_note_from_item(item))
+        return account, invoice, sorted(notes, key=lambda n: n.id)
 
     def invoices_by_id(self, account_id: str, invoice_ids: list[str]) -> list[Invoice]:
         wanted = [keys.invoice_key(account_id, i) for i in invoice_ids]
