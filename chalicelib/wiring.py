@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from chalicelib.services.ports import Clock, Mailer, PasswordHasher
     from chalicelib.services.profile import ProfileService
     from chalicelib.services.settlement import Settlement
+    from chalicelib.services.subscription import SubscriptionService
     from chalicelib.services.trials import TrialService
     from chalicelib.services.vat import VatService
     from chalicelib.services.vat_ports import VatChecker
@@ -116,6 +117,19 @@ class Container:
 
         return BillingService(
             self.repo, lambda: self.gateway, self.clock, self.settings, self.settlement
+        )
+
+    @cached_property
+    def subscription(self) -> SubscriptionService:
+        from chalicelib.services.subscription import SubscriptionService
+
+        return SubscriptionService(
+            self.repo,
+            lambda: self.gateway,
+            self.clock,
+            self.settings,
+            self.billing,
+            self.settlement,
         )
 
     @cached_property

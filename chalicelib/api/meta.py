@@ -44,7 +44,7 @@ def openapi(ctx: RequestContext) -> dict[str, Any]:
     bp, "/plans", "GET", tag="meta", summary="Plans on offer", auth=False, response="PlansResponse"
 )
 def plans(ctx: RequestContext) -> dict[str, Any]:
-    from chalicelib.i18n.invoices import plan_label
+    from chalicelib.i18n.invoices import plan_description, plan_label
 
     return {
         "items": [
@@ -54,6 +54,8 @@ def plans(ctx: RequestContext) -> dict[str, Any]:
                 "amount": p.amount,
                 "currency": p.currency,
                 "interval": p.interval,
+                "per_seat": p.per_seat,
+                "description": plan_description(p.id, ctx.locale),
             }
             for p in get_settings().plans
         ]

@@ -25,6 +25,7 @@ from chalicelib.domain.billing import Address, Charge, Invoice
 from chalicelib.domain.ids import new_session_token
 from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.payments import CardSummary
+from chalicelib.domain.plans import PlanChange
 from chalicelib.domain.throttle import Settle, ThrottleState, TrustedDevice
 
 
@@ -101,6 +102,10 @@ class Account:
     mfa_pending_secret: str | None = None  # a TOTP setup not confirmed yet
     mfa_last_step: int = 0  # the time step of the last code accepted (never accepted again)
     recovery_codes: tuple[str, ...] = ()  # SHA-256 of the unused recovery codes
+    seats: int = 1  # agent seats of the plan (at least 1; accounts stored before: 1)
+    cancel_at: datetime | None = None  # a cancellation scheduled for the end of the period
+    scheduled_change: PlanChange | None = None  # a downgrade applied at the next renewal
+    pending_change: PlanChange | None = None  # an upgrade whose charge is in flight
     version: int = 0
 
     def evolve(self, **changes: Any) -> Account:

@@ -313,3 +313,6 @@ MESSAGES.update(INVOICE_MESSAGES)
 from chalicelib.i18n.security import SECURITY_MESSAGES  # noqa: E402
 
 MESSAGES.update(SECURITY_MESSAGES)
+from chalicelib.i18n.plans import PLAN_MESSAGES  # noqa: E402
+
+MESSAGES.update(PLAN_MESSAGES)

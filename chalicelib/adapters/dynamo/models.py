@@ -151,6 +151,9 @@ class AccountItem(TableItem, discriminator="account"):
     mfa_pending_secret = UnicodeAttribute(null=True)
     mfa_last_step = NumberAttribute(default=0)
     recovery_codes = UnicodeAttribute(default="[]")  # JSON list of SHA-256 hex
+    seats = NumberAttribute(null=True)  # absent on accounts stored before seats: 1
+    cancel_at = UTCDateTimeAttribute(null=True)  # cancellation at the period's end
+    plan_changes = UnicodeAttribute(null=True)  # JSON {"scheduled": PlanChange, "pending": ...}
     version = NumberAttribute(default=0)
 
 

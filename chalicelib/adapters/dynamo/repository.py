@@ -190,6 +190,9 @@ def _account_to_item(account: Account, shards: int) -> AccountItem:
         mfa_pending_secret=account.mfa_pending_secret,
         mfa_last_step=account.mfa_last_step,
         recovery_codes=json.dumps(list(account.recovery_codes)),
+        seats=account.seats,
+        cancel_at=account.cancel_at,
+        plan_changes=codec.plan_changes_to_json(account.scheduled_change, account.pending_change),
         version=account.version,
         queue_pk=f"{queued[0]}#{shard_of(account.id, shards)}" if queued else None,
         queue_sk=queue_sort_key(queued[1], account.id) if queued else None,
@@ -227,6 +230,9 @@ def _account_from_item(item: AccountItem) -> Account:
         mfa_pending_secret=item.mfa_pending_secret,
         mfa_last_step=int(item.mfa_last_step or 0),
         recovery_codes=tuple(json.loads(item.recovery_codes or "[]")),
+        seats=int(item.seats or 1),
+        cancel_at=item.cancel_at,
+        **codec.plan_changes_from_json(item.plan_changes),
         version=int(item.version),
     )
 
