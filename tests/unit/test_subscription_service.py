@@ -285,3 +285,31 @@ def test_monthly_to_yearly_starts_a_yearly_period_now(
     assert account.next_renewal_at == datetime(2027, 3, 16, 9, 0, tzinfo=UTC)
     charged = succeeded_amounts(memory_box)[-1]
     assert 49000 - 4900 < charged < 49000
+
+
+def test_a_lost_answer_on_an_upgrade_is_reconciled_never_charged_twice(
+    memory_box: Container, clock: FixedClock
+) -> None:
+    from chalicelib.domain.errors import DependencyUnavailable
+
+    caller = subscribed(memory_box)
+    clock.advance(days=7)
+    fake(memory_box).inject("lost_answer")  # charged at Stripe, the answer lost
+    with pytest.raises(DependencyUnavailable):
+        memory_box.subscription.change(caller, None, 4)
+    waiting = refresh(memory_box, caller).account
+    assert waiting.pending_change is not None and waiting.seats == 1
+    with pytest.raises(Conflict) as error:
+        memory_box.subscription.change(refresh(memory_box, caller), None, 5)
+    assert error.value.code == "payment_in_progress"
+    end = waiting.next_renewal_at
+    assert end is not None
+    with pytest.raises(Conflict):  # no cancellation while the money may be moving
+        memory_box.lifecycle.cancel(refresh(memory_box, caller), PASSWORD)
+    run_job("retry-pending", box=memory_box)
+    done = refresh(memory_box, caller).account
+    assert (done.seats, done.pending_change, done.next_renewal_at) == (4, None, end)
+    assert len(succeeded_amounts(memory_box)) == 2  # one charge for the upgrade
+    clock.set(end)
+    run_job("renewals", box=memory_box)
+    assert succeeded_amounts(memory_box)[-1] == 6000
