@@ -27,12 +27,19 @@ class Plan:
     amount: int
     currency: str
     interval: str  # "month" or "year"
+    # priced per agent seat: a period costs ``amount`` times the account's seats (a plan
+    # configured through ``PLANS`` without ``per_seat`` is a flat price, as before)
+    per_seat: bool = False
+
+    def period_amount(self, seats: int) -> int:
+        """The net price of one period for ``seats`` seats (minor units)."""
+        return self.amount * (seats if self.per_seat else 1)
 
 
 DEFAULT_PLANS: tuple[Plan, ...] = (
-    Plan("basic-monthly", "Basic (monthly)", 1500, "EUR", "month"),
-    Plan("pro-monthly", "Pro (monthly)", 4900, "EUR", "month"),
-    Plan("pro-yearly", "Pro (yearly)", 49000, "EUR", "year"),
+    Plan("basic-monthly", "Basic (monthly)", 1500, "EUR", "month", per_seat=True),
+    Plan("pro-monthly", "Pro (monthly)", 4900, "EUR", "month", per_seat=True),
+    Plan("pro-yearly", "Pro (yearly)", 49000, "EUR", "year", per_seat=True),
 )
 
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from chalicelib.services.profile import ProfileService
     from chalicelib.services.reminders import ReminderService
     from chalicelib.services.settlement import Settlement
+    from chalicelib.services.subscription import SubscriptionService
     from chalicelib.services.trials import TrialService
     from chalicelib.services.vat import VatService
     from chalicelib.services.vat_ports import VatChecker
@@ -158,6 +159,19 @@ class Container:
         from chalicelib.services.cards import CardService
 
         return CardService(self.repo, lambda: self.gateway, self.clock, self.billing)
+
+    @cached_property
+    def subscription(self) -> SubscriptionService:
+        from chalicelib.services.subscription import SubscriptionService
+
+        return SubscriptionService(
+            self.repo,
+            lambda: self.gateway,
+            self.clock,
+            self.settings,
+            self.billing,
+            self.settlement,
+        )
 
     @cached_property
     def auth(self) -> AuthService:

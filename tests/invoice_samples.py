@@ -56,9 +56,17 @@ def account(
     )
 
 
-def issue(customer: Account, *, number: str = "HD-2026-000042", paid: bool = True) -> Invoice:
-    """An invoice for one month of Pro (49.00 EUR net) issued to ``customer``."""
+def issue(
+    customer: Account,
+    *,
+    number: str = "HD-2026-000042",
+    paid: bool = True,
+    lines: tuple[InvoiceLine, ...] | None = None,
+) -> Invoice:
+    """An invoice for one month of Pro (49.00 EUR net) issued to ``customer`` (or ``lines``)."""
     s = settings()
+    lines = lines or (InvoiceLine("Pro (monthly)", 1, 4900, 4900),)
+    net = sum(line.amount for line in lines)
     draft = Invoice(
         id="in_0000000000000000000000001",
         account_id=customer.id,
@@ -68,10 +76,10 @@ def issue(customer: Account, *, number: str = "HD-2026-000042", paid: bool = Tru
         period_start=ISSUED,
         period_end=datetime(2026, 12, 26, 10, 0, tzinfo=UTC),
         currency="EUR",
-        lines=(InvoiceLine("Pro (monthly)", 1, 4900, 4900),),
-        subtotal=4900,
+        lines=lines,
+        subtotal=net,
         tax=Tax("0", 0),
-        total=4900,
+        total=net,
         customer=Party(
             name=customer.billing_address.name if customer.billing_address else customer.name,
             address=customer.billing_address,

@@ -24,6 +24,7 @@ from chalicelib.domain.credit_notes import CreditNote, CreditReason, Refund, Ref
 from chalicelib.domain.ids import parse_iso, utc_iso
 from chalicelib.domain.legal import SellerLegal
 from chalicelib.domain.payments import CardSummary, DeclineInfo
+from chalicelib.domain.plans import PlanChange
 from chalicelib.domain.tax import TaxFacts
 
 
@@ -198,3 +199,24 @@ def credit_note_from_json(raw: str, refund: str | None, version: int) -> CreditN
         refund=refund_from_json(refund),
         version=version,
     )
+
+
+def plan_changes_to_json(scheduled: PlanChange | None, pending: PlanChange | None) -> str | None:
+    """The account's scheduled downgrade and in-flight upgrade, as one JSON document."""
+    if scheduled is None and pending is None:
+        return None
+    return dumps(
+        {
+            "scheduled": scheduled.as_json() if scheduled else None,
+            "pending": pending.as_json() if pending else None,
+        }
+    )
+
+
+def plan_changes_from_json(raw: str | None) -> dict[str, PlanChange | None]:
+    """``scheduled_change`` and ``pending_change`` of an account item (absent: none)."""
+    data = json.loads(raw) if raw else {}
+    return {
+        "scheduled_change": PlanChange.from_json(data.get("scheduled")),
+        "pending_change": PlanChange.from_json(data.get("pending")),
+    }

@@ -279,6 +279,97 @@ def subscribe(ctx: RequestContext, body: schemas.SubscribeRequest) -> dict[str, 
     return _billing(ctx, account)
 
 
+def _idempotency_key(ctx: RequestContext) -> str | None:
+    key = ctx.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise InvalidInput(fields={"Idempotency-Key": "field_invalid"})
+    return key
+
+
+@endpoint(
+    bp,
+    "/billing/subscription/preview",
+    "POST",
+    tag="billing",
+    summary="What a plan or seat change would cost, with the proration (nothing is charged)",
+    body="SubscriptionChangeRequest",
+    response="PreviewResponse",
+    errors=(409,),
+)
+def preview_subscription(ctx: RequestContext, body: Any) -> dict[str, Any]:
+    from chalicelib.domain.ids import utc_iso
+    from chalicelib.domain.plans import ChangeKind
+
+    p = container().subscription.preview(ctx.caller, body.plan, body.seats, ctx.locale)
+    effective = {ChangeKind.IMMEDIATE: "now", ChangeKind.SCHEDULED: "renewal"}
+    return {
+        "effective": effective.get(p.kind, "none"),
+        "plan": p.plan,
+        "seats": p.seats,
+        "now": {
+            "net": p.now.net,
+            "tax": p.now.tax,
+            "total": p.now.total,
+            "currency": p.now.currency,
+        },
+        "next_renewal": {
+            "at": utc_iso(p.renewal_at),
+            "net": p.renewal.net,
+            "tax": p.renewal.tax,
+            "total": p.renewal.total,
+            "currency": p.renewal.currency,
+        },
+        "lines": [
+            {
+                "kind": line.kind.value,
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_amount": line.unit_amount,
+                "amount": line.amount,
+                "plan": line.plan,
+                "seats": line.seats,
+                "period_start": utc_iso(line.period_start),
+                "period_end": utc_iso(line.period_end),
+            }
+            for line in p.lines
+        ],
+    }
+
+
+@endpoint(
+    bp,
+    "/billing/subscription",
+    "PATCH",
+    tag="billing",
+    summary="Change plan or seats: an upgrade is charged now (prorated), a downgrade waits "
+    "for the renewal",
+    body="SubscriptionChangeRequest",
+    response="BillingResponse",
+    errors=(402, 409, 503),
+)
+def patch_subscription(ctx: RequestContext, body: Any) -> dict[str, Any]:
+    changed = container().subscription.change(
+        ctx.caller, body.plan, body.seats, _idempotency_key(ctx)
+    )
+    view = _billing(ctx, changed.account)
+    if changed.invoice_id:
+        view["invoice_id"] = changed.invoice_id
+    return view
+
+
+@endpoint(
+    bp,
+    "/billing/subscription/scheduled-change",
+    "DELETE",
+    tag="billing",
+    summary="Withdraw the plan or seat change scheduled for the renewal",
+    response="BillingResponse",
+    errors=(409,),
+)
+def delete_scheduled_change(ctx: RequestContext) -> dict[str, Any]:
+    return _billing(ctx, container().subscription.cancel_scheduled_change(ctx.caller))
+
+
 def _decode_cursor(cursor: str | None) -> str | None:
     if not cursor:
         return None

@@ -29,8 +29,23 @@ bp = Blueprint(__name__)
     errors=(409,),
 )
 def cancel(ctx: RequestContext, body: schemas.CancelRequest) -> dict[str, Any]:
-    account = container().lifecycle.cancel(ctx.caller, body.password, body.reason, body.comment)
-    return account_view(account)
+    lifecycle = container().lifecycle
+    # "period_end": active until the paid period ends (cancel_at), nothing refunded
+    how = lifecycle.cancel_at_period_end if body.at == "period_end" else lifecycle.cancel
+    return account_view(how(ctx.caller, body.password, body.reason, body.comment))
+
+
+@endpoint(
+    bp,
+    "/account/resume",
+    "POST",
+    tag="lifecycle",
+    summary="Withdraw a cancellation scheduled for the end of the period",
+    response="AccountOut",
+    errors=(409,),
+)
+def resume(ctx: RequestContext) -> dict[str, Any]:
+    return account_view(container().lifecycle.resume(ctx.caller))
 
 
 @endpoint(

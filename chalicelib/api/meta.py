@@ -60,7 +60,7 @@ def openapi(ctx: RequestContext) -> dict[str, Any]:
 )
 def plans(ctx: RequestContext) -> dict[str, Any]:
     from chalicelib.domain.errors import InvalidInput, NotAuthenticated
-    from chalicelib.i18n.invoices import plan_label
+    from chalicelib.i18n.invoices import plan_description, plan_label
     from chalicelib.services.invoicing import price_for_account, price_for_country
     from chalicelib.wiring import container
 
@@ -97,6 +97,8 @@ def plans(ctx: RequestContext) -> dict[str, Any]:
                 "currency": p.currency,
                 "interval": p.interval,
                 "price": price.as_dict(p.currency),
+                "per_seat": p.per_seat,
+                "description": plan_description(p.id, ctx.locale),
             }
         )
     return {"items": items}

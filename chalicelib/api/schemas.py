@@ -291,6 +291,8 @@ class PlanOut(ResponseModel):
     currency: str
     interval: Literal["month", "year"]
     price: PriceOut
+    per_seat: bool = Field(default=False, description="the amount is per agent seat")
+    description: str | None = Field(default=None, description="in the request's language")
 
 
 class PlansResponse(ResponseModel):
@@ -338,6 +340,10 @@ class AccountOut(ResponseModel):
         description="an email change waiting for the new address to be confirmed"
     )
     mfa_enabled: bool = Field(description="sign-in asks for a TOTP code after the password")
+    seats: int = Field(default=1, ge=1, description="agent seats of the plan")
+    cancel_at: Timestamp | None = Field(
+        default=None, description="the account is cancelled then (end of the paid period)"
+    )
 
 
 class SignedInResponse(ResponseModel):
@@ -404,6 +410,54 @@ class CardPatchRequest(RequestModel):
     country: Country | None = None
     line1: Line | None = None
     city: Line | None = None
+
+
+Seats = Annotated[int, Field(ge=1, le=10_000)]
+
+
+class SubscriptionChangeRequest(RequestModel):
+    plan: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    seats: Seats | None = None
+
+
+class AmountsOut(ResponseModel):
+    net: int
+    tax: int
+    total: int
+    currency: str
+
+
+class RenewalAmountsOut(AmountsOut):
+    at: Timestamp
+
+
+class PreviewLineOut(ResponseModel):
+    kind: Literal["remaining", "unused", "period"]
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int = Field(description="net, minor units; negative for the unused time credited")
+    plan: str
+    seats: int
+    period_start: Timestamp
+    period_end: Timestamp
+
+
+class PreviewResponse(ResponseModel):
+    effective: Literal["now", "renewal", "none"] = Field(
+        description="now: an upgrade charged at once; renewal: applied at the next renewal"
+    )
+    plan: str
+    seats: int
+    now: AmountsOut
+    next_renewal: RenewalAmountsOut
+    lines: list[PreviewLineOut]
+
+
+class ScheduledChangeOut(ResponseModel):
+    plan: str
+    seats: int
+    at: Timestamp
 
 
 class SubscribeRequest(RequestModel):
@@ -512,6 +566,12 @@ class BillingResponse(ResponseModel):
     billing_address: AddressOut | None
     vat: VatOut
     pending_payment: PendingPaymentOut | None
+    seats: int = 1
+    cancel_at: Timestamp | None = None
+    scheduled_change: ScheduledChangeOut | None = None
+    invoice_id: str | None = Field(
+        default=None, description="PATCH /billing/subscription: the upgrade's invoice"
+    )
 
 
 class RequiresActionOut(ResponseModel):
@@ -661,6 +721,7 @@ class CancelRequest(RequestModel):
     password: Password
     reason: CancelReason | None = None
     comment: Comment | None = None
+    at: Literal["now", "period_end"] = "now"
 
 
 class ReactivateRequest(RequestModel):

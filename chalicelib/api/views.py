@@ -28,6 +28,8 @@ def account_view(account: Account) -> dict[str, Any]:
         "email_verified": account.email_verified,
         "pending_email": account.pending_email,
         "mfa_enabled": account.mfa_secret is not None,
+        "seats": account.seats,
+        "cancel_at": _iso(account.cancel_at),
     }
 
 
@@ -114,6 +116,15 @@ def billing_view(
             **({"notice": translate(vat_notice, locale)} if vat_notice else {}),
         },
         "pending_payment": pending_view(charges, locale, schedule_days),
+        "seats": account.seats,
+        "cancel_at": _iso(account.cancel_at),
+        "scheduled_change": {
+            "plan": account.scheduled_change.plan,
+            "seats": account.scheduled_change.seats,
+            "at": _iso(account.next_renewal_at),
+        }
+        if account.scheduled_change and account.next_renewal_at
+        else None,
     }
 
 

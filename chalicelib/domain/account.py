@@ -29,6 +29,7 @@ from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.domain.ids import new_session_token
 from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.payments import CardSummary
+from chalicelib.domain.plans import PlanChange
 from chalicelib.domain.throttle import Settle, ThrottleState, TrustedDevice
 
 
@@ -123,6 +124,10 @@ class Account:
     recovery_codes: tuple[str, ...] = ()  # SHA-256 of the unused recovery codes
     renewal_notice_for: datetime | None = None  # the renewal the renewal notice was mailed for
     card_notice_for: datetime | None = None  # the renewal the card-expiry notice was mailed for
+    seats: int = 1  # agent seats of the plan (at least 1; accounts stored before: 1)
+    cancel_at: datetime | None = None  # a cancellation scheduled for the end of the period
+    scheduled_change: PlanChange | None = None  # a downgrade applied at the next renewal
+    pending_change: PlanChange | None = None  # an upgrade whose charge is in flight
     version: int = 0
 
     def evolve(self, **changes: Any) -> Account:

@@ -88,6 +88,13 @@ class ChargePurpose(enum.StrEnum):
     SUBSCRIBE = "subscribe"  # the first period: success makes the account active on its plan
     RENEWAL = "renewal"  # a renewal (or a pending charge paid later)
     RESTART = "restart"  # a suspended account paying: a new period from the time it pays
+    CHANGE = "change"  # an upgrade mid-period: success applies the account's pending change
+
+    @property
+    def void_on_failure(self) -> bool:
+        """Nothing is owed when this charge fails: what it was for (the first period, an
+        upgrade) does not happen, and the account stays as it was."""
+        return self in (ChargePurpose.SUBSCRIBE, ChargePurpose.CHANGE)
 
 
 class TransactionStatus(enum.StrEnum):

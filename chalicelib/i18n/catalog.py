@@ -320,3 +320,7 @@ MESSAGES.update(REMINDER_MESSAGES)
 from chalicelib.i18n.credit_notes import CREDIT_MESSAGES  # noqa: E402
 
 MESSAGES.update(CREDIT_MESSAGES)
+
+from chalicelib.i18n.plans import PLAN_MESSAGES  # noqa: E402
+
+MESSAGES.update(PLAN_MESSAGES)

@@ -125,3 +125,26 @@ def label(text: str, locale: str) -> str:
     """``"Date d’émission"`` -> ``"Date d’émission :"`` (narrow no-break space) in French,
     ``"Issue date:"`` in English."""
     return f"{text}{NNBSP}:" if locale == "fr" else f"{text}:"
+
+
+PLAN_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "basic-monthly": {
+        "en": "Email tickets and a shared inbox, billed monthly per agent seat.",
+        "fr": "Tickets par e-mail et boîte partagée, facturés chaque mois par siège d’agent.",
+    },
+    "pro-monthly": {
+        "en": "Every channel, automations and reports, billed monthly per agent seat.",
+        "fr": "Tous les canaux, automatisations et rapports, facturés chaque mois par siège "
+        "d’agent.",
+    },
+    "pro-yearly": {
+        "en": "Pro billed yearly per agent seat: two months free.",
+        "fr": f"Pro facturé chaque année par siège d’agent{NNBSP}: deux mois offerts.",
+    },
+}
+
+
+def plan_description(plan_id: str, locale: str) -> str | None:
+    """What the plan offers, in ``locale`` (English when missing); None when unknown."""
+    texts = PLAN_DESCRIPTIONS.get(plan_id)
+    return (texts.get(locale) or texts["en"]) if texts else None

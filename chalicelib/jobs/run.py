@@ -29,8 +29,10 @@ def run_job(name: str, now: datetime | None = None, box: Container | None = None
     elif name == "vat-recheck":
         report = asdict(box.vat.run_rechecks())
     elif name == "renewals":
+        cancelled = box.lifecycle.end_scheduled_cancellations()  # cancelled, never renewed
         renewals = box.billing.run_renewals()
         report = {k: v for k, v in asdict(renewals).items() if k != "details"}
+        report["cancelled"] = cancelled
     elif name == "trials":
         report = asdict(box.trials.run())
     elif name == "reminders":

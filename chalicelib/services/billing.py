@@ -26,8 +26,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from dateutil.relativedelta import relativedelta
-
 from chalicelib.config import Plan, Settings
 from chalicelib.domain.account import (
     Account,
@@ -65,6 +63,7 @@ from chalicelib.domain.payments import (
     PaymentGatewayUnavailable,
     check_payment_method_id,
 )
+from chalicelib.domain.plans import PlanChange, period_end
 from chalicelib.logs import log_event
 from chalicelib.services.credit_notes import credit_in_full
 from chalicelib.services.invoicing import (
@@ -114,10 +113,6 @@ class RenewalReport:
     unknown: int = 0
     skipped: int = 0
     details: list[str] = field(default_factory=list)
-
-
-def period_end(start: datetime, interval: str) -> datetime:
-    return start + (relativedelta(years=1) if interval == "year" else relativedelta(months=1))
 
 
 class BillingService:
@@ -324,7 +319,7 @@ class BillingService:
             ),
         )
 
-    def new_invoice(
+    def new_invoice(  # noqa: PLR0913, PLR0917 - one invoice's facts; the last three optional
         self,
         account: Account,
         plan: Plan,
@@ -332,10 +327,25 @@ class BillingService:
         now: datetime,
         sequence: int,
         purpose: ChargePurpose,
+        seats: int | None = None,
+        lines: tuple[InvoiceLine, ...] | None = None,
+        end: datetime | None = None,
     ) -> tuple[Invoice, Charge]:
-        """A numbered invoice for one period of ``plan`` from ``start`` and its charge
-        (pending: the caller claims it)."""
-        end = period_end(start, plan.interval)
+        """A numbered invoice for one period of ``plan`` from ``start`` (for the account's
+        seats, or ``seats``) and its charge (pending: the caller claims it).  ``lines`` and
+        ``end``: another invoice than a whole period (an upgrade's proration lines)."""
+        end = end or period_end(start, plan.interval)
+        count = account.seats if seats is None else seats
+        quantity = count if plan.per_seat else 1
+        lines = lines or (
+            InvoiceLine(
+                description=plan.name,
+                quantity=quantity,
+                unit_amount=plan.amount,
+                amount=plan.amount * quantity,
+            ),
+        )
+        subtotal = sum(line.amount for line in lines)
         invoice_id = new_invoice_id(now)
         invoice = Invoice(
             id=invoice_id,
@@ -346,15 +356,11 @@ class BillingService:
             period_start=start,
             period_end=end,
             currency=plan.currency,
-            lines=(
-                InvoiceLine(
-                    description=plan.name, quantity=1, unit_amount=plan.amount, amount=plan.amount
-                ),
-            ),
-            subtotal=plan.amount,
+            lines=lines,
+            subtotal=subtotal,
             # the VAT is decided once, by ``snapshot_tax_facts`` below (``domain.tax.decide``)
             tax=Tax(rate="0", amount=0, reverse_charge=False),
-            total=plan.amount,
+            total=subtotal,
             customer=Party(
                 name=account.billing_address.name if account.billing_address else account.name,
                 address=account.billing_address,
@@ -377,7 +383,7 @@ class BillingService:
         )
         return invoice, charge
 
-    def issue(
+    def issue(  # noqa: PLR0913 - the one issuing path; every option is keyword-only
         self,
         account: Account,
         plan: Plan,
@@ -389,6 +395,9 @@ class BillingService:
         also: AccountChange | None = None,
         credit: tuple[Invoice, ...] = (),
         withdrawal_waived_at: datetime | None = None,
+        seats: int | None = None,
+        lines: tuple[InvoiceLine, ...] | None = None,
+        end: datetime | None = None,
     ) -> tuple[Account, Invoice, Charge]:
         """Number and store a new invoice with its charge already claimed (attempt and key
         stored), and the account change, in one transaction: the number is taken from the
@@ -400,7 +409,9 @@ class BillingService:
         counter = f"invoice#{now.year}"
         for _ in range(ISSUE_RETRIES):
             sequence = self._repo.counter_value(counter)
-            invoice, charge = self.new_invoice(account, plan, start, now, sequence + 1, purpose)
+            invoice, charge = self.new_invoice(
+                account, plan, start, now, sequence + 1, purpose, seats, lines, end
+            )
             if withdrawal_waived_at is not None:  # the consent is kept on the invoice too
                 invoice = replace(invoice, withdrawal_waived_at=withdrawal_waived_at)
             attempt = self._settlement.new_attempt(
@@ -413,6 +424,9 @@ class BillingService:
             changes = dict(account_changes or {})
             if purpose is ChargePurpose.SUBSCRIBE:
                 changes["subscribe_charge_id"] = charge.id
+            pending = changes.get("pending_change")
+            if purpose is ChargePurpose.CHANGE and isinstance(pending, PlanChange):
+                changes["pending_change"] = replace(pending, charge_id=charge.id)
             updated = account.evolve(**changes)
             credits = credit_in_full(
                 self._repo, [(i, i.version) for i in credit], CreditReason.PERIOD_REPLACED, now
@@ -563,6 +577,8 @@ class BillingService:
                 or account.status is not AccountStatus.ACTIVE
                 or account.next_renewal_at is None
                 or account.next_renewal_at > now
+                or account.pending_change is not None  # an upgrade in flight: next run
+                or (account.cancel_at is not None and account.cancel_at <= now)  # it ends
             ):
                 report.skipped += 1
                 continue
@@ -573,7 +589,10 @@ class BillingService:
         return report
 
     def _renew(self, account: Account, report: RenewalReport) -> None:
-        plan = self._settings.plan(account.plan or "")
+        # a downgrade scheduled for this renewal takes effect now (domain.plans)
+        scheduled = account.scheduled_change
+        plan = self._settings.plan(scheduled.plan if scheduled else account.plan or "")
+        seats = scheduled.seats if scheduled else account.seats
         assert account.next_renewal_at is not None
         if plan is None or account.payment_method_id is None or account.customer_id is None:
             report.skipped += 1
@@ -589,7 +608,13 @@ class BillingService:
             start,
             purpose=ChargePurpose.RENEWAL,
             on_session=False,
-            account_changes={"next_renewal_at": period_end(start, plan.interval)},
+            account_changes={
+                "next_renewal_at": period_end(start, plan.interval),
+                "plan": plan.id,
+                "seats": seats,
+                "scheduled_change": None,
+            },
+            seats=seats,
         )
         assert charge.attempt is not None
         result = self._settlement.send(charge.attempt, account.customer_id, account.id)

@@ -82,6 +82,18 @@ class Reactivated:
     request: ReactivationRequest | None = None
 
 
+def _cancel_details(reason: str | None, comment: str | None) -> dict[str, str]:
+    """The checked reason and comment of a cancellation, as audit details (400 when the
+    reason is not one of ``CANCEL_REASONS`` or the comment is too long)."""
+    if reason is not None and reason not in CANCEL_REASONS:
+        raise InvalidInput(fields={"reason": "invalid_cancel_reason"})
+    comment = (comment or "").strip() or None
+    if comment is not None and len(comment) > COMMENT_MAX:
+        raise InvalidInput(fields={"comment": "field_too_long"})
+    details = {"reason": reason} if reason else {}
+    return {**details, "comment": comment} if comment else details
+
+
 class LifecycleService:
     def __init__(
         self,
@@ -107,11 +119,7 @@ class LifecycleService:
     ) -> Account:
         """Cancel the caller's account (see the module docstring); the cancelled account."""
         account = caller.account
-        if reason is not None and reason not in CANCEL_REASONS:
-            raise InvalidInput(fields={"reason": "invalid_cancel_reason"})
-        comment = (comment or "").strip() or None
-        if comment is not None and len(comment) > COMMENT_MAX:
-            raise InvalidInput(fields={"comment": "field_too_long"})
+        details = _cancel_details(reason, comment)
         try:
             self._auth.confirm_password(caller, password)  # throttled (services.auth)
         except NotAuthenticated:
@@ -128,12 +136,9 @@ class LifecycleService:
             status=AccountStatus.CANCELLED,
             session_epoch=account.session_epoch + 1,
             next_renewal_at=None,
+            cancel_at=None,
         )
-        details = {"previous_status": account.status.value}
-        if reason:
-            details["reason"] = reason
-        if comment:
-            details["comment"] = comment
+        details = {"previous_status": account.status.value, **details}
         if account.plan:
             details["plan"] = account.plan
         charges = self._voided(owed)
@@ -232,6 +237,104 @@ class LifecycleService:
                 "support_email": s.vendor_support_email,
             },
         )
+
+    # --- cancel at the end of the period -----------------------------------------------------
+    def cancel_at_period_end(
+        self,
+        caller: Caller,
+        password: str,
+        reason: str | None = None,
+        comment: str | None = None,
+    ) -> Account:
+        """``POST /account/cancel {"at": "period_end"}``: the account stays ``active`` until
+        the end of the paid period (``cancel_at``), nothing is refunded, no renewal is billed;
+        the ``renewals`` job cancels it then (:meth:`end_scheduled_cancellations`).  Only an
+        ``active`` paid account has a paid period to keep (anyone else cancels ``now``)."""
+        account = caller.account
+        reasons = _cancel_details(reason, comment)
+        self._auth.confirm_password(caller, password)
+        if account.status is not AccountStatus.ACTIVE or account.next_renewal_at is None:
+            raise Conflict("not_allowed_in_status")
+        if account.pending_change is not None:
+            raise PaymentInProgress()
+        details = {"at": utc_iso(account.next_renewal_at), **reasons}
+        updated = account.evolve(cancel_at=account.next_renewal_at)
+        self._commit_scheduled(account, updated, "cancel_scheduled", caller.ip, details)
+        return updated
+
+    def resume(self, caller: Caller) -> Account:
+        """``POST /account/resume``: the scheduled cancellation is withdrawn (before it
+        happens); the subscription renews as before."""
+        account = caller.account
+        if account.cancel_at is None or account.status is not AccountStatus.ACTIVE:
+            raise Conflict("not_scheduled")
+        updated = account.evolve(cancel_at=None)
+        self._commit_scheduled(account, updated, "cancel_withdrawn", caller.ip, {})
+        return updated
+
+    def _commit_scheduled(
+        self, account: Account, updated: Account, event: str, ip: str, details: dict[str, str]
+    ) -> None:
+        now = self._clock.now()
+        try:
+            self._repo.commit(
+                AccountChange(
+                    account=updated,
+                    expected_version=account.version,
+                    audit=(AuditEvent(account.id, now, event, ip=ip, details=details),),
+                )
+            )
+        except ConcurrentUpdate:
+            raise Conflict() from None
+        log_event(f"lifecycle.{event}", account_id=account.id, ip=ip)
+
+    def end_scheduled_cancellations(self, limit: int = 1000) -> int:
+        """The ``renewals`` job: cancel, instead of renewing, every account whose scheduled
+        cancellation is due (as a cancel ``now`` at that time: sessions end, the mail is the
+        same; nothing is owed, the period was paid).  The number of accounts cancelled."""
+        now = self._clock.now()
+        ended = 0
+        for stale in self._repo.due_renewals(now, limit):
+            account = self._repo.get_account(stale.id)
+            if (
+                account is None
+                or account.status is not AccountStatus.ACTIVE
+                or account.cancel_at is None
+                or account.cancel_at > now
+            ):
+                continue
+            updated = account.evolve(
+                status=AccountStatus.CANCELLED,
+                session_epoch=account.session_epoch + 1,
+                next_renewal_at=None,
+                cancel_at=None,
+                scheduled_change=None,
+            )
+            details = {"previous_status": account.status.value, "at": utc_iso(account.cancel_at)}
+            if account.plan:
+                details["plan"] = account.plan
+            try:
+                self._repo.commit(
+                    AccountChange(
+                        account=updated,
+                        expected_version=account.version,
+                        mails=(self._cancelled_mail(updated, now),),
+                        audit=(
+                            AuditEvent(
+                                account.id,
+                                now,
+                                "account_cancelled",
+                                actor="system",
+                                details=details,
+                            ),
+                        ),
+                    )
+                )
+            except ConcurrentUpdate:
+                continue  # changed meanwhile (resumed): the next run sees it
+            log_event("lifecycle.cancelled_at_period_end", account_id=account.id)
+            ended += 1
+        return ended
 
     # --- reactivate -------------------------------------------------------------------------
     def reactivate(self, email: str, password: str, ip: str) -> Reactivated:

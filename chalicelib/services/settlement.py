@@ -444,6 +444,18 @@ class Settlement:
                 trial_ends_at=None,
                 subscribe_charge_id=None,
             )
+        elif (
+            latest is not None
+            and account.pending_change is not None
+            and account.pending_change.charge_id in {c.id for c in charges}
+        ):  # an upgrade paid: the new plan and seats from now (domain.plans)
+            draft.account = account.evolve(
+                plan=account.pending_change.plan,
+                seats=account.pending_change.seats,
+                pending_change=None,
+                scheduled_change=None,
+                next_renewal_at=latest.period_end,
+            )
         elif status in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED) and not open_elsewhere:
             renewal = account.next_renewal_at or (latest.period_end if latest else None)
             draft.account = account.evolve(status=AccountStatus.ACTIVE, next_renewal_at=renewal)
@@ -472,8 +484,8 @@ class Settlement:
             if result.kind is Result.REQUIRES_ACTION
             else TransactionStatus.FAILED
         )
-        first_payment = all(c.purpose is ChargePurpose.SUBSCRIBE for c in charges)
-        if first_payment:  # no subscription without its first payment: credit, stay in trial
+        first_payment = all(c.purpose.void_on_failure for c in charges)
+        if first_payment:  # no subscription (or upgrade) without its payment: credit, as issued
             for charge in charges:
                 voided = replace(charge.void(), last_failure=failure)
                 draft.charges.append((voided, charge.version))
@@ -482,8 +494,8 @@ class Settlement:
                     tx = self._tx(charge, tx_status, result, account, failure)
                     draft.invoices.append((invoice.with_transaction(tx), invoice.version))
                     draft.credit.add(invoice.id)
-            if account.subscribe_charge_id is not None:
-                draft.account = account.evolve(subscribe_charge_id=None)
+            if account.subscribe_charge_id is not None or _upgrade_of(account, charges):
+                draft.account = account.evolve(**_in_flight_cleared(account, charges))
             if not customer_present and draft.invoices:
                 draft.mails.append(
                     self._payment_mail(
@@ -570,7 +582,7 @@ class Settlement:
         by_id = {i.id: i for i in invoices}
         voided: list[Invoice] = []
         for charge in charges:
-            if charge.purpose is ChargePurpose.SUBSCRIBE:
+            if charge.purpose.void_on_failure:
                 if result.kind is Result.UNAVAILABLE and not customer_present:
                     draft.charges.append((charge.unknown(now), charge.version))
                     continue  # still in doubt: the next run asks again
@@ -588,8 +600,8 @@ class Settlement:
             if account.status is AccountStatus.SUSPENDED:  # never retried automatically
                 back = replace(back, retries_stopped=True, suspend_at=None)
             draft.charges.append((back, charge.version))
-        if voided and account.subscribe_charge_id is not None:
-            draft.account = account.evolve(subscribe_charge_id=None)
+        if voided and (account.subscribe_charge_id is not None or _upgrade_of(account, charges)):
+            draft.account = account.evolve(**_in_flight_cleared(account, charges))
         if voided and not customer_present:  # they were told "unknown": tell them the end
             draft.mails.append(
                 self._payment_mail(account, voided, NOT_PROCESSED.guidance.message_key)
@@ -687,3 +699,19 @@ def _applies(charge: Charge, result: GatewayResult, attempt: Attempt | None) -> 
 
 def _writes_anything(change: AccountChange) -> bool:
     return bool(change.account or change.charges or change.markers or change.audit)
+
+
+def _upgrade_of(account: Account, charges: Sequence[Charge]) -> bool:
+    """One of ``charges`` pays the account's upgrade in flight."""
+    change = account.pending_change
+    return change is not None and change.charge_id in {c.id for c in charges}
+
+
+def _in_flight_cleared(account: Account, charges: Sequence[Charge]) -> dict[str, object]:
+    """The first payment or the upgrade in flight forgotten: it did not happen."""
+    changes: dict[str, object] = {}
+    if account.subscribe_charge_id is not None:
+        changes["subscribe_charge_id"] = None
+    if _upgrade_of(account, charges):
+        changes["pending_change"] = None
+    return changes

@@ -27,6 +27,7 @@ import { formatDate, formatDateTime, formatMoney, language, t } from './i18n.js'
 import { loadCards, resetCards, setupCards } from './cards.js';
 import { loadCreditNotes, resetCreditNotes, setupCreditNotes } from './credit_notes.js';
 import { applyPendingCharges, pendingSummary } from './pending.js';
+import { renderPlanChange, setupPlanChange } from './plans.js';
 import { session } from './session.js';
 import { confirmCardSetup, mountCard, StripeUnavailable } from './stripe.js';
 
@@ -151,7 +152,8 @@ function renderBilling() {
   const billing = state.billing;
   const account = session.account() || {};
   const plan = (state.plans || []).find((item) => item.id === billing.plan);
-  setText('#billing-plan', plan ? `${plan.name} – ${planLabel(plan)}` : t('billing.freeTrial'));
+  const seats = plan && plan.per_seat ? ` × ${t(billing.seats === 1 ? 'change.seatOne' : 'change.seatMany', { count: billing.seats })}` : '';
+  setText('#billing-plan', plan ? `${plan.name} – ${planLabel(plan)}${seats}` : t('billing.freeTrial'));
   setText('#billing-status', t(`status.${billing.status}`));
   const trial = billing.status === 'trial';
   const expired = billing.status === 'trial_expired';
@@ -170,6 +172,7 @@ function renderBilling() {
 
   renderVat();
   renderSubscribe(account);
+  renderPlanChange(billing, state.plans);
 }
 
 // --- VAT ------------------------------------------------------------------------------------------
@@ -826,6 +829,13 @@ function setupAddressDialog() {
 export function setupBilling({ onPendingSettled }) {
   setupVat();
   setupSubscribe();
+  setupPlanChange({
+    changed: async (billing) => {
+      state.billing = billing || (await get('/billing'));
+      renderBilling();
+      await loadInvoices();
+    },
+  });
   // The ended-trial banner's button: to the plans (or to the card first, when there is none).
   $('#account-trial-expired-go').addEventListener('click', () => {
     const target = state.billing && !state.billing.card ? $('#open-card') : $('#subscribe-panel');

@@ -1,12 +1,14 @@
 // "My account" > Profile: personal information (name, email, phone; an email change asks for
 // the current password), the "Change password?" dialog and the "Cancel my account" dialog.
 
-import { api } from './api.js';
+import { api, get } from './api.js';
+import { loadBilling } from './billing.js';
 import {
   $,
   busy,
   checkRequired,
   clearErrors,
+  flash,
   formValues,
   say,
   setFieldError,
@@ -15,6 +17,7 @@ import {
   showError,
 } from './dom.js';
 import { closeDialog, openDialog } from './dialogs.js';
+import { formatDate } from './i18n.js';
 import { session } from './session.js';
 
 export function renderProfile(account) {
@@ -139,10 +142,34 @@ function setupCancelDialog() {
   const dialog = $('#cancel-dialog');
   const form = $('#cancel-form');
   const alertBox = $('#cancel-error');
-  $('#open-cancel').addEventListener('click', (event) => {
+  // A paid, active account is offered the end of its paid period first (nothing refunded,
+  // access until then); anyone else cancels now.
+  let periodEnd = null;
+  const describeWhen = () => {
+    const atEnd = periodEnd && $('#cancel-at-end').checked;
+    if (atEnd) say('#cancel-when-text', 'cancel.atEndText', { date: formatDate(periodEnd) });
+    else say('#cancel-when-text', 'cancel.atNowText');
+    say('#cancel-text', atEnd ? 'cancel.textAtEnd' : 'cancel.text');
+  };
+  $('#cancel-at-end').addEventListener('change', describeWhen);
+  $('#cancel-at-now').addEventListener('change', describeWhen);
+  $('#open-cancel').addEventListener('click', async (event) => {
+    const opener = event.currentTarget;
     form.reset();
     clearErrors(form, alertBox);
-    openDialog(dialog, event.currentTarget);
+    periodEnd = null;
+    try {
+      const billing = await get('/billing');
+      if (billing.status === 'active' && billing.plan && billing.next_renewal_at && !billing.cancel_at) {
+        periodEnd = billing.next_renewal_at;
+      }
+    } catch {
+      periodEnd = null; // offered "now" only
+    }
+    show('#cancel-when', Boolean(periodEnd));
+    if (periodEnd) say('#cancel-at-end-label', 'cancel.atEnd', { date: formatDate(periodEnd) });
+    describeWhen();
+    openDialog(dialog, opener);
   });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -153,11 +180,19 @@ function setupCancelDialog() {
     const comment = $('#cancel-comment').value.trim();
     if (reason) body.reason = reason;
     if (comment) body.comment = comment;
+    const atEnd = Boolean(periodEnd) && $('#cancel-at-end').checked;
+    if (atEnd) body.at = 'period_end';
     await busy(form, async () => {
       try {
-        await api('POST', '/account/cancel', { body });
+        const { data } = await api('POST', '/account/cancel', { body });
         form.reset();
         closeDialog(dialog);
+        if (atEnd) {
+          session.setAccount(data);
+          flash('cancel.scheduledDone', 'success', { date: formatDate(data.cancel_at) });
+          await loadBilling();
+          return;
+        }
         session.end('cancelled');
       } catch (error) {
         if (error.status === 401 && error.code !== 'invalid_password') return;

@@ -168,6 +168,7 @@ def test_support_refunds_a_paid_invoice_through_stripe_once(
         400,
         {"amount": "The amount is above what is left to refund on this invoice."},
     )
+    box.clock.advance(seconds=1)  # type: ignore[attr-defined]  # ids order by issue time
     rest = support(api, settings, path, {"reason": "The rest"}, "refund-3")
     assert rest.status == 200 and rest.json["total"] == 1200
     done = support(api, settings, path, {"reason": "More"}, "refund-4")

@@ -18,7 +18,7 @@ from chalicelib.config import Settings
 from chalicelib.documents.facturx import invoice_xml
 from chalicelib.documents.pdf import FACTURX_FILENAME, invoice_pdf
 from chalicelib.domain.account import AccountChange
-from chalicelib.domain.billing import Address, Invoice, InvoiceStatus
+from chalicelib.domain.billing import Address, Invoice, InvoiceLine, InvoiceStatus
 from chalicelib.services.oss import oss_return
 from tests import invoice_samples as samples
 from tests.facturx_check import fatal, schematron_findings, xsd_errors
@@ -41,6 +41,26 @@ def test_the_xml_passes_the_en16931_xsd_and_schematron(name: str, locale: str) -
     assert findings == [], findings  # no fatal error and no warning either
     assert f"<ram:CategoryCode>{category}</ram:CategoryCode>".encode() in xml
     assert b"<ram:ID>urn:cen.eu:en16931:2017</ram:ID>" in xml
+
+
+# an upgrade's invoice (services.subscription): the time left on the new plan, and the unused
+# time on the old one as a negative quantity at a positive price (EN 16931 BR-27)
+PRORATION = (
+    InvoiceLine("Pro (monthly) × 3 seats, remaining time from 10 to 26 December", 1, 7585, 7585),
+    InvoiceLine("Unused time on Pro (monthly) × 1 seat from 10 to 26 December", -1, 2528, -2528),
+)
+
+
+@pytest.mark.parametrize("name", list(CUSTOMERS))
+def test_an_upgrade_invoice_with_proration_lines_is_valid_en16931(name: str) -> None:
+    make, _ = CUSTOMERS[name]
+    invoice = samples.issue(make(), lines=PRORATION)
+    assert invoice.subtotal == 7585 - 2528
+    xml = invoice_xml(invoice, "fr")
+    assert xsd_errors(xml) == []
+    assert fatal(schematron_findings(xml)) == []
+    assert b'<ram:BilledQuantity unitCode="C62">-1</ram:BilledQuantity>' in xml
+    assert _pdf(invoice, "en").startswith(b"%PDF")
 
 
 def test_the_schematron_check_does_catch_a_wrong_invoice() -> None:

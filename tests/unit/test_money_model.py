@@ -6,7 +6,9 @@ card that succeeds or declines soft, hard, revoked, or asks for authentication),
 starting to decline, gateway faults on the next requests (the request lost before reaching
 Stripe, the answer lost after charging, Stripe unavailable, an answer that comes late),
 ``payment_intent.succeeded`` webhooks (duplicated and in any order), cancel, reactivate (the
-trial path), and the clock moving.  After every step:
+trial path), plan and seat changes (upgrades charged at once, downgrades scheduled and
+withdrawn), cancellations scheduled for the period's end and resumed, and the clock moving.
+After every step:
 
 * money moves at most once per invoice: at most one succeeded PaymentIntent per charge;
 * nothing stays claimed, and after a retry run with no fault left to meet nothing stays
@@ -14,7 +16,13 @@ trial path), and the clock moving.  After every step:
 * no paid invoice covers time the account spent suspended or cancelled before it was paid;
 * the account's status agrees with its charges;
 * every change the customer is told about has exactly one mail: one receipt per payment, one
-  notice per suspension.
+  notice per suspension;
+* every invoice bills what the plans' prices and the changes imply: a period at the price of
+  the plan and seats in force (a scheduled downgrade from its renewal on), an upgrade at the
+  proration :mod:`chalicelib.domain.plans` quotes for the moment it was asked; and, after a
+  clean retry run, the money taken over the whole run is the sum of the paid invoices;
+* an upgrade in flight has its open charge; a scheduled cancellation keeps the account active,
+  and the renewals job ends it on time instead of renewing.
 
 ``HYPOTHESIS_PROFILE=soak`` (``make soak``) runs thousands of examples instead of hundreds.
 """
@@ -48,11 +56,13 @@ from chalicelib.adapters.fake_payments import (
 from chalicelib.adapters.memory import InMemoryRepository, PlainHasher, RecordingMailer
 from chalicelib.config import Settings
 from chalicelib.domain.account import Account, AccountStatus, Caller
-from chalicelib.domain.billing import ChargeState, InvoiceStatus
+from chalicelib.domain.billing import ChargePurpose, ChargeState, Invoice, InvoiceStatus
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.payments import DeclineInfo
+from chalicelib.domain.plans import Quote, period_start, quote_change
 from chalicelib.i18n import translate
 from chalicelib.jobs.run import run_job
+from chalicelib.services.subscription import priced
 from chalicelib.wiring import Container, build_container, override
 
 settings.register_profile(
@@ -112,6 +122,10 @@ class MoneyLifecycle(RuleBasedStateMachine):
             return real_charge(*args, **kwargs)
 
         self.fake.charge = charge  # type: ignore[method-assign]
+        self.expected_net: dict[str, int] = {}  # invoice id -> the net amount it must bill
+        self.quote: Quote | None = None  # what the change being asked for must charge
+        self.targets: dict[str, tuple[str, int]] = {}  # invoice id -> (plan, seats) it bills
+        self.in_force: tuple[str, int] | None = None  # the plan and seats paid for
 
     @initialize(card=st.sampled_from(["ok", "ok", "ok", *sorted(CARDS)]))
     def sign_up(self, card: str) -> None:
@@ -144,11 +158,57 @@ class MoneyLifecycle(RuleBasedStateMachine):
                 self.suspensions += 1
             self.timeline.append((self.clock.now(), status))
 
-    def attempt(self, action: Any) -> None:
+    def attempt(self, action: Any, plan: str | None = None) -> None:
         # a refusal the contract describes (402, 409, 503, ...) leaves nothing half done
+        before = self.account()
+        known = {i.id for i in self.invoices()}
+        paid_before = {c.id for c in self.charges() if c.state is ChargeState.PAID}
         with contextlib.suppress(DomainError):
             action()
+        for invoice in self.invoices():
+            if invoice.id not in known:
+                self.targets[invoice.id] = self.implied_target(before, invoice, plan)
+                self.expected_net[invoice.id] = self.implied_net(invoice)
+                if self.repo.charges[(self.account_id, invoice.id)].purpose is (
+                    ChargePurpose.RENEWAL
+                ):
+                    self.in_force = self.targets[invoice.id]  # applied when it is issued
+        for charge in self.charges():
+            if (
+                charge.state is ChargeState.PAID
+                and charge.id not in paid_before
+                and charge.purpose.void_on_failure
+            ):
+                self.in_force = self.targets[charge.invoice_id]  # applied once paid
         self.record()
+
+    def invoices(self) -> list[Invoice]:
+        return [i for (a, _), i in self.repo.invoices.items() if a == self.account_id]
+
+    def implied_target(
+        self, before: Account, invoice: Invoice, plan: str | None
+    ) -> tuple[str, int]:
+        """The plan and seats ``invoice`` is for, as the model knows them (not the account)."""
+        purpose = self.repo.charges[(self.account_id, invoice.id)].purpose
+        if purpose is ChargePurpose.CHANGE:
+            assert self.quote is not None, invoice
+            return self.quote.renewal.plan_id, self.quote.renewal.seats
+        if purpose is ChargePurpose.SUBSCRIBE:
+            assert plan is not None
+            return plan, 1  # a trial has one seat
+        assert self.in_force is not None, invoice
+        scheduled = before.scheduled_change if purpose is ChargePurpose.RENEWAL else None
+        return (scheduled.plan, scheduled.seats) if scheduled else self.in_force
+
+    def implied_net(self, invoice: Invoice) -> int:
+        """What the plans' prices and the changes say ``invoice`` must bill (net)."""
+        if self.repo.charges[(self.account_id, invoice.id)].purpose is ChargePurpose.CHANGE:
+            assert self.quote is not None, invoice
+            return self.quote.now_amount
+        plan_id, seats = self.targets[invoice.id]
+        plan = self.box.settings.plan(plan_id)
+        assert plan is not None
+        return plan.period_amount(seats)
 
     def charges(self) -> list[Any]:
         return [c for (a, _), c in self.repo.charges.items() if a == self.account_id]
@@ -156,11 +216,65 @@ class MoneyLifecycle(RuleBasedStateMachine):
     # --- rules ------------------------------------------------------------------------------
     @rule(plan=st.sampled_from(["basic-monthly", "pro-yearly"]))
     def subscribe(self, plan: str) -> None:
-        self.attempt(lambda: self.box.billing.subscribe(self.caller(), plan))
+        self.attempt(lambda: self.box.billing.subscribe(self.caller(), plan), plan)
 
     @rule()
     def renewals_job(self) -> None:
+        before = self.account()
         self.attempt(lambda: run_job("renewals", box=self.box))
+        self.check_scheduled_cancellation(before)
+
+    def check_scheduled_cancellation(self, before: Account) -> None:
+        """A cancellation due when the renewals job ran ended the account, unrenewed."""
+        if before.cancel_at is not None and before.cancel_at <= self.clock.now():
+            assert self.account().status is AccountStatus.CANCELLED
+            renewals = [
+                c
+                for c in self.charges()
+                if c.purpose is ChargePurpose.RENEWAL and c.created_at >= before.cancel_at
+            ]
+            assert renewals == [], renewals
+
+    @rule(
+        plan=st.sampled_from([None, "basic-monthly", "pro-monthly", "pro-yearly"]),
+        seats=st.sampled_from([None, 1, 2, 3, 5]),
+    )
+    def change_plan(self, plan: str | None, seats: int | None) -> None:
+        """PATCH /billing/subscription: the model quotes the change first, independently."""
+        account = self.account()
+        settings_ = self.box.settings
+        current = settings_.plan(account.plan or "")
+        target = settings_.plan(plan or account.plan or "")
+        self.quote = None
+        if current and target and account.next_renewal_at:
+            end = account.next_renewal_at
+            self.quote = quote_change(
+                priced(current, account.seats),
+                priced(target, account.seats if seats is None else seats),
+                period_start(end, current.interval),
+                end,
+                self.clock.now(),
+            )
+        outcome: list[Any] = []
+        self.attempt(
+            lambda: outcome.append(self.box.subscription.change(self.caller(), plan, seats))
+        )
+        if outcome and outcome[0].kind.value == "immediate" and outcome[0].invoice_id is None:
+            assert self.quote is not None  # nothing left to charge: applied as is
+            self.in_force = (self.quote.renewal.plan_id, self.quote.renewal.seats)
+
+    @rule()
+    def withdraw_scheduled_change(self) -> None:
+        self.attempt(lambda: self.box.subscription.cancel_scheduled_change(self.caller()))
+
+    @rule(really=st.integers(0, 3))
+    def cancel_at_period_end(self, really: int) -> None:
+        if really == 0:
+            self.attempt(lambda: self.box.lifecycle.cancel_at_period_end(self.caller(), PASSWORD))
+
+    @rule()
+    def resume(self) -> None:
+        self.attempt(lambda: self.box.lifecycle.resume(self.caller()))
 
     @rule()
     def retry_job(self) -> None:
@@ -230,6 +344,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
         self.fake.set_behaviour(account.payment_method_id, CARDS[card])
         self.clock.set(max(self.clock.now(), account.next_renewal_at))
         self.attempt(lambda: run_job("renewals", box=self.box))
+        self.check_scheduled_cancellation(account)
 
     @precondition(lambda self: self.account().status in CLOSED)
     @rule()
@@ -244,7 +359,9 @@ class MoneyLifecycle(RuleBasedStateMachine):
     def days_pass_with_the_jobs_running(self, days: int) -> None:
         for _ in range(days):
             self.clock.advance(days=1)
+            before = self.account()
             self.attempt(lambda: run_job("renewals", box=self.box))
+            self.check_scheduled_cancellation(before)
             self.retry_job()
 
     # --- invariants ---------------------------------------------------------------------------
@@ -275,6 +392,29 @@ class MoneyLifecycle(RuleBasedStateMachine):
             assert by_id[charge_id].state is ChargeState.PAID, by_id[charge_id]
             invoice = self.repo.invoices[(self.account_id, by_id[charge_id].invoice_id)]
             assert invoice.status is InvoiceStatus.PAID
+        # the money taken over the run is what the paid invoices bill, to the minor unit
+        money = sum(c.amount for c in self.fake.charges if c.succeeded)
+        billed = sum(i.total for i in self.invoices() if i.status is InvoiceStatus.PAID)
+        assert money == billed, (money, billed)
+
+    @invariant()
+    def invoices_bill_what_the_prices_and_changes_imply(self) -> None:
+        for invoice in self.invoices():
+            assert invoice.subtotal == self.expected_net[invoice.id], (invoice, self.quote)
+            assert invoice.subtotal == sum(line.amount for line in invoice.lines)
+
+    @invariant()
+    def changes_and_scheduled_cancellations_are_consistent(self) -> None:
+        account = self.account()
+        assert account.seats >= 1
+        if self.in_force is not None and account.plan is not None:
+            assert (account.plan, account.seats) == self.in_force, (account, self.in_force)
+        open_ids = {c.id for c in self.charges() if c.is_open}
+        if account.pending_change is not None:
+            assert account.pending_change.charge_id in open_ids, account.pending_change
+        if account.cancel_at is not None:
+            assert account.status is AccountStatus.ACTIVE, account
+            assert account.cancel_at == account.next_renewal_at
 
     @invariant()
     def paid_invoices_never_cover_suspended_or_cancelled_time(self) -> None:

@@ -107,6 +107,9 @@ def account_to_item(
         recovery_codes=json.dumps(list(account.recovery_codes)),
         renewal_notice_for=account.renewal_notice_for,
         card_notice_for=account.card_notice_for,
+        seats=account.seats if account.seats != 1 else None,  # absent: 1 (as before seats)
+        cancel_at=account.cancel_at,
+        plan_changes=codec.plan_changes_to_json(account.scheduled_change, account.pending_change),
         version=account.version,
         queue_pk=queue_pk,
         queue_sk=queue_sk,
@@ -146,6 +149,9 @@ def account_from_item(item: AccountItem) -> Account:
         recovery_codes=tuple(json.loads(item.recovery_codes or "[]")),
         renewal_notice_for=item.renewal_notice_for,
         card_notice_for=item.card_notice_for,
+        seats=int(item.seats or 1),
+        cancel_at=item.cancel_at,
+        **codec.plan_changes_from_json(item.plan_changes),
         version=int(item.version),
     )
 

@@ -128,6 +128,9 @@ class AccountItem(TableItem, discriminator="account"):
     recovery_codes = UnicodeAttribute(default="[]")  # JSON list of SHA-256 hex
     renewal_notice_for = UTCDateTimeAttribute(null=True)  # the renewal its notice was for
     card_notice_for = UTCDateTimeAttribute(null=True)  # the renewal the card notice was for
+    seats = NumberAttribute(null=True)  # absent on accounts stored before seats: 1
+    cancel_at = UTCDateTimeAttribute(null=True)  # cancellation at the period's end
+    plan_changes = UnicodeAttribute(null=True)  # JSON {"scheduled": PlanChange, "pending": ...}
     version = NumberAttribute(default=0)
 
 

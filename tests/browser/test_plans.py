@@ -1,0 +1,131 @@
+"""Browser tests of plan and seat changes and cancel at period end, in English and French:
+an upgrade previewed then confirmed (charged at once, a new invoice), a downgrade scheduled for
+the renewal and undone, a cancellation at the end of the paid period (offered first, saying
+until when access lasts and that nothing is refunded) then resumed; axe-core clean on each
+new screen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import PASSWORD, Stack, open_my_account, set_language, settle, sign_in
+from tests.browser.test_account_security import axe_violations
+
+WORDS = {
+    "en": {
+        "title": "Change plan",
+        "seats": "Agent seats",
+        "preview": "Preview the change",
+        "confirm": "Confirm",
+        "charged": "charged now",
+        "seats3": "3 seats",
+        "renewal": "from your next renewal",
+        "scheduled": "Scheduled",
+        "undo": "Cancel this change",
+        "cancelOpen": "Cancel my account",
+        "atEnd": "At the end of the paid period",
+        "refund": "nothing is refunded",
+        "resume": "Resume my subscription",
+        "ends": "Your subscription ends on",
+    },
+    "fr": {
+        "title": "Changer de formule",
+        "seats": "Sièges d’agent",
+        "preview": "Voir le changement",
+        "confirm": "Confirmer",
+        "charged": "prélevés maintenant",
+        "seats3": "3 sièges",
+        "renewal": "à partir de votre prochain renouvellement",
+        "scheduled": "Programmé",
+        "undo": "Annuler ce changement",
+        "cancelOpen": "Annuler mon compte",
+        "atEnd": "À la fin de la période payée",
+        "refund": "rien n’est remboursé",
+        "resume": "Reprendre mon abonnement",
+        "ends": "Votre abonnement prend fin le",
+    },
+}
+
+
+def invoice_rows(page: Any) -> int:
+    return int(page.locator("#invoices-body tr").count())
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_upgrade_with_preview_then_downgrade_scheduled_and_undone(
+    page: Any, stack: Stack, lang: str
+) -> None:
+    words = WORDS[lang]
+    account = stack.subscribed(f"plans-{lang}")
+    sign_in(page, account.email)
+    open_my_account(page)
+    set_language(page, lang)
+    panel = page.locator("#change-panel")
+    expect(panel.get_by_role("heading", name=words["title"])).to_be_visible()
+    before = invoice_rows(page)
+
+    panel.get_by_label(words["seats"]).fill("3")
+    panel.get_by_role("button", name=words["preview"]).click()
+    settle(page)
+    summary = page.locator("#change-summary")
+    expect(summary).to_be_visible()
+    expect(page.locator("#change-summary-text")).to_contain_text(words["charged"])
+    expect(page.locator("#change-lines-body tr")).to_have_count(4)  # 2 lines, VAT, total
+    assert invoice_rows(page) == before  # the preview charged nothing
+    assert axe_violations(page) == []
+    summary.get_by_role("button", name=words["confirm"]).click()
+    settle(page)
+    expect(summary).to_be_hidden()
+    expect(page.locator("#billing-plan")).to_contain_text(words["seats3"])
+    expect(page.locator("#invoices-body tr")).to_have_count(before + 1)
+
+    # fewer seats: scheduled for the renewal, shown, undone
+    panel.get_by_label(words["seats"]).fill("1")
+    panel.get_by_role("button", name=words["preview"]).click()
+    settle(page)
+    expect(page.locator("#change-summary-text")).to_contain_text(words["renewal"])
+    expect(page.locator("#change-lines")).to_be_hidden()
+    summary.get_by_role("button", name=words["confirm"]).click()
+    settle(page)
+    notice = page.locator("#change-scheduled")
+    expect(notice).to_contain_text(words["scheduled"])
+    expect(page.locator("#billing-plan")).to_contain_text(words["seats3"])  # until then
+    expect(page.locator("#invoices-body tr")).to_have_count(before + 1)  # nothing refunded
+    assert axe_violations(page) == []
+    notice.get_by_role("button", name=words["undo"]).click()
+    settle(page)
+    expect(notice).to_be_hidden()
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_cancel_at_period_end_then_resume(page: Any, stack: Stack, lang: str) -> None:
+    words = WORDS[lang]
+    account = stack.subscribed(f"cancel-end-{lang}")
+    sign_in(page, account.email)
+    open_my_account(page)
+    set_language(page, lang)
+    page.get_by_role("button", name=words["cancelOpen"]).first.click()
+    settle(page)
+    dialog = page.locator("#cancel-dialog")
+    expect(dialog).to_be_visible()
+    at_end = dialog.get_by_label(words["atEnd"])
+    expect(at_end).to_be_checked()  # offered first to a paid account
+    expect(page.locator("#cancel-when-text")).to_contain_text(words["refund"])
+    assert axe_violations(page) == []
+    dialog.locator("#cancel-password").fill(PASSWORD)
+    dialog.locator("button[type=submit]").click()
+    settle(page)
+    expect(dialog).to_be_hidden()
+    banner = page.locator("#cancel-scheduled")
+    expect(banner).to_contain_text(words["ends"])
+    expect(banner).to_contain_text(words["refund"])
+    expect(page.locator("#change-panel")).to_be_hidden()
+    expect(page.locator("#user-button")).to_be_visible()  # still signed in
+    assert axe_violations(page) == []
+    banner.get_by_role("button", name=words["resume"]).click()
+    settle(page)
+    expect(banner).to_be_hidden()
+    expect(page.locator("#change-panel")).to_be_visible()
