@@ -186,7 +186,9 @@ class InMemoryRepository:
             self.requests += 1
             states = {b: self.throttle[b] for b in buckets if b in self.throttle}
             found = self.devices.get(device) if device else None
-            return LoginLookup(self.emails.get(email), states, found)
+            account_id = self.emails.get(email)
+            account = self.accounts.get(account_id) if account_id else None
+            return LoginLookup(account_id, states, found, account)  # the marker's copy, as Dynamo
 
     def _bucket_state(self, bucket: Bucket) -> ThrottleState | None:
         """The stored state; None when a device or session bucket does not exist."""

@@ -75,6 +75,7 @@ class LoginLookup(NamedTuple):
     account_id: str | None
     states: dict[Bucket, ThrottleState]
     device: TrustedDevice | None = None
+    account: Account | None = None  # read with the marker (None: read it by ``account_id``)
 
 
 class AccountRepository(Protocol):
@@ -130,6 +131,12 @@ class AccountRepository(Protocol):
         """The account's audit events, newest first, after ``cursor`` (the previous page's
         ``next``); the next cursor, None on the last page (one Query)."""
         ...
+
+
+class SignInRepository(AccountRepository, Protocol):
+    """What sign-in reads besides the accounts: the open charges its answer reports."""
+
+    def open_charges(self, account_id: str) -> list[Charge]: ...
 
 
 class OutboxRepository(Protocol):

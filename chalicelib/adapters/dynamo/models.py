@@ -19,7 +19,8 @@ marker             ``<KIND>#<key>``            ``MARKER``                   cust
                                                                             idempotency keys,
                                                                             the local test
                                                                             clock
-email marker       ``EMAIL#<email>``           ``EMAIL``                    uniqueness (txn)
+email marker       ``EMAIL#<email>``           ``EMAIL``                    uniqueness (txn),
+                                                                            a copy of the account
 throttle counter   ``THROTTLE#<key>``          ``W#<window>``               TTL housekeeping
 trusted device     ``ACCOUNT#<id>``            ``DEVICE#<sha256>``          own throttle bucket,
                                                                             TTL housekeeping
@@ -32,8 +33,9 @@ outbox mail        ``OUTBOX#<id>``             ``OUTBOX``                   queu
 Access patterns:
 
 * authenticate a request: BatchGet account + session (1 request);
-* sign in: BatchGet email marker + throttle buckets (+ the trusted device), a conditional
-  write reserving the attempt, then GetItem account (2 reads, see ``domain.throttle``);
+* sign in: BatchGet email marker (with its copy of the account) + throttle buckets (+ the
+  trusted device), then a conditional write reserving the attempt (1 read, see
+  ``domain.throttle``; a marker without the copy, written before it existed: + GetItem);
 * sign up / change email: TransactWrite on the account, old and new email markers;
 * account page items: Query ``pk = ACCOUNT#<id>`` with an ``sk`` prefix (invoices newest
   first with a cursor; the open charges for ``pending_payment``);
@@ -174,6 +176,9 @@ class AuditItem(TableItem, discriminator="audit"):
 
 class EmailItem(TableItem, discriminator="email"):
     account_id = UnicodeAttribute()
+    # the account item (DynamoDB JSON), written in the same transaction as every account
+    # change: sign-in reads the marker and the account in one request
+    account = UnicodeAttribute(null=True)
 
 
 class ThrottleItem(TableItem, discriminator="throttle"):

@@ -196,6 +196,22 @@ def _account_to_item(account: Account, shards: int) -> AccountItem:
     )
 
 
+def _email_marker(email: str, account_id: str, item: AccountItem) -> EmailItem:
+    """The email marker with its copy of the account item (written in the account's
+    transaction), so that sign-in reads both in one request."""
+    return EmailItem(
+        pk=email_pk(email), sk="EMAIL", account_id=account_id, account=json.dumps(item.serialize())
+    )
+
+
+def _account_from_marker(item: EmailItem) -> Account | None:
+    """The account copied on its email marker (None on a marker written before the copy)."""
+    if not item.account:
+        return None
+    copy = AccountItem.from_raw_data(json.loads(item.account))
+    return _account_from_item(copy) if isinstance(copy, AccountItem) else None
+
+
 def _account_from_item(item: AccountItem) -> Account:
     return Account(
         id=item.pk.removeprefix("ACCOUNT#"),
@@ -618,23 +634,24 @@ class DynamoRepository:
             account = change.account
             if account is not None:
                 item = _account_to_item(account, shards)
+                email_marker = _email_marker(account.email, account.id, item)
                 if change.create:
-                    put(
-                        EmailItem(pk=email_pk(account.email), sk="EMAIL", account_id=account.id),
-                        EmailItem.pk.does_not_exist(),
-                    )
+                    put(email_marker, EmailItem.pk.does_not_exist())
                     put(item, AccountItem.pk.does_not_exist())
                 else:
                     put(item, AccountItem.version == change.expected_version)
+                swapped_to = None
                 if change.email_swap is not None:
-                    old, new = change.email_swap
+                    old, swapped_to = change.email_swap
                     delete(
                         EmailItem(pk=email_pk(old), sk="EMAIL"), EmailItem.account_id == account.id
                     )
                     put(
-                        EmailItem(pk=email_pk(new), sk="EMAIL", account_id=account.id),
+                        _email_marker(swapped_to, account.id, item),
                         EmailItem.pk.does_not_exist(),
                     )
+                if not change.create and swapped_to != account.email:
+                    put(email_marker, EmailItem.account_id == account.id)  # the copy kept in step
             for session in change.put_sessions:
                 put(_session_to_item(session, self._settings))
             for account_id, token_hash in change.delete_sessions:
@@ -781,17 +798,19 @@ class DynamoRepository:
         if device is not None:
             keys.append((account_pk(device[0]), f"DEVICE#{device[1]}"))
         account_id: str | None = None
+        account: Account | None = None
         states: dict[Bucket, ThrottleState] = {}
         found: TrustedDevice | None = None
         for item in self._batch_get(keys):
             if isinstance(item, EmailItem):
                 account_id = item.account_id
+                account = _account_from_marker(item)
             elif isinstance(item, ThrottleItem):
                 bucket = by_key[(item.pk, item.sk)]
                 states[bucket] = ThrottleState(int(item.failures), item.attempted_at)
             elif isinstance(item, DeviceItem):
                 found = _device_from_item(item)
-        return LoginLookup(account_id, states, found)
+        return LoginLookup(account_id, states, found, account)
 
     def reserve_attempts(self, reservations: Sequence[Reservation]) -> bool:
         """One conditional UpdateItem, or one TransactWrite for several buckets."""
