@@ -41,7 +41,7 @@ from chalicelib.domain.throttle import (
     ThrottleState,
     TrustedDevice,
 )
-from chalicelib.services.ports import LoginLookup, MailDeliveryError
+from chalicelib.services.ports import LoginLookup, MailDeliveryError, MailWake
 
 
 class InMemoryRepository:
@@ -55,6 +55,7 @@ class InMemoryRepository:
         self.throttle: dict[Bucket, ThrottleState] = {}  # windowed buckets (account, address)
         self.devices: dict[tuple[str, str], TrustedDevice] = {}
         self.mail: dict[str, OutboxMail] = {}
+        self.wake: MailWake | None = None  # the outbox sweeper's wake marker
         self.audit: list[AuditEvent] = []
         self.invoices: dict[tuple[str, str], Invoice] = {}
         self.charges: dict[tuple[str, str], Charge] = {}
@@ -458,6 +459,41 @@ class InMemoryRepository:
                 if m.status is MailStatus.PENDING and m.next_attempt_at and m.next_attempt_at <= now
             ]
             return sorted(due, key=lambda m: (m.next_attempt_at or now, m.id))[:limit]
+
+    def due_mail_and_next(
+        self, now: datetime, limit: int
+    ) -> tuple[list[OutboxMail], datetime | None]:
+        due = self.due_mail(now, limit)
+        with self._lock:
+            later = [
+                m.next_attempt_at
+                for m in self.mail.values()
+                if m.status is MailStatus.PENDING and m.next_attempt_at and m.next_attempt_at > now
+            ]
+        return due, min(later) if later else None
+
+    def mail_wake(self) -> MailWake | None:
+        with self._lock:
+            self.requests += 1
+            return self.wake
+
+    def advance_mail_wake(self, at: datetime | None, version: int) -> bool:
+        with self._lock:
+            self.requests += 1
+            if (self.wake.version if self.wake else 0) != version:
+                return False
+            self.wake = MailWake(at, version + 1)
+            return True
+
+    def lower_mail_wake(self, at: datetime) -> None:
+        with self._lock:
+            self.requests += 1
+            current = self.wake
+            earlier = current is None or current.at is None or current.at > at
+            self.wake = MailWake(
+                at if earlier else (current.at if current else None),
+                (current.version if current else 0) + 1,
+            )
 
     def get_mail(self, mail_id: str) -> OutboxMail | None:
         with self._lock:

@@ -28,6 +28,7 @@ emailed token      ``ACCOUNT#<id>``            ``TOKEN#<purpose>``          one 
                                                                             hash only, TTL
 outbox mail        ``OUTBOX#<id>``             ``OUTBOX``                   queue while pending
                                                                             or failed
+sweeper wake       ``WAKE#outbox``             ``WAKE``                     next due time
 =================  ==========================  ===========================  ====================
 
 Access patterns:
@@ -114,6 +115,7 @@ class TableItem(Model):
         connect_timeout_seconds = 2
         read_timeout_seconds = 5
         max_retry_attempts = 3
+        stream_view_type = "NEW_IMAGE"  # the outbox relay reads new mail from the stream
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -274,6 +276,14 @@ class OutboxItem(TableItem, discriminator="outbox"):
     queued_at = UTCDateTimeAttribute(null=True)  # last put back by an operator
 
 
+class WakeItem(TableItem, discriminator="wake"):
+    """When a sweeper next has work (``at``: an ISO time, ``~`` for none) and the version its
+    compare-and-set is conditional on (``WAKE#outbox`` / ``WAKE``)."""
+
+    at = UnicodeAttribute()
+    version = NumberAttribute(default=0)
+
+
 MODELS: tuple[type[TableItem], ...] = (
     TableItem,
     AccountItem,
@@ -290,6 +300,7 @@ MODELS: tuple[type[TableItem], ...] = (
     WorkItemModel,
     MarkerItem,
     ReactivationItem,
+    WakeItem,
 )
 
 
@@ -365,7 +376,13 @@ def configure(settings: Settings) -> None:
 
 def table_definition() -> dict[str, Any]:
     """The CreateTable parameters of the table, as the code defines them (for infra checks)."""
-    return dict(TableItem._get_schema())
+    return {
+        **TableItem._get_schema(),
+        "stream_specification": {
+            "stream_enabled": True,
+            "stream_view_type": TableItem.Meta.stream_view_type,
+        },
+    }
 
 
 def create_table(settings: Settings) -> None:

@@ -53,6 +53,7 @@ from chalicelib.adapters.dynamo.models import (
     TableItem,
     ThrottleItem,
     TokenItem,
+    WakeItem,
     WorkItemModel,
     configure,
     shared_connection,
@@ -78,7 +79,7 @@ from chalicelib.domain.errors import (
     EmailAlreadyUsed,
     MarkerExists,
 )
-from chalicelib.domain.ids import new_id, shard_of, utc_iso
+from chalicelib.domain.ids import new_id, parse_iso, shard_of, utc_iso
 from chalicelib.domain.lifecycle import ReactivationRequest, RequestStatus
 from chalicelib.domain.throttle import (
     Bucket,
@@ -88,11 +89,13 @@ from chalicelib.domain.throttle import (
     TrustedDevice,
 )
 from chalicelib.logs import log_error
-from chalicelib.services.ports import LoginLookup
+from chalicelib.services.ports import LoginLookup, MailWake
 
 PROFILE = "PROFILE"
 MAIL_FAILED_QUEUE = "mail_failed"  # failed mail, by creation time (requeue-failed-mail)
 OSS_SHARDS = 4  # the OSS ledger's shards (fixed: changing it would hide old quarters)
+WAKE_KEY = ("WAKE#outbox", "WAKE")  # the outbox sweeper's wake marker
+NEVER = "~"  # a wake time after every ISO time: nothing known due
 REACTIVATION_QUEUE = "reactivation#0"  # open reactivation requests (one shard: they are rare)
 
 
@@ -1166,6 +1169,64 @@ class DynamoRepository:
         return [
             _mail_from_item(i) for i in self._due("outbox", now, limit) if isinstance(i, OutboxItem)
         ]
+
+    def due_mail_and_next(
+        self, now: datetime, limit: int
+    ) -> tuple[list[OutboxMail], datetime | None]:
+        """One Query per shard, from its head: the due items, then the first one not due."""
+        due: list[OutboxMail] = []
+        upcoming: datetime | None = None
+        upper = f"{utc_iso(now)}~"
+        with dynamo_errors():
+            for shard in range(self._settings.queue_shards):
+                for item in TableItem.work_queue.query(
+                    f"outbox#{shard}", limit=limit - len(due) + 1
+                ):
+                    if not isinstance(item, OutboxItem):
+                        continue
+                    if (item.queue_sk or "") > upper:
+                        mail = _mail_from_item(item)
+                        if mail.next_attempt_at is not None:
+                            upcoming = min(upcoming or mail.next_attempt_at, mail.next_attempt_at)
+                        break
+                    due.append(_mail_from_item(item))
+                if len(due) >= limit:
+                    break
+        return due, upcoming
+
+    def mail_wake(self) -> MailWake | None:
+        with dynamo_errors():
+            try:
+                item = WakeItem.get(*WAKE_KEY, consistent_read=True)
+            except WakeItem.DoesNotExist:
+                return None
+        return MailWake(None if item.at == NEVER else parse_iso(item.at), int(item.version))
+
+    def advance_mail_wake(self, at: datetime | None, version: int) -> bool:
+        item = WakeItem(*WAKE_KEY, at=NEVER if at is None else utc_iso(at), version=version + 1)
+        condition = WakeItem.pk.does_not_exist() if version == 0 else WakeItem.version == version
+        with dynamo_errors(write=True):
+            try:
+                item.save(condition=condition)
+            except PynamoDBException as error:
+                if response_code(error) == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return True
+
+    def lower_mail_wake(self, at: datetime) -> None:
+        item = WakeItem(*WAKE_KEY)
+        when = utc_iso(at)
+        with dynamo_errors(write=True):
+            try:
+                item.update(
+                    actions=[WakeItem.at.set(when), WakeItem.version.add(1)],
+                    condition=WakeItem.at.does_not_exist() | (WakeItem.at > when),
+                )
+            except PynamoDBException as error:
+                if response_code(error) != "ConditionalCheckFailedException":
+                    raise
+                item.update(actions=[WakeItem.version.add(1)])  # earlier already: a bump
 
     def get_mail(self, mail_id: str) -> OutboxMail | None:
         with dynamo_errors():
