@@ -3,9 +3,11 @@
 Starts the devstack on free loopback ports (or PORT, LOCAL_AWS_PORT, LOCAL_STRIPE_PORT,
 LOCAL_VIES_PORT from the environment) over a temporary data folder, then, one change at a time,
 signs up a new account (its verification mail) or changes a password (the security notice),
-and waits until the embedded SES has sent one more message (``GetSendQuota``'s
-``SentLast24Hours``, a counter moto keeps).  The latency is from the moment the request is
-sent to the moment that counter moves (polled every 20 ms).  Bar (issue 14): 95 % within 5 s.
+and waits until the embedded SES has sent that mail: ``GetSendQuota``'s ``SentLast24Hours``
+(a counter moto keeps) is polled every 20 ms, and each time it moves, ``/moto-api/data.json``
+says whether the mail sent is one more to this recipient (other mail, e.g. the demo accounts'
+first sweep, does not count).  The latency is from the moment the request is sent to the
+moment the counter moved for it.  Bar (issue 14): 95 % within 5 s.
 
     .venv/bin/python bench/mail_latency.py [--samples 40] [--no-stream]
 
@@ -74,14 +76,22 @@ def main() -> int:
                 now_count = sent()
                 if now_count != count:
                     quiet_since, count = time.monotonic(), now_count
+
+            def to(address: str) -> int:
+                return sum(
+                    1 for m in stack.sent_mail() if address in m["destinations"]["ToAddresses"]
+                )
+
             latencies: dict[str, list[float]] = {"sign-up": [], "password change": []}
             missed = 0
             for n in range(args.samples):
                 kind = "sign-up" if n % 2 == 0 else "password change"
-                before = sent()
-                started = time.monotonic()
                 if kind == "sign-up":
                     email = f"latency-{uuid.uuid4().hex[:10]}@example.com"
+                expected = (to(email) if kind != "sign-up" else 0) + 1
+                counted = sent()
+                started = time.monotonic()
+                if kind == "sign-up":
                     status, body = stack.call(
                         "POST",
                         "/signup",
@@ -103,13 +113,17 @@ def main() -> int:
                     assert status in (204, 400), (status, body)
                     if status == 400:  # the same password refused: change to another
                         raise SystemExit(f"password change refused: {body}")
-                while sent() <= before:
+                while True:
                     if time.monotonic() - started > args.timeout:
                         missed += 1
                         break
+                    now_count = sent()
+                    if now_count != counted:
+                        moved, counted = time.monotonic(), now_count
+                        if to(email) >= expected:
+                            latencies[kind].append(moved - started)
+                            break
                     time.sleep(0.02)
-                else:
-                    latencies[kind].append(time.monotonic() - started)
             every = [v for values in latencies.values() for v in values]
             load = os.getloadavg()
             print(
