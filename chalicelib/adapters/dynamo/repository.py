@@ -654,7 +654,11 @@ class DynamoRepository:
                         EmailItem.pk.does_not_exist(),
                     )
                 if not change.create and swapped_to != account.email:
-                    put(email_marker, EmailItem.account_id == account.id)  # the copy kept in step
+                    # the copy kept in step (a marker never taken from another account)
+                    put(
+                        email_marker,
+                        EmailItem.pk.does_not_exist() | (EmailItem.account_id == account.id),
+                    )
             for session in change.put_sessions:
                 put(_session_to_item(session, self._settings))
             for account_id, token_hash in change.delete_sessions:
