@@ -90,6 +90,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/requests.py
 	$(BIN)/python bench/dunning.py
+	$(BIN)/python bench/mail_latency.py
 	$(BIN)/python bench/load.py --seconds 15
 
 clean:

@@ -43,6 +43,15 @@ if uses_test_clock(get_settings()):  # the local stage only: elsewhere /_test/* 
 register_fallbacks(app, static=web.static)
 
 app.schedule(Rate(5, unit=Rate.MINUTES), name="outbox")(handlers.outbox)
+# new mail leaves at once from the table's stream (the 5-minute schedule sweeps retries);
+# Lambda calls it as app.outbox_stream
+outbox_stream = app.on_dynamodb_record(
+    stream_arn=handlers.stream_arn_placeholder(
+        get_settings().table_name, get_settings().aws_region
+    ),
+    batch_size=100,
+    name="outbox-stream",
+)(handlers.outbox_stream)
 app.schedule(Rate(1, unit=Rate.HOURS), name="renewals")(handlers.renewals)
 app.schedule(Rate(1, unit=Rate.HOURS), name="vat-recheck")(handlers.vat_recheck)
 app.schedule(Rate(1, unit=Rate.HOURS), name="retry-pending")(handlers.retry_pending)

@@ -97,6 +97,9 @@ class Settings:
     renewal_notice_days: int = 7  # yearly plans: the renewal notice goes this long before
     stripe_request_budget: int = 90  # requests per second toward Stripe (live limit: 100)
     retry_consumer_concurrency: int = 24  # SQS consumers at once (Lambda maximum concurrency)
+    # a stream relays new mail (AWS stages; make run's poller): the outbox sweeper may then
+    # skip its Queries while its wake marker says nothing is due (OUTBOX_STREAM=1/0)
+    outbox_stream: bool = False
     plans: tuple[Plan, ...] = field(default=DEFAULT_PLANS)
 
     def plan(self, plan_id: str) -> Plan | None:
@@ -276,6 +279,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         retry_consumer_concurrency=int(
             e.get("RETRY_CONSUMER_CONCURRENCY", defaults.retry_consumer_concurrency)
         ),
+        outbox_stream=e.get("OUTBOX_STREAM", "0" if stage == "local" else "1") == "1",
         plans=_parse_plans(e.get("PLANS")),
     )
 

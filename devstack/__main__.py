@@ -3,8 +3,9 @@
 ``python -m devstack [--reset]`` starts the embedded stack (moto + localstripe + the fake VIES
 on 127.0.0.1), creates the table, verifies the SES sender, restores the data saved by the last
 run, seeds the demo accounts that are missing, serves the app with ``chalice local
---no-autoreload`` on 127.0.0.1:$PORT, and runs the scheduled jobs every minute (``chalice
-local`` runs none).
+--no-autoreload`` on 127.0.0.1:$PORT, runs the scheduled jobs every minute (``chalice
+local`` runs none), and polls the table's stream as Lambda's event source does, so new mail
+leaves within a second (``devstack/streams.py``).
 
 * Data: the tables, the sent mail and localstripe's store are saved under the data folder
   (``DEVSTACK_DATA_DIR``, default ``.devstack/``; see ``devstack/persistence.py``) every
@@ -148,13 +149,23 @@ def _run(ports: dict[str, int], folder: Path, reset: bool) -> int:  # noqa: C901
             return 1
         os.environ.update(stack.environment)
         os.environ["PORT"] = str(ports["PORT"])
+        os.environ.setdefault("OUTBOX_STREAM", "1")  # the poller below relays new mail
 
-        from chalicelib.jobs.run import JOBS, run_job
+        from chalicelib.jobs.run import JOBS, NEW_MAIL_FILTER, run_job
         from chalicelib.seed import ALL_DEMO_EMAILS, DEMO_PASSWORD, seed_demo
         from chalicelib.wiring import container
+        from devstack.streams import StreamPoller
 
         seed_demo(container())
         data.save()
+        # what was committed while nothing polled (a restore): the first sweep looks for it
+        container().outbox_relay.sweep_soon()
+        if container().settings.outbox_stream:
+            import app as lambda_app  # the function Lambda calls with the stream's records
+
+            StreamPoller(
+                container().settings, lambda_app.outbox_stream, NEW_MAIL_FILTER, stopping, _say
+            ).start()
 
         chalice = subprocess.Popen(
             [

@@ -45,7 +45,7 @@ from typing import Any
 MOTO_LOCK = threading.RLock()
 
 #: moto services whose model instances are not tracked for /moto-api/data.json
-UNTRACKED_SERVICES = ("dynamodb", "sqs")
+UNTRACKED_SERVICES = ("dynamodb", "dynamodbstreams", "sqs")
 
 _UNTRACKED_MODULES = [[service] for service in UNTRACKED_SERVICES]
 
@@ -289,7 +289,41 @@ def patch_moto() -> None:
             raise
 
     backend_class.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _patch_streams()
     _PATCHED = True
+
+
+KEPT_STREAM_RECORDS = 1000
+"""Stream records moto keeps per table (it keeps every one for good; AWS keeps 24 h): the
+devstack's poller reads them within a fraction of a second."""
+
+
+def _patch_streams() -> None:
+    """Bounded memory for the table's stream: the oldest records beyond
+    :data:`KEPT_STREAM_RECORDS` are dropped (sequence numbers unchanged), an iterator is
+    forgotten once used (each answer names the next one), a reader behind the kept records
+    resumes at the oldest one kept."""
+    from moto.dynamodb.models.table import StreamShard
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    original_add, original_get = StreamShard.add, StreamShard.get
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        original_add(self, old, new)
+        extra = len(self.items) - KEPT_STREAM_RECORDS
+        if extra > 0:
+            del self.items[:extra]
+            self.starting_sequence_number += extra
+
+    def get(self: Any, start: int, quantity: int) -> list[dict[str, Any]]:
+        return list(original_get(self, max(start, self.starting_sequence_number), quantity))
+
+    def get_records(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+        return dict(self.shard_iterators.pop(iterator_arn).get(limit))
+
+    StreamShard.add = add  # type: ignore[method-assign]
+    StreamShard.get = get  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.get_records = get_records  # type: ignore[method-assign]
 
 
 def forget_tracked(service: str) -> None:

@@ -71,7 +71,7 @@ def log_group_name(stage: str) -> str:
 # --- the app's functions ------------------------------------------------------------------------
 def app_functions() -> dict[str, dict[str, Any]]:
     """Chalice function name -> ``{"cfn": logical id, "kind": ..., ...}`` for ``app.py``."""
-    from chalice.app import ScheduledEventConfig, SQSEventConfig
+    from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 
     sys.path.insert(0, str(ROOT))
     from app import app
@@ -91,6 +91,8 @@ def app_functions() -> dict[str, dict[str, Any]]:
                 event=_to_cfn_name(f"{source.name}-sqs-event-source"),
                 batching_window=source.maximum_batching_window_in_seconds,
             )
+        elif isinstance(source, DynamoDBEventConfig):
+            entry.update(kind="stream", event=_to_cfn_name(f"{source.name}-dynamodb-event-source"))
         functions[source.name] = entry
     for function in app.pure_lambda_functions:
         functions[function.name] = {"cfn": _to_cfn_name(function.name), "kind": "lambda"}
@@ -142,6 +144,9 @@ def table_properties(
             }
             for index in definition["local_secondary_indexes"]
         ]
+    stream = definition.get("stream_specification")
+    if stream and stream.get("stream_enabled"):
+        properties["StreamSpecification"] = {"StreamViewType": stream["stream_view_type"]}
     if ttl:
         properties["TimeToLiveSpecification"] = {"AttributeName": ttl, "Enabled": True}
     return properties
@@ -207,6 +212,7 @@ def metric_filters(stage: str) -> dict[str, tuple[str, str]]:
 def build_fragment(stage: str) -> dict[str, Any]:
     """The merge template for ``stage``."""
     from chalicelib.adapters.secrets import secret_name
+    from chalicelib.jobs.run import NEW_MAIL_FILTER
 
     settings = stage_settings(stage)
     functions = app_functions()
@@ -403,6 +409,28 @@ def build_fragment(stage: str) -> dict[str, Any]:
                         "Properties": {
                             "Queue": {"Fn::Sub": queue_arn + settings.retry_queue_name},
                             "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                        }
+                    }
+                }
+            },
+        }
+
+    for function in functions.values():
+        if function["kind"] != "stream":
+            continue
+        # the table's own stream (the ARN app.py registers is a placeholder), new outbox mail
+        # only (jobs.run.NEW_MAIL_FILTER; the handler checks again), retried while the
+        # record lives (24 h) and split in halves on a failure so one bad record stands alone
+        resources[function["cfn"]] = {
+            "Properties": {
+                "Events": {
+                    function["event"]: {
+                        "Properties": {
+                            "Stream": {"Fn::GetAtt": ["AccountsTable", "StreamArn"]},
+                            "FilterCriteria": {
+                                "Filters": [{"Pattern": json.dumps(NEW_MAIL_FILTER)}]
+                            },
+                            "BisectBatchOnFunctionError": True,
                         }
                     }
                 }

@@ -51,7 +51,7 @@ from chalicelib.domain.throttle import (
     ThrottleState,
     TrustedDevice,
 )
-from chalicelib.services.ports import LoginLookup, MailDeliveryError
+from chalicelib.services.ports import LoginLookup, MailDeliveryError, MailWake
 
 QueueEntry = tuple[str, datetime] | None
 """What a domain object's ``queue_entry()`` says: ``(queue, due time)`` or no queue."""
@@ -94,6 +94,7 @@ class InMemoryRepository:
         self.throttle: dict[Bucket, ThrottleState] = {}  # windowed buckets (account, address)
         self.devices: dict[tuple[str, str], TrustedDevice] = {}
         self.mail: dict[str, OutboxMail] = {}
+        self.wake: MailWake | None = None  # the outbox sweeper's wake marker
         self.audit: list[AuditEvent] = []
         self.invoices: dict[tuple[str, str], Invoice] = {}
         self.charges: dict[tuple[str, str], Charge] = {}
@@ -234,7 +235,9 @@ class InMemoryRepository:
             self.requests += 1
             states = {b: self.throttle[b] for b in buckets if b in self.throttle}
             found = self.devices.get(device) if device else None
-            return LoginLookup(self.emails.get(email), states, found)
+            account_id = self.emails.get(email)
+            account = self.accounts.get(account_id) if account_id else None
+            return LoginLookup(account_id, states, found, account)  # the marker's copy, as Dynamo
 
     def _bucket_state(self, bucket: Bucket) -> ThrottleState | None:
         """The stored state; None when a device or session bucket does not exist."""
@@ -532,6 +535,41 @@ class InMemoryRepository:
         with self._lock:
             self.requests += 1
             return due_in(OUTBOX_QUEUE, now, limit, self._mail_entries())
+
+    def due_mail_and_next(
+        self, now: datetime, limit: int
+    ) -> tuple[list[OutboxMail], datetime | None]:
+        due = self.due_mail(now, limit)
+        with self._lock:
+            later = [
+                m.next_attempt_at
+                for m in self.mail.values()
+                if m.status is MailStatus.PENDING and m.next_attempt_at and m.next_attempt_at > now
+            ]
+        return due, min(later) if later else None
+
+    def mail_wake(self) -> MailWake | None:
+        with self._lock:
+            self.requests += 1
+            return self.wake
+
+    def advance_mail_wake(self, at: datetime | None, version: int) -> bool:
+        with self._lock:
+            self.requests += 1
+            if (self.wake.version if self.wake else 0) != version:
+                return False
+            self.wake = MailWake(at, version + 1)
+            return True
+
+    def lower_mail_wake(self, at: datetime) -> None:
+        with self._lock:
+            self.requests += 1
+            current = self.wake
+            earlier = current is None or current.at is None or current.at > at
+            self.wake = MailWake(
+                at if earlier else (current.at if current else None),
+                (current.version if current else 0) + 1,
+            )
 
     def get_mail(self, mail_id: str) -> OutboxMail | None:
         with self._lock:

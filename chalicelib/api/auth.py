@@ -7,7 +7,8 @@ from typing import Any
 from chalice.app import Blueprint
 
 from chalicelib.api.http import RequestContext, endpoint
-from chalicelib.api.views import account_view
+from chalicelib.api.views import account_view, login_notice_view, pending_view
+from chalicelib.i18n import pick_locale
 from chalicelib.wiring import container
 
 bp = Blueprint(__name__)
@@ -51,11 +52,7 @@ def signup(ctx: RequestContext, body: Any) -> dict[str, Any]:
     errors=(401, 403),
 )
 def login(ctx: RequestContext, body: Any) -> dict[str, Any]:
-    from chalicelib.api.views import login_notice_view, pending_view
-    from chalicelib.domain.account import AccountStatus
-
-    box = container()
-    signed_in = box.auth.login(
+    signed_in = container().auth.login(
         body.email,
         body.password,
         ctx.ip,
@@ -64,17 +61,14 @@ def login(ctx: RequestContext, body: Any) -> dict[str, Any]:
         otp=body.otp,
     )
     account = signed_in.account
-    owes = account.status in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED)
-    locale = ctx.locale if ctx.headers.get("accept-language") else account.locale
+    locale = pick_locale(ctx.headers.get("accept-language"), account.locale)
     return {
         "token": signed_in.token,
         "device_token": signed_in.device_token,
         "account": account_view(account),
         "pending_payment": pending_view(
-            box.billing.pending_charges(account.id), locale, box.settings.retry_schedule_days
-        )
-        if owes
-        else None,
+            list(signed_in.pending), locale, container().settings.retry_schedule_days
+        ),
         "notice": login_notice_view(account, locale),
     }
 

@@ -50,6 +50,11 @@ class AccountStatus(enum.StrEnum):
         return None if essential else _RESTRICTED.get(self)
 
     @property
+    def may_owe(self) -> bool:
+        """Open charges may exist (what sign-in reads for its ``pending_payment``)."""
+        return self in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED)
+
+    @property
     def can_subscribe(self) -> bool:
         """A first subscription is possible (a trial, running or ended)."""
         return self in (AccountStatus.TRIAL, AccountStatus.TRIAL_EXPIRED)

@@ -1,4 +1,5 @@
-"""Lambda entry points for the schedules (thin: they call :mod:`chalicelib.jobs.run`)."""
+"""Lambda entry points for the schedules and the table's stream (thin: they call
+:mod:`chalicelib.jobs.run`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,22 @@ def outbox(event: Any) -> dict[str, int]:
     from chalicelib.jobs.run import run_job
 
     return run_job("outbox")
+
+
+def outbox_stream(event: Any) -> dict[str, int]:
+    """The table's DynamoDB stream (a batch of records): relay the new outbox mail in it.
+
+    The event source mapping passes new outbox items only (``NEW_MAIL_FILTER``); the
+    handler checks each record again, so any other record changes nothing."""
+    from chalicelib.jobs.run import new_mail_ids, relay_new_mail
+
+    return relay_new_mail(new_mail_ids(event))
+
+
+def stream_arn_placeholder(table_name: str, region: str) -> str:
+    """The ARN ``app.py`` registers the stream handler with; the template replaces it with
+    the table's ``StreamArn`` (``infra.build_resources``)."""
+    return f"arn:aws:dynamodb:{region}:000000000000:table/{table_name}/stream/from-template"
 
 
 def vat_recheck(event: Any) -> dict[str, int]:

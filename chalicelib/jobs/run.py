@@ -7,8 +7,10 @@ CLI's runs too; ``now`` pins one run (``run-job --now``) whatever the test clock
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from chalicelib.adapters.sqs import decode_message
 from chalicelib.logs import log_error, log_event
@@ -40,6 +42,39 @@ def run_job(name: str, now: datetime | None = None, box: Container | None = None
     else:
         raise ValueError(f"unknown job {name!r}; jobs: {', '.join(JOBS)}")
     log_event("job.done", job=name, **report)
+    return report
+
+
+NEW_MAIL_FILTER: dict[str, Any] = {
+    "eventName": ["INSERT"],
+    "dynamodb": {"NewImage": {"kind": {"S": ["outbox"]}, "status": {"S": ["pending"]}}},
+}
+"""The stream records the relay wants (the event source mapping's filter pattern): a new
+outbox item, pending.  Retries, requeues and every other item are the sweeper's."""
+
+
+def new_mail_ids(records: Iterable[Any]) -> list[str]:
+    """The ids of the new pending outbox items among stream records (Chalice's
+    ``DynamoDBRecord``: ``event_name``, ``new_image``), checked as ``NEW_MAIL_FILTER`` says."""
+    ids = []
+    for record in records:
+        image = record.new_image or {}
+        if (
+            record.event_name == "INSERT"
+            and image.get("kind", {}).get("S") == "outbox"
+            and image.get("status", {}).get("S") == "pending"
+        ):
+            ids.append(str(image.get("pk", {}).get("S", "")).removeprefix("OUTBOX#"))
+    return [i for i in ids if i]
+
+
+def relay_new_mail(mail_ids: list[str], box: Container | None = None) -> dict[str, int]:
+    """Send new mail at once (the stream handler); duplicates and retries change nothing."""
+    box = box or container()
+    if not mail_ids:
+        return {}
+    report = asdict(box.outbox_relay.relay(mail_ids))
+    log_event("job.done", job="outbox-stream", **report)
     return report
 
 

@@ -19,10 +19,12 @@ emails are throttled alike (buckets are keyed by the email's hash) and do the sa
 attempt back), with a high threshold, and loopback addresses are exempt on the local stage,
 where every client is 127.0.0.1: one test client cannot lock every other one out.
 
-DynamoDB requests of a sign-in: one BatchGet (email marker, buckets, device), the reservation
-(one conditional write: an UpdateItem, or a TransactWrite for the account and address buckets
-together), one GetItem (the account), then one commit (session, device, buckets settled,
-audit) on success, or one commit of the lockout mail when a failure starts an episode.
+DynamoDB requests of a sign-in: one BatchGet (email marker with its copy of the account,
+buckets, device), the reservation (one conditional write: an UpdateItem, or a TransactWrite for
+the account and address buckets together), then one commit (session, device, buckets settled,
+audit) on success, or one commit of the lockout mail when a failure starts an episode; an
+account that may owe (past due, suspended) has its open charges read after the commit (one
+Query: the answer's ``pending_payment``), 2 reads in all.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from chalicelib.domain.account import (
     Session,
 )
 from chalicelib.domain.agents import describe_agent
+from chalicelib.domain.billing import Charge
 from chalicelib.domain.contact import email_lookup_key, normalize_email, normalize_phone
 from chalicelib.domain.countries import is_country
 from chalicelib.domain.errors import (
@@ -73,7 +76,7 @@ from chalicelib.domain.throttle import (
 )
 from chalicelib.logs import log_error, log_event
 from chalicelib.services.mail import account_mail
-from chalicelib.services.ports import AccountRepository, Clock, PasswordHasher
+from chalicelib.services.ports import Clock, PasswordHasher, SignInRepository
 
 
 def throttle_policy(settings: Settings) -> ThrottlePolicy:
@@ -97,11 +100,12 @@ def browser(user_agent: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class SignedIn:
-    """A new session's bearer token and its account."""
+    """A new session's bearer token and its account (and, at sign-in, what it owes)."""
 
     token: str
     account: Account
     device_token: str | None = None  # the trusted-device token (``/login`` answers it)
+    pending: tuple[Charge, ...] = ()  # the open charges of an account that may owe
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ class Verified:
 class AuthService:
     def __init__(
         self,
-        repo: AccountRepository,
+        repo: SignInRepository,
         hasher: PasswordHasher,
         clock: Clock,
         settings: Settings,
@@ -323,7 +327,9 @@ class AuthService:
             log_event("auth.throttled", ip=ip, trusted_device=device is not None)
             raise
         self._reserve(reservations, ip)
-        account = self._repo.get_account(found.account_id) if found.account_id else None
+        account = found.account  # read with the marker; a marker without the copy: read it
+        if account is None and found.account_id:
+            account = self._repo.get_account(found.account_id)
         if account is None:
             self._hasher.burn(password)
             ok = False
@@ -474,4 +480,6 @@ class AuthService:
             rehashed="password_hash" in changes,
             trusted_device=verified.device is not None,
         )
-        return SignedIn(token, updated or account, device_secret)
+        # what is owed, for the answer's pending_payment: the second and last read
+        pending = tuple(self._repo.open_charges(account.id)) if account.status.may_owe else ()
+        return SignedIn(token, updated or account, device_secret, pending)

@@ -78,6 +78,7 @@ class LoginLookup(NamedTuple):
     account_id: str | None
     states: dict[Bucket, ThrottleState]
     device: TrustedDevice | None = None
+    account: Account | None = None  # read with the marker (None: read it by ``account_id``)
 
 
 class AccountRepository(Protocol):
@@ -135,11 +136,45 @@ class AccountRepository(Protocol):
         ...
 
 
+class SignInRepository(AccountRepository, Protocol):
+    """What sign-in reads besides the accounts: the open charges its answer reports."""
+
+    def open_charges(self, account_id: str) -> list[Charge]: ...
+
+
+class MailWake(NamedTuple):
+    """When the outbox sweeper next has work (``at``; None: none known) and the version the
+    sweeper's compare-and-set is conditional on (``OutboxRepository.mail_wake``)."""
+
+    at: datetime | None
+    version: int
+
+
 class OutboxRepository(Protocol):
     """Mail waiting to be sent (a sparse, sharded work queue)."""
 
     def due_mail(self, now: datetime, limit: int) -> list[OutboxMail]:
         """Pending mail due at ``now`` (may be stale: claim before sending)."""
+        ...
+
+    def due_mail_and_next(
+        self, now: datetime, limit: int
+    ) -> tuple[list[OutboxMail], datetime | None]:
+        """As :meth:`due_mail`, and the earliest time a pending mail not yet due is due
+        (None: none), from the same Queries."""
+        ...
+
+    def mail_wake(self) -> MailWake | None:
+        """The sweeper's wake marker (one GetItem); None when there is none yet."""
+        ...
+
+    def advance_mail_wake(self, at: datetime | None, version: int) -> bool:
+        """Set the wake to ``at`` if the marker is still at ``version`` (0: absent)."""
+        ...
+
+    def lower_mail_wake(self, at: datetime) -> None:
+        """Make the wake no later than ``at``, and bump its version (so that a sweep under
+        way does not advance it past work it did not see)."""
         ...
 
     def claim_mail(self, mail_id: str, now: datetime, lease_until: datetime) -> OutboxMail | None:

@@ -76,6 +76,7 @@ def _describe(client: Any, table: str) -> dict[str, Any]:
         ),
         "local_indexes": described.get("LocalSecondaryIndexes", []),
         "billing": described["BillingModeSummary"]["BillingMode"],
+        "stream": described.get("StreamSpecification"),
     }
 
 
@@ -110,6 +111,27 @@ def test_the_templates_table_is_the_table_the_code_creates(settings: Any) -> Non
     for stage in STAGES:
         properties = build_fragment(stage)["Resources"]["AccountsTable"]["Properties"]
         assert properties["TableName"] == stage_settings(stage).table_name
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_outbox_relay_runs_from_the_tables_stream(stage: str, templates: Any) -> None:
+    """New mail only (the filter), from this stack's table stream (not the placeholder ARN
+    app.py registers), through the handler Lambda can import (app.outbox_stream)."""
+    import app
+    from chalicelib.jobs.run import NEW_MAIL_FILTER
+
+    resources = templates[stage]["doc"]["Resources"]
+    table = resources["AccountsTable"]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    function = resources[app_functions()["outbox-stream"]["cfn"]]["Properties"]
+    assert function["Handler"] == "app.outbox_stream" and callable(app.outbox_stream)
+    (event,) = function["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    properties = event["Properties"]
+    assert properties["Stream"] == {"Fn::GetAtt": ["AccountsTable", "StreamArn"]}
+    (pattern,) = properties["FilterCriteria"]["Filters"]
+    assert json.loads(pattern["Pattern"]) == NEW_MAIL_FILTER
+    assert properties["StartingPosition"] == "LATEST"
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -134,3 +134,68 @@ def test_another_accounts_invoice_read_ahead_is_still_a_404(
     assert (malformed.status, malformed.error_code) == (404, "invoice_not_found")
     after = api.call("GET", "/billing/invoices", token=stranger)
     assert after.status == 200 and after.json["items"] == []
+
+
+READS = ("GetItem", "BatchGetItem", "Query", "Scan")
+
+
+def _reads(calls: Counter[str]) -> dict[str, int]:
+    return {op: n for op, n in calls.items() if op in READS}
+
+
+def test_a_sign_in_reads_the_marker_and_the_account_in_one_request(
+    api: Api, calls: Counter[str]
+) -> None:
+    from tests.conftest import unique_email
+    from tests.helpers import PASSWORD
+
+    email = unique_email("oneread")
+    api.signup(email)
+    calls.clear()
+    answer = api.call("POST", "/login", {"email": email, "password": PASSWORD})
+    assert answer.status == 200 and answer.json["account"]["email"] == email
+    assert _reads(calls) == {"BatchGetItem": 1}
+    assert answer.json["pending_payment"] is None
+
+
+def test_the_marker_copy_follows_every_account_change(api: Api, calls: Counter[str]) -> None:
+    """A change of name, then of password: sign-in sees both from the marker's copy alone."""
+    from tests.conftest import unique_email
+    from tests.helpers import PASSWORD
+
+    email = unique_email("copy")
+    token, _ = api.signup(email)
+    renamed = api.call("PATCH", "/account/profile", {"name": "Grace Hopper"}, token=token)
+    assert renamed.status == 200
+    new_password = "another long passphrase 42"
+    changed = api.call(
+        "POST",
+        "/account/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": new_password,
+            "confirm_password": new_password,
+        },
+        token=token,
+    )
+    assert changed.status == 204
+    calls.clear()
+    old = api.call("POST", "/login", {"email": email, "password": PASSWORD})
+    assert (old.status, old.error_code) == (401, "invalid_credentials")
+    signed_in = api.call("POST", "/login", {"email": email, "password": new_password})
+    assert signed_in.status == 200 and signed_in.json["account"]["name"] == "Grace Hopper"
+    assert calls["GetItem"] == 0
+
+
+def test_a_past_due_sign_in_reads_what_is_owed_in_the_second_read(
+    api: Api, settings: Settings, box: Any, calls: Counter[str]
+) -> None:
+    from tests.helpers import PASSWORD
+    from tests.integration.test_http_dunning import past_due
+
+    email, _ = past_due(api, settings, box)
+    calls.clear()
+    answer = api.call("POST", "/login", {"email": email, "password": PASSWORD})
+    assert answer.status == 200 and answer.json["account"]["status"] == "past_due"
+    assert len(answer.json["pending_payment"]["items"]) == 1
+    assert _reads(calls) == {"BatchGetItem": 1, "Query": 1}

@@ -38,6 +38,12 @@ ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
 LAMBDA_LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 SQS_EVENT_SOURCE = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+STREAM_EVENT_SOURCE = {
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+}
 
 
 def policy(stage: str) -> dict[str, Any]:
@@ -71,8 +77,12 @@ def granted_actions(stage: str) -> set[str]:
 
 def platform_actions() -> set[str]:
     """Actions made with the functions' role by Lambda itself, not by the code."""
-    consumers = [f for f in app_functions().values() if f["kind"] == "sqs"]
-    return LAMBDA_LOGS | (SQS_EVENT_SOURCE if consumers else set())
+    kinds = {f["kind"] for f in app_functions().values()}
+    return (
+        LAMBDA_LOGS
+        | (SQS_EVENT_SOURCE if "sqs" in kinds else set())
+        | (STREAM_EVENT_SOURCE if "stream" in kinds else set())
+    )
 
 
 def stage_resources(stage: str) -> dict[str, list[str]]:
@@ -82,7 +92,11 @@ def stage_resources(stage: str) -> dict[str, list[str]]:
     indexes = [i["index_name"] for i in table_definition().get("global_secondary_indexes", [])]
     table = f"arn:aws:dynamodb:*:*:table/{s.table_name}"
     return {
-        "dynamodb": [table, *(f"{table}/index/{name}" for name in indexes)],
+        "dynamodb": [
+            table,
+            *(f"{table}/index/{name}" for name in indexes),
+            f"{table}/stream/*",  # the outbox relay's event source (Lambda polls it)
+        ],
         "sqs": [f"arn:aws:sqs:*:*:{s.retry_queue_name}"],
         "ses": [f"arn:aws:ses:*:*:identity/{s.ses_sender}", f"arn:aws:ses:*:*:identity/{domain}"],
         "secretsmanager": [f"arn:aws:secretsmanager:*:*:secret:{secret_name(stage, {})}-??????"],

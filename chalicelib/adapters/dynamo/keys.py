@@ -25,7 +25,8 @@ marker             ``<KIND>#<key>``            ``MARKER``                   cust
 account marker     ``ACCOUNT#<id>``            ``<KIND>#<key>``             idempotency answers
                                                                             (read with the
                                                                             account's items)
-email marker       ``EMAIL#<email>``           ``EMAIL``                    uniqueness (txn)
+email marker       ``EMAIL#<email>``           ``EMAIL``                    uniqueness (txn),
+                                                                            a copy of the account
 throttle counter   ``THROTTLE#<kind>#<key>``   ``W#<window>``               TTL housekeeping
 trusted device     ``ACCOUNT#<id>``            ``DEVICE#<sha256>``          own throttle bucket,
                                                                             TTL housekeeping
@@ -33,6 +34,7 @@ emailed token      ``ACCOUNT#<id>``            ``TOKEN#<purpose>``          one 
                                                                             hash only, TTL
 outbox mail        ``OUTBOX#<id>``             ``OUTBOX``                   queue while pending
                                                                             or failed
+sweeper wake       ``WAKE#outbox``             ``WAKE``                     next due time
 health probe       ``HEALTH``                  ``PING``                     never written
 =================  ==========================  ===========================  ====================
 
@@ -84,6 +86,7 @@ THROTTLE = "THROTTLE#"
 OUTBOX = "OUTBOX#"
 MARKER_SK = "MARKER"
 HEALTH_KEY: Key = ("HEALTH", "PING")
+OUTBOX_WAKE_KEY: Key = ("WAKE#outbox", "WAKE")  # the outbox sweeper's wake marker
 
 OSS_SHARDS = 4  # the OSS ledger's shards (fixed: changing it would hide old quarters)
 

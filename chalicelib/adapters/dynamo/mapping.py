@@ -156,12 +156,25 @@ def account_from_item(item: AccountItem) -> Account:
     )
 
 
-def email_item(email: str, account_id: str | None = None) -> EmailItem:
-    """The unique email marker (``account_id`` None: only its key, to delete it)."""
+def email_item(
+    email: str, account_id: str | None = None, account: AccountItem | None = None
+) -> EmailItem:
+    """The unique email marker (``account_id`` None: only its key, to delete it), with its
+    copy of the account item (written in the account's transaction), so that sign-in reads
+    both in one request."""
     pk, sk = keys.email_key(email)
     if account_id is None:
         return EmailItem(pk=pk, sk=sk)
-    return EmailItem(pk=pk, sk=sk, account_id=account_id)
+    copy = json.dumps(account.serialize()) if account is not None else None
+    return EmailItem(pk=pk, sk=sk, account_id=account_id, account=copy)
+
+
+def account_from_marker(item: EmailItem) -> Account | None:
+    """The account copied on its email marker (None on a marker written before the copy)."""
+    if not item.account:
+        return None
+    copy = AccountItem.from_raw_data(json.loads(item.account))
+    return account_from_item(copy) if isinstance(copy, AccountItem) else None
 
 
 # --- sessions, devices, tokens, throttle, audit ----------------------------------------------

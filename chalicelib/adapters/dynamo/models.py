@@ -7,8 +7,9 @@ that spells them.  Items <-> domain objects: ``mapping``.
 Access patterns:
 
 * authenticate a request: BatchGet account + session (1 request);
-* sign in: BatchGet email marker + throttle buckets (+ the trusted device), a conditional
-  write reserving the attempt, then GetItem account (2 reads, see ``domain.throttle``);
+* sign in: BatchGet email marker (with its copy of the account) + throttle buckets (+ the
+  trusted device), then a conditional write reserving the attempt (1 read, see
+  ``domain.throttle``; a marker without the copy, written before it existed: + GetItem);
 * sign up / change email: TransactWrite on the account, old and new email markers;
 * account page items: Query ``pk = ACCOUNT#<id>`` with an ``sk`` prefix (invoices newest
   first with a cursor; the open charges for ``pending_payment``);
@@ -87,6 +88,7 @@ class TableItem(Model):
         connect_timeout_seconds = 2
         read_timeout_seconds = 5
         max_retry_attempts = 3
+        stream_view_type = "NEW_IMAGE"  # the outbox relay reads new mail from the stream
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -154,6 +156,9 @@ class AuditItem(TableItem, discriminator="audit"):
 
 class EmailItem(TableItem, discriminator="email"):
     account_id = UnicodeAttribute()
+    # the account item (DynamoDB JSON), written in the same transaction as every account
+    # change: sign-in reads the marker and the account in one request
+    account = UnicodeAttribute(null=True)
 
 
 class ThrottleItem(TableItem, discriminator="throttle"):
@@ -258,6 +263,14 @@ class OutboxItem(TableItem, discriminator="outbox"):
     queued_at = UTCDateTimeAttribute(null=True)  # last put back by an operator
 
 
+class WakeItem(TableItem, discriminator="wake"):
+    """When a sweeper next has work (``at``: an ISO time, ``~`` for none) and the version its
+    compare-and-set is conditional on (``WAKE#outbox`` / ``WAKE``)."""
+
+    at = UnicodeAttribute()
+    version = NumberAttribute(default=0)
+
+
 MODELS: tuple[type[TableItem], ...] = (
     TableItem,
     AccountItem,
@@ -274,6 +287,7 @@ MODELS: tuple[type[TableItem], ...] = (
     WorkItemModel,
     MarkerItem,
     ReactivationItem,
+    WakeItem,
 )
 
 
@@ -349,7 +363,13 @@ def configure(settings: Settings) -> None:
 
 def table_definition() -> dict[str, Any]:
     """The CreateTable parameters of the table, as the code defines them (for infra checks)."""
-    return dict(TableItem._get_schema())
+    return {
+        **TableItem._get_schema(),
+        "stream_specification": {
+            "stream_enabled": True,
+            "stream_view_type": TableItem.Meta.stream_view_type,
+        },
+    }
 
 
 def create_table(settings: Settings) -> None:

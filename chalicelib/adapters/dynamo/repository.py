@@ -60,6 +60,7 @@ from chalicelib.adapters.dynamo.models import (
     TableItem,
     ThrottleItem,
     TokenItem,
+    WakeItem,
     WorkItemModel,
     configure,
     shared_connection,
@@ -96,7 +97,7 @@ from chalicelib.domain.errors import (
     EmailAlreadyUsed,
     MarkerExists,
 )
-from chalicelib.domain.ids import new_id
+from chalicelib.domain.ids import new_id, parse_iso, utc_iso
 from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.throttle import (
     Bucket,
@@ -106,9 +107,10 @@ from chalicelib.domain.throttle import (
     TrustedDevice,
 )
 from chalicelib.logs import log_error
-from chalicelib.services.ports import LoginLookup
+from chalicelib.services.ports import LoginLookup, MailWake
 
 OPEN_STATES = tuple(state.value for state in OPEN_CHARGE_STATES)
+NEVER = "~"  # a wake time after every ISO time: nothing known due
 
 _SERVER_FAULTS = frozenset({"InternalServerError", "InternalFailure", "ServiceUnavailable"})
 VENDOR_ERRORS = (PynamoDBException, BotoCoreError, ClientError)
@@ -273,20 +275,25 @@ class DynamoRepository:
             if account is not None:
                 lead = self._settings.renewal_notice_lead(account.plan)
                 item = mapping.account_to_item(account, shards, lead)
+                email_marker = mapping.email_item(account.email, account.id, item)
                 if change.create:
-                    put(
-                        mapping.email_item(account.email, account.id),
-                        EmailItem.pk.does_not_exist(),
-                    )
+                    put(email_marker, EmailItem.pk.does_not_exist())
                     put(item, AccountItem.pk.does_not_exist())
                 else:
                     put(item, AccountItem.version == change.expected_version)
+                swapped_to = None
                 if change.email_swap is not None:
-                    old, new = change.email_swap
+                    old, swapped_to = change.email_swap
                     delete(mapping.email_item(old), EmailItem.account_id == account.id)
                     put(
-                        mapping.email_item(new, account.id),
+                        mapping.email_item(swapped_to, account.id, item),
                         EmailItem.pk.does_not_exist(),
+                    )
+                if not change.create and swapped_to != account.email:
+                    # the copy kept in step (a marker never taken from another account)
+                    put(
+                        email_marker,
+                        EmailItem.pk.does_not_exist() | (EmailItem.account_id == account.id),
                     )
             for session in change.put_sessions:
                 put(mapping.session_to_item(session, self._settings))
@@ -414,17 +421,19 @@ class DynamoRepository:
         if device is not None:
             wanted.append(keys.device_key(*device))
         account_id: str | None = None
+        account: Account | None = None
         states: dict[Bucket, ThrottleState] = {}
         found: TrustedDevice | None = None
         for item in self._batch_get(wanted):
             if isinstance(item, EmailItem):
                 account_id = item.account_id
+                account = mapping.account_from_marker(item)
             elif isinstance(item, ThrottleItem):
                 bucket = by_key[(item.pk, item.sk)]
                 states[bucket] = ThrottleState(int(item.failures), item.attempted_at)
             elif isinstance(item, DeviceItem):
                 found = mapping.device_from_item(item)
-        return LoginLookup(account_id, states, found)
+        return LoginLookup(account_id, states, found, account)
 
     def reserve_attempts(self, reservations: Sequence[Reservation]) -> bool:
         """One conditional UpdateItem, or one TransactWrite for several buckets."""
@@ -851,6 +860,66 @@ class DynamoRepository:
             for i in self._due(OUTBOX_QUEUE, now, limit)
             if isinstance(i, OutboxItem)
         ]
+
+    def due_mail_and_next(
+        self, now: datetime, limit: int
+    ) -> tuple[list[OutboxMail], datetime | None]:
+        """One Query per shard, from its head: the due items, then the first one not due."""
+        due: list[OutboxMail] = []
+        upcoming: datetime | None = None
+        upper = f"{utc_iso(now)}~"
+        with dynamo_errors():
+            for shard in range(self._settings.queue_shards):
+                for item in TableItem.work_queue.query(
+                    keys.queue_partition(OUTBOX_QUEUE, shard), limit=limit - len(due) + 1
+                ):
+                    if not isinstance(item, OutboxItem):
+                        continue
+                    if (item.queue_sk or "") > upper:
+                        mail = mapping.mail_from_item(item)
+                        if mail.next_attempt_at is not None:
+                            upcoming = min(upcoming or mail.next_attempt_at, mail.next_attempt_at)
+                        break
+                    due.append(mapping.mail_from_item(item))
+                if len(due) >= limit:
+                    break
+        return due, upcoming
+
+    def mail_wake(self) -> MailWake | None:
+        with dynamo_errors():
+            try:
+                item = WakeItem.get(*keys.OUTBOX_WAKE_KEY, consistent_read=True)
+            except WakeItem.DoesNotExist:
+                return None
+        return MailWake(None if item.at == NEVER else parse_iso(item.at), int(item.version))
+
+    def advance_mail_wake(self, at: datetime | None, version: int) -> bool:
+        item = WakeItem(
+            *keys.OUTBOX_WAKE_KEY, at=NEVER if at is None else utc_iso(at), version=version + 1
+        )
+        condition = WakeItem.pk.does_not_exist() if version == 0 else WakeItem.version == version
+        with dynamo_errors(write=True):
+            try:
+                item.save(condition=condition)
+            except PynamoDBException as error:
+                if response_code(error) == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return True
+
+    def lower_mail_wake(self, at: datetime) -> None:
+        item = WakeItem(*keys.OUTBOX_WAKE_KEY)
+        when = utc_iso(at)
+        with dynamo_errors(write=True):
+            try:
+                item.update(
+                    actions=[WakeItem.at.set(when), WakeItem.version.add(1)],
+                    condition=WakeItem.at.does_not_exist() | (WakeItem.at > when),
+                )
+            except PynamoDBException as error:
+                if response_code(error) != "ConditionalCheckFailedException":
+                    raise
+                item.update(actions=[WakeItem.version.add(1)])  # earlier already: a bump
 
     def get_mail(self, mail_id: str) -> OutboxMail | None:
         with dynamo_errors():
