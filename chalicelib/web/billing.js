@@ -23,7 +23,7 @@ import {
   showError,
 } from './dom.js';
 import { closeDialog, focusFirst, openDialog } from './dialogs.js';
-import { formatDate, formatDateTime, formatMoney, language, t } from './i18n.js';
+import { byName, formatDate, formatDateTime, formatMoney, language, t } from './i18n.js';
 import { applyPendingCharges, pendingSummary } from './pending.js';
 import { session } from './session.js';
 import { confirmCardSetup, mountCard, StripeUnavailable } from './stripe.js';
@@ -64,7 +64,7 @@ function countryName(code) {
 
 function fillCountrySelect(select, list, selected) {
   select.replaceChildren(el('option', { value: '' }, t('field.countryChoose')));
-  list.forEach((item) => select.append(el('option', { value: item.code }, item.name)));
+  byName(list).forEach((item) => select.append(el('option', { value: item.code }, item.name)));
   select.value = selected || '';
 }
 
@@ -163,13 +163,13 @@ function renderVat() {
   $('#vat-id').value = vat.vat_id || '';
   setText('#vat-state', vat.vat_id && vat.status ? t(`vat.state.${vat.status}`) : '');
   show('#vat-remove', Boolean(vat.vat_id));
-  if (state.vendor) {
-    setText(
-      vendorNote,
-      state.vendor.vat_number
-        ? t('vat.vendorNumber', { number: state.vendor.vat_number })
-        : t('vat.vendorContact', { email: state.vendor.vat_contact_email }),
-    );
+  if (state.vendor && state.vendor.vat_number) {
+    setText(vendorNote, t('vat.vendorNumber', { number: state.vendor.vat_number }));
+  } else if (state.vendor) {
+    // the address is a mailto: link inside the sentence ("… écrivez à vat@….")
+    const email = state.vendor.vat_contact_email;
+    const [before, after = ''] = t('vat.vendorContact').split('{email}');
+    setText(vendorNote, '').append(before, el('a', { href: `mailto:${email}` }, email), after);
   }
 }
 
@@ -547,8 +547,8 @@ export async function openCardDialog(opener, { pending = false } = {}) {
     fillExpirySelects(card);
     $('#card-name').value = card.name || '';
     $('#card-postal-code').value = card.postal_code || '';
-    $('#card-line1').value = '';
-    $('#card-city').value = '';
+    $('#card-line1').value = card.line1 || '';
+    $('#card-city').value = card.city || '';
   }
   showCardPanel(card ? 'edit' : 'new');
   openDialog(dialog, opener);
@@ -601,8 +601,8 @@ function cardChanges(card) {
   if (values.postal_code && values.postal_code !== (card.postal_code || ''))
     changes.postal_code = values.postal_code;
   if (values.country && values.country !== (card.country || '')) changes.country = values.country;
-  if (values.line1) changes.line1 = values.line1;
-  if (values.city) changes.city = values.city;
+  if (values.line1 && values.line1 !== (card.line1 || '')) changes.line1 = values.line1;
+  if (values.city && values.city !== (card.city || '')) changes.city = values.city;
   return changes;
 }
 
@@ -649,8 +649,8 @@ function setupCardDialog({ onPendingSettled }) {
         const { data } = await api('PATCH', '/billing/card', { body: changes });
         afterCardSaved(data);
         fillExpirySelects(data);
-        $('#card-line1').value = '';
-        $('#card-city').value = '';
+        $('#card-line1').value = data.line1 || '';
+        $('#card-city').value = data.city || '';
         say(status, 'card.saved');
       } catch (error) {
         if (error.status === 401) return;
@@ -690,6 +690,8 @@ function setupCardDialog({ onPendingSettled }) {
         fillExpirySelects(card);
         $('#card-name').value = card.name || '';
         $('#card-postal-code').value = card.postal_code || '';
+        $('#card-line1').value = card.line1 || '';
+        $('#card-city').value = card.city || '';
         showCardPanel('edit');
         let message = 'card.newSaved';
         if ('pending_payment' in data) {

@@ -77,7 +77,8 @@ export const CATALOGUE = {
     'profile.title': 'Profile',
     'profile.personal': 'Personal information',
     'profile.currentPassword': 'Current password (needed to change your email address)',
-    'profile.phoneHint': 'International format, for example +33 6 12 34 56 78. Leave empty to remove it.',
+    'profile.phoneHint':
+      'As you would dial it in your country (06 12 34 56 78), or with the country code (+44 20 7946 0958). Leave empty to remove it.',
     'profile.saved': 'Your profile has been saved.',
     'profile.nothing': 'Nothing to save: change a field first.',
 
@@ -384,7 +385,7 @@ export const CATALOGUE = {
     'profile.personal': 'Informations personnelles',
     'profile.currentPassword': 'Mot de passe actuel (nécessaire pour changer d\u2019adresse électronique)',
     'profile.phoneHint':
-      'Format international, par exemple +33 6 12 34 56 78. Laissez vide pour le supprimer.',
+      'Comme vous le composez dans votre pays (06 12 34 56 78), ou avec l\u2019indicatif (+44 20 7946 0958). Laissez vide pour le supprimer.',
     'profile.saved': 'Votre profil a été enregistré.',
     'profile.nothing': 'Rien à enregistrer : modifiez d\u2019abord un champ.',
 
@@ -687,6 +688,13 @@ export function applyTranslations(root) {
 // --- formatting -------------------------------------------------------------------------------
 function intlLocale() {
   return INTL_LOCALES[current];
+}
+
+/** Items with a ``name`` in the language's alphabetical order (Intl.Collator: "Égypte" and
+ *  "États-Unis" come with the E's, "Île Maurice" with the I's, not after "Zimbabwe"). */
+export function byName(items) {
+  const collator = new Intl.Collator(intlLocale(), { sensitivity: 'base' });
+  return [...items].sort((a, b) => collator.compare(a.name, b.name));
 }
 
 /** Integer minor units of an ISO 4217 currency, e.g. (1500, 'EUR') -> "€15.00" / "15,00 €". */
