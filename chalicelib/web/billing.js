@@ -26,7 +26,7 @@ import { closeDialog, focusFirst, openDialog } from './dialogs.js';
 import { byName, formatDate, formatDateTime, formatMoney, language, t } from './i18n.js';
 import { applyPendingCharges, pendingSummary } from './pending.js';
 import { session } from './session.js';
-import { confirmCardSetup, mountCard, StripeUnavailable } from './stripe.js';
+import { CardRefused, confirmCardSetup, mountCard } from './stripe.js';
 
 const state = {
   billing: null,
@@ -163,13 +163,15 @@ function renderVat() {
   $('#vat-id').value = vat.vat_id || '';
   setText('#vat-state', vat.vat_id && vat.status ? t(`vat.state.${vat.status}`) : '');
   show('#vat-remove', Boolean(vat.vat_id));
-  if (state.vendor && state.vendor.vat_number) {
-    setText(vendorNote, t('vat.vendorNumber', { number: state.vendor.vat_number }));
-  } else if (state.vendor) {
-    // the address is a mailto: link inside the sentence ("… écrivez à vat@….")
-    const email = state.vendor.vat_contact_email;
-    const [before, after = ''] = t('vat.vendorContact').split('{email}');
-    setText(vendorNote, '').append(before, el('a', { href: `mailto:${email}` }, email), after);
+  if (state.vendor) {
+    // HelpDesk's VAT number when it has one, and whom to write to about it: the address is a
+    // mailto: link inside the sentence ("… écrivez à vat@….")
+    const { vat_number: number, vat_contact_email: email } = state.vendor;
+    setText(vendorNote, number ? `${t('vat.vendorNumber', { number })} ` : '');
+    if (email) {
+      const [before, after = ''] = t('vat.vendorContact').split('{email}');
+      vendorNote.append(before, el('a', { href: `mailto:${email}` }, email), after);
+    }
   }
 }
 
@@ -583,6 +585,25 @@ async function startNewCard() {
   }
 }
 
+/** What Stripe.js said of the typed card, in the page's language: next to the field it is
+ *  about (the embedded Stripe's input, or Stripe's Element as a whole), else in the alert. */
+function showCardRefused(error, alertBox) {
+  const element = $('#card-element');
+  const input = error.field ? element.querySelector(`input[data-field="${error.field}"]`) : null;
+  if (error.field) {
+    const target = input || element;
+    setFieldError(target, error.key ? { key: error.key } : error.text);
+    if (input) input.focus();
+    return;
+  }
+  if (error.key) {
+    alertBox.replaceChildren(say(el('p'), error.key));
+    alertBox.hidden = false;
+  } else {
+    showError(null, alertBox, error);
+  }
+}
+
 function stopNewCard() {
   if (state.mounted) {
     state.mounted.destroy();
@@ -678,8 +699,8 @@ function setupCardDialog({ onPendingSettled }) {
         const name = $('#card-new-name').value.trim();
         paymentMethodId = await confirmCardSetup(state.mounted, setup.client_secret, name ? { name } : {});
       } catch (error) {
-        const message = error instanceof StripeUnavailable ? t('card.stripeUnavailable') : error.message;
-        showError(null, alertBox, { message });
+        if (error instanceof CardRefused) showCardRefused(error, alertBox);
+        else showError(null, alertBox, { message: t('card.stripeUnavailable') });
         return;
       }
       try {

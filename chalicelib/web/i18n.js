@@ -143,6 +143,15 @@ export const CATALOGUE = {
     'card.stripeNote':
       'Your card number goes straight to our payment provider, Stripe; HelpDesk never sees it.',
     'card.stripeUnavailable': 'The secure card form could not be loaded. Please try again later.',
+    'card.error.number': 'The card number is incomplete or not valid.',
+    'card.error.expiry': 'The expiry date is incomplete or not valid.',
+    'card.error.expired': 'This card has expired: check the expiry date or use another card.',
+    'card.error.cvc': 'The security code is incomplete or not valid.',
+    'card.error.postal': 'The postal code is incomplete or not valid.',
+    'card.error.declined': 'Your card was declined. Use another card or call your bank.',
+    'card.error.authentication': 'Your bank could not confirm it is you. Try again or use another card.',
+    'card.error.invalid':
+      'The card details were not accepted. Check the card number, the expiry date and the security code.',
     'card.saved': 'Your card details have been saved.',
     'card.newSaved': 'Your new card has been saved. It will be charged from now on.',
     'card.nothing': 'Nothing to save: change a field first.',
@@ -166,8 +175,8 @@ export const CATALOGUE = {
     'vat.state.invalid': 'Not valid: check the number and its country prefix.',
     'vat.saved': 'Your VAT ID has been saved.',
     'vat.removed': 'Your VAT ID has been removed.',
-    'vat.vendorNumber': 'HelpDesk\u2019s VAT number: {number}',
-    'vat.vendorContact': 'For HelpDesk\u2019s VAT number, write to {email}.',
+    'vat.vendorNumber': 'HelpDesk\u2019s VAT number: {number}.',
+    'vat.vendorContact': 'For anything about HelpDesk\u2019s VAT number, write to {email}.',
 
     'subscribe.title': 'Choose a plan',
     'subscribe.legend': 'Plans',
@@ -283,6 +292,7 @@ export const CATALOGUE = {
     'notme.done': 'Done: the change is cancelled and every session is signed out. Check your mailbox for the link to choose a new password.',
     'profile.pendingEmail': 'Waiting for confirmation: {email} becomes your address once you open the link we mailed there.',
     'sessions.title': 'Sessions',
+    'sessions.tableLabel': 'Your sessions, as a table',
     'sessions.browser': 'Browser',
     'sessions.created': 'Signed in',
     'sessions.lastSeen': 'Last seen',
@@ -451,6 +461,16 @@ export const CATALOGUE = {
       'Le numéro de votre carte est transmis directement à notre prestataire de paiement, Stripe ; HelpDesk ne le voit jamais.',
     'card.stripeUnavailable':
       'Le formulaire de carte sécurisé n\u2019a pas pu être chargé. Veuillez réessayer plus tard.',
+    'card.error.number': 'Le numéro de carte est incomplet ou invalide.',
+    'card.error.expiry': 'La date d\u2019expiration est incomplète ou invalide.',
+    'card.error.expired': 'Cette carte a expiré : vérifiez la date d\u2019expiration ou utilisez une autre carte.',
+    'card.error.cvc': 'Le cryptogramme est incomplet ou invalide.',
+    'card.error.postal': 'Le code postal est incomplet ou invalide.',
+    'card.error.declined': 'Votre carte a été refusée. Utilisez une autre carte ou appelez votre banque.',
+    'card.error.authentication':
+      'Votre banque n\u2019a pas pu confirmer votre identité. Réessayez ou utilisez une autre carte.',
+    'card.error.invalid':
+      'Les données de la carte n\u2019ont pas été acceptées. Vérifiez le numéro, la date d\u2019expiration et le cryptogramme.',
     'card.saved': 'Les données de votre carte ont été enregistrées.',
     'card.newSaved': 'Votre nouvelle carte a été enregistrée. C\u2019est elle qui sera débitée désormais.',
     'card.nothing': 'Rien à enregistrer : modifiez d\u2019abord un champ.',
@@ -474,8 +494,9 @@ export const CATALOGUE = {
     'vat.state.invalid': 'Non valide : vérifiez le numéro et son préfixe de pays.',
     'vat.saved': 'Votre numéro de TVA a été enregistré.',
     'vat.removed': 'Votre numéro de TVA a été supprimé.',
-    'vat.vendorNumber': 'Numéro de TVA de HelpDesk : {number}',
-    'vat.vendorContact': 'Pour obtenir le numéro de TVA de HelpDesk, écrivez à {email}.',
+    'vat.vendorNumber': 'Numéro de TVA de HelpDesk : {number}.',
+    'vat.vendorContact':
+      'Pour toute information sur le numéro de TVA de HelpDesk, contactez-nous par e-mail à l\u2019adresse {email}.',
 
     'subscribe.title': 'Choisissez une formule',
     'subscribe.legend': 'Formules',
@@ -597,6 +618,7 @@ export const CATALOGUE = {
     'notme.done': 'C’est fait : le changement est annulé et toutes les sessions sont déconnectées. Le lien pour choisir un nouveau mot de passe est dans votre boîte de réception.',
     'profile.pendingEmail': 'En attente de confirmation : {email} deviendra votre adresse dès que vous aurez ouvert le lien qui lui a été envoyé.',
     'sessions.title': 'Sessions',
+    'sessions.tableLabel': 'Vos sessions, en tableau',
     'sessions.browser': 'Navigateur',
     'sessions.created': 'Connexion',
     'sessions.lastSeen': 'Dernière activité',
