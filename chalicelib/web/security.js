@@ -22,7 +22,7 @@ import {
   show,
   showError,
 } from './dom.js';
-import { formatDateTime, language, t } from './i18n.js';
+import { byName, formatDateTime, language, t } from './i18n.js';
 import { session } from './session.js';
 
 const MIN_PASSWORD = 8;
