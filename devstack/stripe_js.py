@@ -11,7 +11,10 @@ accepts nothing else (``PUT /billing/card {"payment_method_id": "pm_..."}``).
 * ``GET /js.stripe.com/v3/`` answers localstripe's script followed by :data:`SHIM_JS`, which
   gives the Stripe object a ``createPaymentMethod({type: 'card', card, billing_details})`` that
   posts the Element's card to ``/v1/payment_methods`` with the publishable key and answers
-  ``{paymentMethod}`` or ``{error}``, as Stripe.js does;
+  ``{paymentMethod}`` or ``{error}``, as Stripe.js does; both it and ``confirmCardSetup`` first
+  check the typed card as Stripe.js does (a ``validation_error`` with Stripe's ``code``:
+  ``incomplete_number``, ``invalid_number``, ``invalid_expiry_month``... instead of
+  localstripe's bare "Bad request");
 * ``POST /v1/payment_methods`` carrying a ``pk_`` key in its form (what that script sends)
   creates the PaymentMethod; every other request reaches localstripe untouched.
 
@@ -27,17 +30,69 @@ from typing import Any
 
 SHIM_JS = r"""
 ;(function () {
-  // Added by devstack/stripe_js.py: Stripe.js's createPaymentMethod for an Element.
+  // Added by devstack/stripe_js.py: Stripe.js's createPaymentMethod for an Element, and its
+  // checks of the Element's card before any request (a validation_error with Stripe's code).
+  const MESSAGES = {
+    incomplete_number: 'Your card number is incomplete.',
+    invalid_number: 'Your card number is invalid.',
+    incomplete_expiry: 'Your card\'s expiration date is incomplete.',
+    invalid_expiry_month: 'Your card\'s expiration month is invalid.',
+    invalid_expiry_year: 'Your card\'s expiration year is invalid.',
+    invalid_expiry_year_past: 'Your card\'s expiration year is in the past.',
+    incomplete_cvc: 'Your card\'s security code is incomplete.',
+  };
+  function luhn(digits) {
+    let sum = 0;
+    for (let i = 0; i < digits.length; i += 1) {
+      let d = Number(digits[digits.length - 1 - i]);
+      if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+      sum += d;
+    }
+    return sum % 10 === 0;
+  }
+  function cardProblem(card) {
+    const digits = String((card && card.number) || '').replace(/[\s-]/g, '');
+    if (!digits) return 'incomplete_number';
+    if (!/^\d+$/.test(digits) || digits.length > 19) return 'invalid_number';
+    if (digits.length < 13) return 'incomplete_number';
+    if (!luhn(digits)) return 'invalid_number';
+    const month = String(card.exp_month || '');
+    const typed = String(card.exp_year || '');  // localstripe's Element puts '20' before it
+    if (!month || typed === '' || typed === '20') return 'incomplete_expiry';
+    const year = typed.startsWith('20') ? typed.slice(2) : typed;
+    if (!/^\d{1,2}$/.test(month) || Number(month) < 1 || Number(month) > 12) {
+      return 'invalid_expiry_month';
+    }
+    if (!/^\d{2}$/.test(year)) return 'invalid_expiry_year';
+    const now = new Date();
+    const [y, m] = [2000 + Number(year), Number(month)];
+    if (y < now.getFullYear() || (y === now.getFullYear() && m < now.getMonth() + 1)) {
+      return 'invalid_expiry_year_past';
+    }
+    if (!/^\d{3,4}$/.test(String(card.cvc || ''))) return 'incomplete_cvc';
+    return null;
+  }
+  function validationError(element) {
+    const code = cardProblem(element && element.value && element.value.card);
+    return code ? {error: {type: 'validation_error', code: code, message: MESSAGES[code]}} : null;
+  }
   const makeStripe = Stripe;
   Stripe = function (apiKey, options) {
     const stripe = makeStripe(apiKey, options);
+    const confirmCardSetup = stripe.confirmCardSetup;
+    stripe.confirmCardSetup = async function (clientSecret, data) {
+      const element = data && data.payment_method && data.payment_method.card;
+      if (element && typeof element === 'object' && 'listeners' in element) {
+        const refused = validationError(element);
+        if (refused) return refused;
+      }
+      return confirmCardSetup.call(this, clientSecret, data);
+    };
     stripe.createPaymentMethod = async function (data) {
       const element = data && data.card;
-      const card = element && element.value && element.value.card;
-      if (!card || !card.number) {
-        return {error: {type: 'validation_error', code: 'incomplete_number',
-                        message: 'Your card number is incomplete.'}};
-      }
+      const refused = validationError(element);
+      if (refused) return refused;
+      const card = element.value.card;
       const body = new URLSearchParams();
       body.append('key', apiKey);
       body.append('type', 'card');

@@ -146,8 +146,6 @@ class _Card:
     summary: CardSummary
     behaviour: CardBehaviour
     customer_id: str | None = None
-    line1: str | None = None
-    city: str | None = None
 
 
 @dataclass
@@ -337,9 +335,9 @@ class FakePaymentGateway:
                 name=s.name if name is None else name,
                 postal_code=s.postal_code if postal_code is None else postal_code,
                 country=s.country if country is None else country,
+                line1=s.line1 if line1 is None else line1,
+                city=s.city if city is None else city,
             )
-            card.line1 = card.line1 if line1 is None else line1
-            card.city = card.city if city is None else city
             return card.summary
 
     def create_card_setup(self, customer_id: str) -> str:

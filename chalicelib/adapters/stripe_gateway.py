@@ -486,6 +486,8 @@ def card_summary(method: Mapping[str, Any]) -> CardSummary:
         postal_code=_text(address.get("postal_code")),
         country=_text(address.get("country")),
         issuer_country=_text(card.get("country")),
+        line1=_text(address.get("line1")),
+        city=_text(address.get("city")),
     )
 
 

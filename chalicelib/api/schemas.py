@@ -321,6 +321,10 @@ class AccountOut(ResponseModel):
     email: str
     name: str
     phone: str | None
+    phone_national: str | None = Field(
+        default=None,
+        description="the phone as written in the account's country (06 12 34 56 78), for display",
+    )
     locale: Locale
     country: str
     status: Literal[
@@ -482,6 +486,8 @@ class CardOut(ResponseModel):
     postal_code: str | None
     country: str | None
     issuer_country: str | None = None
+    line1: str | None = Field(default=None, description="the billing address's street")
+    city: str | None = Field(default=None, description="the billing address's city")
     pending_payment: PendingPaymentOut | None = None
 
 

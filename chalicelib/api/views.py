@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.domain.account import Account
 from chalicelib.domain.billing import Charge, Invoice, Party
+from chalicelib.domain.contact import display_phone
 from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.domain.ids import utc_iso
 from chalicelib.i18n import translate
@@ -19,6 +20,7 @@ def account_view(account: Account) -> dict[str, Any]:
         "email": account.email,
         "name": account.name,
         "phone": account.phone,
+        "phone_national": display_phone(account.phone, account.country) if account.phone else None,
         "locale": account.locale,
         "country": account.country,
         "status": account.status.value,

@@ -1,4 +1,5 @@
-"""Contact details: email addresses (email-validator) and phones in E.164 (phonenumbers).
+"""Contact details: email addresses (email-validator) and phones in E.164 (phonenumbers),
+shown back in the account's national format (:func:`display_phone`).
 
 Both libraries are imported on first use: they are heavy and only a few routes need them.
 
@@ -59,3 +60,23 @@ def normalize_phone(raw: str, country: str, field: str = "phone") -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidInput(fields={field: "invalid_phone"})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display_phone(e164: str, country: str) -> str:
+    """How a stored E.164 number is written for the account's ``country``: the national
+    format for a number of that country (``06 12 34 56 78`` in FR), the international one
+    otherwise (``+44 20 7946 0958``).  :func:`normalize_phone` reads either back as the same
+    number."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164  # stored before validation existed: shown as it is
+    national = phonenumbers.region_code_for_number(number) == country.upper()
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if national
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)

@@ -69,6 +69,8 @@ class CardSummary:
     postal_code: str | None = None
     country: str | None = None  # the billing address's country (editable)
     issuer_country: str | None = None  # where the card was issued (Stripe's ``card.country``)
+    line1: str | None = None  # the billing address's street (editable)
+    city: str | None = None  # the billing address's city (editable)
 
     def is_expired(self, now: datetime) -> bool:
         """True once the expiry month is over (a card is valid through its last day)."""
@@ -90,6 +92,8 @@ class CardSummary:
             "postal_code": self.postal_code,
             "country": self.country,
             "issuer_country": self.issuer_country,
+            "line1": self.line1,
+            "city": self.city,
         }
 
 

@@ -9,7 +9,7 @@
 import { get, api } from './api.js';
 import { loadBilling, openCardDialog, relabelBillingDialogs, resetBilling, setupBilling } from './billing.js';
 import { closeDialog, setupDialogs } from './dialogs.js';
-import { $, $$, clearApiMessages, clearFlash, flash, setText, show } from './dom.js';
+import { $, $$, clearApiMessages, clearStatusMessages, flash, setText, show } from './dom.js';
 import { applyTranslations, formatDate, language, onLanguageChange, setLanguage, t } from './i18n.js';
 import { renderMfa, setupMfa } from './mfa.js';
 import { relabelPending, setupPending, showPendingDialog } from './pending.js';
@@ -38,7 +38,7 @@ function showView(name) {
   currentView = name;
   VIEWS.forEach((view) => show(`#view-${view}`, view === name));
   if (changed && !first) {
-    clearFlash();
+    clearStatusMessages();
     window.scrollTo(0, 0);
     const heading = $(`#view-${name} h1`);
     if (heading) heading.focus();
@@ -242,8 +242,24 @@ function setupLanguage() {
   });
 }
 
+// The next action (a form sent, a button pressed; not a menu or a dialog's "Close") starts
+// without the previous action's message; the action's own message comes after this.
+function setupStatusMessages() {
+  document.addEventListener('submit', clearStatusMessages, true);
+  document.addEventListener(
+    'click',
+    (event) => {
+      if (event.target.closest('button:not([aria-haspopup]):not([data-close]), [role=menuitem]')) {
+        clearStatusMessages();
+      }
+    },
+    true,
+  );
+}
+
 function start() {
   applyTranslations(document);
+  setupStatusMessages();
   setupDialogs();
   setupLanguage();
   setupMenu();

@@ -23,13 +23,13 @@ import {
   showError,
 } from './dom.js';
 import { closeDialog, focusFirst, openDialog } from './dialogs.js';
-import { formatDate, formatDateTime, formatMoney, language, t } from './i18n.js';
+import { byName, formatDate, formatDateTime, formatMoney, language, t } from './i18n.js';
 import { loadCards, resetCards, setupCards } from './cards.js';
 import { loadCreditNotes, resetCreditNotes, setupCreditNotes } from './credit_notes.js';
 import { applyPendingCharges, pendingSummary } from './pending.js';
 import { renderPlanChange, setupPlanChange } from './plans.js';
 import { session } from './session.js';
-import { confirmCardSetup, mountCard, StripeUnavailable } from './stripe.js';
+import { CardRefused, confirmCardSetup, mountCard } from './stripe.js';
 
 const state = {
   billing: null,
@@ -68,7 +68,7 @@ function countryName(code) {
 
 function fillCountrySelect(select, list, selected) {
   select.replaceChildren(el('option', { value: '' }, t('field.countryChoose')));
-  list.forEach((item) => select.append(el('option', { value: item.code }, item.name)));
+  byName(list).forEach((item) => select.append(el('option', { value: item.code }, item.name)));
   select.value = selected || '';
 }
 
@@ -188,12 +188,14 @@ function renderVat() {
   setText('#vat-state', vat.vat_id && vat.status ? t(`vat.state.${vat.status}`) : '');
   show('#vat-remove', Boolean(vat.vat_id));
   if (state.vendor) {
-    setText(
-      vendorNote,
-      state.vendor.vat_number
-        ? t('vat.vendorNumber', { number: state.vendor.vat_number })
-        : t('vat.vendorContact', { email: state.vendor.vat_contact_email }),
-    );
+    // HelpDesk's VAT number when it has one, and whom to write to about it: the address is a
+    // mailto: link inside the sentence ("… écrivez à vat@….")
+    const { vat_number: number, vat_contact_email: email } = state.vendor;
+    setText(vendorNote, number ? `${t('vat.vendorNumber', { number })} ` : '');
+    if (email) {
+      const [before, after = ''] = t('vat.vendorContact').split('{email}');
+      vendorNote.append(before, el('a', { href: `mailto:${email}` }, email), after);
+    }
   }
 }
 
@@ -607,8 +609,8 @@ export async function openCardDialog(opener, { pending = false } = {}) {
     fillExpirySelects(card);
     $('#card-name').value = card.name || '';
     $('#card-postal-code').value = card.postal_code || '';
-    $('#card-line1').value = '';
-    $('#card-city').value = '';
+    $('#card-line1').value = card.line1 || '';
+    $('#card-city').value = card.city || '';
   }
   showCardPanel(card ? 'edit' : 'new');
   openDialog(dialog, opener);
@@ -643,6 +645,25 @@ async function startNewCard() {
   }
 }
 
+/** What Stripe.js said of the typed card, in the page's language: next to the field it is
+ *  about (the embedded Stripe's input, or Stripe's Element as a whole), else in the alert. */
+function showCardRefused(error, alertBox) {
+  const element = $('#card-element');
+  const input = error.field ? element.querySelector(`input[data-field="${error.field}"]`) : null;
+  if (error.field) {
+    const target = input || element;
+    setFieldError(target, error.key ? { key: error.key } : error.text);
+    if (input) input.focus();
+    return;
+  }
+  if (error.key) {
+    alertBox.replaceChildren(say(el('p'), error.key));
+    alertBox.hidden = false;
+  } else {
+    showError(null, alertBox, error);
+  }
+}
+
 function stopNewCard() {
   if (state.mounted) {
     state.mounted.destroy();
@@ -661,8 +682,8 @@ function cardChanges(card) {
   if (values.postal_code && values.postal_code !== (card.postal_code || ''))
     changes.postal_code = values.postal_code;
   if (values.country && values.country !== (card.country || '')) changes.country = values.country;
-  if (values.line1) changes.line1 = values.line1;
-  if (values.city) changes.city = values.city;
+  if (values.line1 && values.line1 !== (card.line1 || '')) changes.line1 = values.line1;
+  if (values.city && values.city !== (card.city || '')) changes.city = values.city;
   return changes;
 }
 
@@ -709,8 +730,8 @@ function setupCardDialog({ onPendingSettled }) {
         const { data } = await api('PATCH', '/billing/card', { body: changes });
         afterCardSaved(data);
         fillExpirySelects(data);
-        $('#card-line1').value = '';
-        $('#card-city').value = '';
+        $('#card-line1').value = data.line1 || '';
+        $('#card-city').value = data.city || '';
         say(status, 'card.saved');
       } catch (error) {
         if (error.status === 401) return;
@@ -738,8 +759,8 @@ function setupCardDialog({ onPendingSettled }) {
         const name = $('#card-new-name').value.trim();
         paymentMethodId = await confirmCardSetup(state.mounted, setup.client_secret, name ? { name } : {});
       } catch (error) {
-        const message = error instanceof StripeUnavailable ? t('card.stripeUnavailable') : error.message;
-        showError(null, alertBox, { message });
+        if (error instanceof CardRefused) showCardRefused(error, alertBox);
+        else showError(null, alertBox, { message: t('card.stripeUnavailable') });
         return;
       }
       try {
@@ -750,6 +771,8 @@ function setupCardDialog({ onPendingSettled }) {
         fillExpirySelects(card);
         $('#card-name').value = card.name || '';
         $('#card-postal-code').value = card.postal_code || '';
+        $('#card-line1').value = card.line1 || '';
+        $('#card-city').value = card.city || '';
         showCardPanel('edit');
         let message = 'card.newSaved';
         if ('pending_payment' in data) {

@@ -204,3 +204,10 @@ export function clearFlash() {
   box.hidden = true;
   box.replaceChildren();
 }
+
+/** What the last action said (the page message, the forms' status lines) goes at the next
+ *  action or view, so that "You have been signed out." never sits above a later error. */
+export function clearStatusMessages() {
+  clearFlash();
+  $$('.form-status').forEach((node) => setText(node, ''));
+}

@@ -77,7 +77,8 @@ export const CATALOGUE = {
     'profile.title': 'Profile',
     'profile.personal': 'Personal information',
     'profile.currentPassword': 'Current password (needed to change your email address)',
-    'profile.phoneHint': 'International format, for example +33 6 12 34 56 78. Leave empty to remove it.',
+    'profile.phoneHint':
+      'As you would dial it in your country (06 12 34 56 78), or with the country code (+44 20 7946 0958). Leave empty to remove it.',
     'profile.saved': 'Your profile has been saved.',
     'profile.nothing': 'Nothing to save: change a field first.',
 
@@ -142,6 +143,15 @@ export const CATALOGUE = {
     'card.stripeNote':
       'Your card number goes straight to our payment provider, Stripe; HelpDesk never sees it.',
     'card.stripeUnavailable': 'The secure card form could not be loaded. Please try again later.',
+    'card.error.number': 'The card number is incomplete or not valid.',
+    'card.error.expiry': 'The expiry date is incomplete or not valid.',
+    'card.error.expired': 'This card has expired: check the expiry date or use another card.',
+    'card.error.cvc': 'The security code is incomplete or not valid.',
+    'card.error.postal': 'The postal code is incomplete or not valid.',
+    'card.error.declined': 'Your card was declined. Use another card or call your bank.',
+    'card.error.authentication': 'Your bank could not confirm it is you. Try again or use another card.',
+    'card.error.invalid':
+      'The card details were not accepted. Check the card number, the expiry date and the security code.',
     'card.saved': 'Your card details have been saved.',
     'card.newSaved': 'Your new card has been saved. It will be charged from now on.',
     'card.nothing': 'Nothing to save: change a field first.',
@@ -176,8 +186,8 @@ export const CATALOGUE = {
     'vat.state.invalid': 'Not valid: check the number and its country prefix.',
     'vat.saved': 'Your VAT ID has been saved.',
     'vat.removed': 'Your VAT ID has been removed.',
-    'vat.vendorNumber': 'HelpDesk\u2019s VAT number: {number}',
-    'vat.vendorContact': 'For HelpDesk\u2019s VAT number, write to {email}.',
+    'vat.vendorNumber': 'HelpDesk\u2019s VAT number: {number}.',
+    'vat.vendorContact': 'For anything about HelpDesk\u2019s VAT number, write to {email}.',
 
     'subscribe.title': 'Choose a plan',
     'subscribe.legend': 'Plans',
@@ -317,6 +327,7 @@ export const CATALOGUE = {
     'notme.done': 'Done: the change is cancelled and every session is signed out. Check your mailbox for the link to choose a new password.',
     'profile.pendingEmail': 'Waiting for confirmation: {email} becomes your address once you open the link we mailed there.',
     'sessions.title': 'Sessions',
+    'sessions.tableLabel': 'Your sessions, as a table',
     'sessions.browser': 'Browser',
     'sessions.created': 'Signed in',
     'sessions.lastSeen': 'Last seen',
@@ -452,7 +463,7 @@ export const CATALOGUE = {
     'profile.personal': 'Informations personnelles',
     'profile.currentPassword': 'Mot de passe actuel (nécessaire pour changer d\u2019adresse électronique)',
     'profile.phoneHint':
-      'Format international, par exemple +33 6 12 34 56 78. Laissez vide pour le supprimer.',
+      'Comme vous le composez dans votre pays (06 12 34 56 78), ou avec l\u2019indicatif (+44 20 7946 0958). Laissez vide pour le supprimer.',
     'profile.saved': 'Votre profil a été enregistré.',
     'profile.nothing': 'Rien à enregistrer : modifiez d\u2019abord un champ.',
 
@@ -518,6 +529,16 @@ export const CATALOGUE = {
       'Le numéro de votre carte est transmis directement à notre prestataire de paiement, Stripe ; HelpDesk ne le voit jamais.',
     'card.stripeUnavailable':
       'Le formulaire de carte sécurisé n\u2019a pas pu être chargé. Veuillez réessayer plus tard.',
+    'card.error.number': 'Le numéro de carte est incomplet ou invalide.',
+    'card.error.expiry': 'La date d\u2019expiration est incomplète ou invalide.',
+    'card.error.expired': 'Cette carte a expiré : vérifiez la date d\u2019expiration ou utilisez une autre carte.',
+    'card.error.cvc': 'Le cryptogramme est incomplet ou invalide.',
+    'card.error.postal': 'Le code postal est incomplet ou invalide.',
+    'card.error.declined': 'Votre carte a été refusée. Utilisez une autre carte ou appelez votre banque.',
+    'card.error.authentication':
+      'Votre banque n\u2019a pas pu confirmer votre identité. Réessayez ou utilisez une autre carte.',
+    'card.error.invalid':
+      'Les données de la carte n\u2019ont pas été acceptées. Vérifiez le numéro, la date d\u2019expiration et le cryptogramme.',
     'card.saved': 'Les données de votre carte ont été enregistrées.',
     'card.newSaved': 'Votre nouvelle carte a été enregistrée. C\u2019est elle qui sera débitée désormais.',
     'card.nothing': 'Rien à enregistrer : modifiez d\u2019abord un champ.',
@@ -552,8 +573,9 @@ export const CATALOGUE = {
     'vat.state.invalid': 'Non valide : vérifiez le numéro et son préfixe de pays.',
     'vat.saved': 'Votre numéro de TVA a été enregistré.',
     'vat.removed': 'Votre numéro de TVA a été supprimé.',
-    'vat.vendorNumber': 'Numéro de TVA de HelpDesk : {number}',
-    'vat.vendorContact': 'Pour obtenir le numéro de TVA de HelpDesk, écrivez à {email}.',
+    'vat.vendorNumber': 'Numéro de TVA de HelpDesk : {number}.',
+    'vat.vendorContact':
+      'Pour toute information sur le numéro de TVA de HelpDesk, contactez-nous par e-mail à l\u2019adresse {email}.',
 
     'subscribe.title': 'Choisissez une formule',
     'subscribe.legend': 'Formules',
@@ -699,6 +721,7 @@ export const CATALOGUE = {
     'notme.done': 'C’est fait : le changement est annulé et toutes les sessions sont déconnectées. Le lien pour choisir un nouveau mot de passe est dans votre boîte de réception.',
     'profile.pendingEmail': 'En attente de confirmation : {email} deviendra votre adresse dès que vous aurez ouvert le lien qui lui a été envoyé.',
     'sessions.title': 'Sessions',
+    'sessions.tableLabel': 'Vos sessions, en tableau',
     'sessions.browser': 'Navigateur',
     'sessions.created': 'Connexion',
     'sessions.lastSeen': 'Dernière activité',
@@ -823,6 +846,13 @@ export function applyTranslations(root) {
 // --- formatting -------------------------------------------------------------------------------
 function intlLocale() {
   return INTL_LOCALES[current];
+}
+
+/** Items with a ``name`` in the language's alphabetical order (Intl.Collator: "Égypte" and
+ *  "États-Unis" come with the E's, "Île Maurice" with the I's, not after "Zimbabwe"). */
+export function byName(items) {
+  const collator = new Intl.Collator(intlLocale(), { sensitivity: 'base' });
+  return [...items].sort((a, b) => collator.compare(a.name, b.name));
 }
 
 /** Integer minor units of an ISO 4217 currency, e.g. (1500, 'EUR') -> "€15.00" / "15,00 €". */

@@ -25,9 +25,14 @@ export function renderProfile(account) {
   clearErrors(form, $('#profile-error'));
   $('#profile-name').value = account.name || '';
   $('#profile-email').value = account.email || '';
-  $('#profile-phone').value = account.phone || '';
+  $('#profile-phone').value = shownPhone(account);
   $('#profile-current-password').value = '';
   syncPasswordField();
+}
+
+/** The phone as the account's country writes it ("06 12 34 56 78"); the API keeps E.164. */
+function shownPhone(account) {
+  return account.phone_national || account.phone || '';
 }
 
 function syncPasswordField() {
@@ -45,7 +50,7 @@ function profileChanges(account) {
     changes.email = values.email;
     changes.current_password = $('#profile-current-password').value;
   }
-  if (values.phone !== (account.phone || '')) changes.phone = values.phone || null;
+  if (values.phone !== shownPhone(account)) changes.phone = values.phone || null;
   return changes;
 }
 

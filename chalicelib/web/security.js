@@ -22,7 +22,7 @@ import {
   show,
   showError,
 } from './dom.js';
-import { formatDateTime, language, t } from './i18n.js';
+import { byName, formatDateTime, language, t } from './i18n.js';
 import { session } from './session.js';
 
 const MIN_PASSWORD = 8;
@@ -75,7 +75,7 @@ async function fillCountries() {
     items = [];
   }
   const options = [el('option', { value: '' }, t('field.countryChoose'))];
-  items.forEach((c) => options.push(el('option', { value: c.code }, c.name)));
+  byName(items).forEach((c) => options.push(el('option', { value: c.code }, c.name)));
   select.replaceChildren(...options);
   select.value = chosen || (language() === 'fr' ? 'FR' : '');
 }

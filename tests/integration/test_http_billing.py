@@ -117,6 +117,13 @@ def test_card_bad_input(api: Api, settings: Settings) -> None:
     )
     assert ok.status == 200, ok.json
     assert (ok.json["exp_month"], ok.json["exp_year"]) == (7, 2032)
+    # the street and city typed in "Edit credit card" come back (the console shows them)
+    address = {"line1": "12 rue de Rivoli", "city": "Paris", "postal_code": "75001"}
+    moved = api.call("PATCH", "/billing/card", address, token=token)
+    assert moved.status == 200, moved.json
+    assert {k: moved.json[k] for k in address} == address
+    card = api.call("GET", "/billing", token=token).json["card"]
+    assert {k: card[k] for k in address} == address
 
 
 def test_subscribe_bad_input_and_declines(api: Api, settings: Settings) -> None:

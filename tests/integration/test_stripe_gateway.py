@@ -190,15 +190,24 @@ def test_update_card_edits_expiry_and_billing_details(backend: Backend) -> None:
     card = backend.new_card("4242424242424242")
     backend.gateway.attach_card(customer, card)
     updated = backend.gateway.update_card(
-        card, exp_month=5, exp_year=2031, name="Ada Byron", postal_code="75001", country="FR"
+        card,
+        exp_month=5,
+        exp_year=2031,
+        name="Ada Byron",
+        postal_code="75001",
+        country="FR",
+        line1="12 rue de Rivoli",
+        city="Paris",
     )
     fetched = backend.gateway.get_card(card)
     for summary in (updated, fetched):
         assert (summary.exp_month, summary.exp_year) == (5, 2031)
         assert (summary.name, summary.postal_code, summary.country) == ("Ada Byron", "75001", "FR")
+        assert (summary.line1, summary.city) == ("12 rue de Rivoli", "Paris")  # shown back
     renamed = backend.gateway.update_card(card, name="Ada King")
     assert renamed.name == "Ada King"
     assert renamed.exp_month == 5  # fields not sent are kept
+    assert (renamed.line1, renamed.city) == ("12 rue de Rivoli", "Paris")
 
 
 def test_update_card_keeps_brand_and_last4(backend: Backend) -> None:

@@ -522,8 +522,9 @@ def test_fake_unavailable_refuses_before_any_effect() -> None:
 
 def test_fake_card_updates_merge_and_unknown_cards_are_invalid() -> None:
     fake, customer, card = _setup()
-    fake.update_card(card, exp_month=4, exp_year=2032, postal_code="75001")
-    summary = fake.update_card(card, name="Ada King", country="FR")
+    fake.update_card(card, exp_month=4, exp_year=2032, postal_code="75001", line1="1 rue X")
+    summary = fake.update_card(card, name="Ada King", country="FR", city="Paris")
+    assert (summary.line1, summary.city) == ("1 rue X", "Paris")  # kept, shown back
     assert (summary.brand, summary.last4, summary.exp_month, summary.exp_year) == (
         "visa",
         "4242",

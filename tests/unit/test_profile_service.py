@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from chalicelib.adapters.memory import InMemoryRepository
-from chalicelib.domain.account import Caller
+from chalicelib.api.views import account_view
+from chalicelib.domain.account import Account, Caller
+from chalicelib.domain.contact import display_phone, normalize_phone
 from chalicelib.domain.errors import Conflict, DomainError, InvalidInput, NotAuthenticated
 from chalicelib.services.profile import ProfileChanges
 from chalicelib.wiring import Container
@@ -45,6 +49,36 @@ def test_profile_fields_change_and_phone_is_stored_in_e164(memory_box: Container
     caller = memory_box.auth.authenticate(_token(memory_box, updated.id), "10.0.0.1")
     removed = memory_box.profile.update_profile(caller, ProfileChanges(phone=None))
     assert removed.phone is None
+
+
+@pytest.mark.parametrize(
+    ("e164", "country", "shown"),
+    [
+        ("+33612345678", "FR", "06 12 34 56 78"),  # the account's own country: national
+        ("+33612345678", "DE", "+33 6 12 34 56 78"),  # a number from abroad: international
+        ("+442079460958", "GB", "020 7946 0958"),
+        ("+12015550123", "US", "(201) 555-0123"),
+    ],
+)
+def test_the_phone_is_shown_as_the_accounts_country_writes_it(
+    e164: str, country: str, shown: str
+) -> None:
+    assert display_phone(e164, country) == shown
+    assert normalize_phone(shown, country) == e164  # what is shown reads back the same
+    assert account_view(_account(e164, country))["phone_national"] == shown
+
+
+def _account(phone: str, country: str) -> Account:
+    return Account(
+        id="acc_1",
+        email="ada@example.com",
+        name="Ada",
+        password_hash="x",
+        country=country,
+        locale="fr",
+        phone=phone,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
 
 
 def _token(box: Container, account_id: str) -> str:
