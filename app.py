@@ -42,7 +42,8 @@ if uses_test_clock(get_settings()):  # the local stage only: elsewhere /_test/* 
     app.register_blueprint(test_clock.bp)
 register_fallbacks(app, static=web.static)
 
-app.schedule(Rate(5, unit=Rate.MINUTES), name="outbox")(handlers.outbox)
+# Lambda calls each handler by its function name (``app.outbox``, ...): each is kept here
+outbox = app.schedule(Rate(5, unit=Rate.MINUTES), name="outbox")(handlers.outbox)
 # new mail leaves at once from the table's stream (the 5-minute schedule sweeps retries);
 # Lambda calls it as app.outbox_stream
 outbox_stream = app.on_dynamodb_record(
@@ -52,12 +53,12 @@ outbox_stream = app.on_dynamodb_record(
     batch_size=100,
     name="outbox-stream",
 )(handlers.outbox_stream)
-app.schedule(Rate(1, unit=Rate.HOURS), name="renewals")(handlers.renewals)
-app.schedule(Rate(1, unit=Rate.HOURS), name="vat-recheck")(handlers.vat_recheck)
-app.schedule(Rate(1, unit=Rate.HOURS), name="retry-pending")(handlers.retry_pending)
-app.schedule(Rate(1, unit=Rate.HOURS), name="trials")(handlers.trials)
-app.schedule(Rate(1, unit=Rate.HOURS), name="reminders")(handlers.reminders)
-app.on_sqs_message(
+renewals = app.schedule(Rate(1, unit=Rate.HOURS), name="renewals")(handlers.renewals)
+vat_recheck = app.schedule(Rate(1, unit=Rate.HOURS), name="vat-recheck")(handlers.vat_recheck)
+retry_pending = app.schedule(Rate(1, unit=Rate.HOURS), name="retry-pending")(handlers.retry_pending)
+trials = app.schedule(Rate(1, unit=Rate.HOURS), name="trials")(handlers.trials)
+reminders = app.schedule(Rate(1, unit=Rate.HOURS), name="reminders")(handlers.reminders)
+retry_consumer = app.on_sqs_message(
     queue=get_settings().retry_queue_name,
     batch_size=10,
     name="retry-consumer",

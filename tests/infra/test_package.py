@@ -114,6 +114,26 @@ def test_the_templates_table_is_the_table_the_code_creates(settings: Any) -> Non
 
 
 @pytest.mark.parametrize("stage", STAGES)
+def test_every_function_handler_is_importable(stage: str, templates: Any) -> None:
+    """Lambda imports ``app`` and calls the attribute the template's ``Handler`` names
+    (``app.outbox``, ``app.retry_consumer``, ...): each must exist and be the wrapped
+    handler Chalice registered (a schedule whose decorator result was dropped names an
+    attribute ``app`` does not have, and that Lambda fails at every run)."""
+    import app
+
+    resources = templates[stage]["doc"]["Resources"]
+    handlers = {
+        r["Properties"]["Handler"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    assert "app.app" in handlers and len(handlers) >= 8  # the API, 6 schedules, SQS, stream
+    for handler in sorted(handlers):
+        module, _, name = handler.partition(".")
+        assert module == "app" and callable(getattr(app, name, None)), handler
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_the_outbox_relay_runs_from_the_tables_stream(stage: str, templates: Any) -> None:
     """New mail only (the filter), from this stack's table stream (not the placeholder ARN
     app.py registers), through the handler Lambda can import (app.outbox_stream)."""
