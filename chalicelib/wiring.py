@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.services.auth import AuthService
     from chalicelib.services.billing import BillingService
     from chalicelib.services.cards import CardService
+    from chalicelib.services.catalog import PlanCatalog
     from chalicelib.services.credit_notes import CreditNoteService
     from chalicelib.services.dunning import DunningService
     from chalicelib.services.health import HealthService
@@ -172,6 +173,12 @@ class Container:
             self.billing,
             self.settlement,
         )
+
+    @cached_property
+    def catalog(self) -> PlanCatalog:
+        from chalicelib.services.catalog import PlanCatalog
+
+        return PlanCatalog(self.settings, self.clock, self.auth)
 
     @cached_property
     def auth(self) -> AuthService:

@@ -4,7 +4,6 @@ countries."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from chalice.app import Blueprint, Response
@@ -13,9 +12,6 @@ from chalicelib.api.http import RequestContext, endpoint, json_response
 from chalicelib.config import get_settings
 
 bp = Blueprint(__name__)
-
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_POSTAL = re.compile(r"^[A-Za-z0-9 -]{1,16}$")
 
 
 @endpoint(
@@ -59,49 +55,36 @@ def openapi(ctx: RequestContext) -> dict[str, Any]:
     ),
 )
 def plans(ctx: RequestContext) -> dict[str, Any]:
-    from chalicelib.domain.errors import InvalidInput, NotAuthenticated
-    from chalicelib.i18n.invoices import plan_description, plan_label
-    from chalicelib.services.invoicing import price_for_account, price_for_country
+    from chalicelib.domain.errors import InvalidInput
     from chalicelib.wiring import container
 
-    settings = get_settings()
     unknown = sorted(set(ctx.query) - {"country", "postal_code"})
     if unknown:
         raise InvalidInput("unknown_field", fields={name[:64]: "field_unknown" for name in unknown})
-    country = ctx.query.get("country", settings.vendor_country).upper()
-    postal_code = ctx.query.get("postal_code") or None
-    if not _COUNTRY.match(country):
-        raise InvalidInput(fields={"country": "invalid_country"})
-    if postal_code is not None and not _POSTAL.match(postal_code):
-        raise InvalidInput(fields={"postal_code": "field_invalid"})
-    account = None
     authorization = ctx.headers.get("authorization", "")
-    if authorization.lower().startswith("bearer "):
-        try:  # signed in: the account's billing address and VAT ID decide, as on its invoice
-            account = container().auth.authenticate(authorization[7:].strip(), ctx.ip).account
-        except NotAuthenticated:
-            account = None  # an expired token sees the visitor's prices
-    today = container().clock.now().date()
-    items = []
-    for p in settings.plans:
-        price = (
-            price_for_account(p.amount, account, settings, today)
-            if account is not None
-            else price_for_country(p.amount, country, postal_code, settings, today)
-        )
-        items.append(
+    bearer = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
+    offers = container().catalog.offers(
+        locale=ctx.locale,
+        token=bearer,
+        ip=ctx.ip,
+        country=ctx.query.get("country"),
+        postal_code=ctx.query.get("postal_code") or None,
+    )
+    return {
+        "items": [
             {
-                "id": p.id,
-                "name": plan_label(p.id, ctx.locale, p.name),
-                "amount": p.amount,
-                "currency": p.currency,
-                "interval": p.interval,
-                "price": price.as_dict(p.currency),
-                "per_seat": p.per_seat,
-                "description": plan_description(p.id, ctx.locale),
+                "id": o.plan.id,
+                "name": o.name,
+                "amount": o.plan.amount,
+                "currency": o.plan.currency,
+                "interval": o.plan.interval,
+                "price": o.price.as_dict(o.plan.currency),
+                "per_seat": o.plan.per_seat,
+                "description": o.description,
             }
-        )
-    return {"items": items}
+            for o in offers
+        ]
+    }
 
 
 @endpoint(
