@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Blueprint, Response
 
 from chalicelib.api.http import (
-    API_CSP,
-    SECURITY_HEADERS,
     Param,
     RequestContext,
     endpoint,
@@ -452,19 +450,10 @@ def get_invoice(ctx: RequestContext, invoice_id: str) -> dict[str, Any]:
     content_type="text/html",
 )
 def print_invoice(ctx: RequestContext, invoice_id: str) -> Response:
-    from chalicelib.api.documents import PRINT_CSP, invoice_html
+    from chalicelib.api.documents import document_response, invoice_html
 
-    html = invoice_html(_invoice(ctx, invoice_id), ctx.locale)
-    return Response(
-        body=html,
-        status_code=200,
-        headers={
-            **SECURITY_HEADERS,
-            "Content-Type": "text/html; charset=utf-8",
-            "Content-Security-Policy": PRINT_CSP,
-            "X-Frame-Options": "SAMEORIGIN",
-        },
-    )
+    invoice = _invoice(ctx, invoice_id)
+    return document_response(invoice_html(invoice, ctx.locale), "print", invoice.number)
 
 
 @endpoint(
@@ -479,20 +468,10 @@ def print_invoice(ctx: RequestContext, invoice_id: str) -> Response:
     content_type="application/pdf",
 )
 def pdf_invoice(ctx: RequestContext, invoice_id: str) -> Response:
-    from chalicelib.api.documents import invoice_pdf
+    from chalicelib.api.documents import document_response, invoice_pdf
 
     invoice = _invoice(ctx, invoice_id)
-    return Response(
-        body=invoice_pdf(invoice, ctx.locale),
-        status_code=200,
-        headers={
-            **SECURITY_HEADERS,
-            "Content-Type": "application/pdf",
-            # never framed (X-Frame-Options: DENY agrees): the console fetches it as a blob
-            "Content-Security-Policy": API_CSP,
-            "Content-Disposition": f'inline; filename="{invoice.number}.pdf"',
-        },
-    )
+    return document_response(invoice_pdf(invoice, ctx.locale), "pdf", invoice.number)
 
 
 @endpoint(
@@ -506,19 +485,11 @@ def pdf_invoice(ctx: RequestContext, invoice_id: str) -> Response:
     content_type="application/xml",
 )
 def xml_invoice(ctx: RequestContext, invoice_id: str) -> Response:
-    from chalicelib.api.documents import invoice_xml
+    from chalicelib.api.documents import document_response, invoice_xml
 
     invoice = _invoice(ctx, invoice_id)
-    return Response(
-        body=invoice_xml(invoice, ctx.locale).decode("utf-8"),
-        status_code=200,
-        headers={
-            **SECURITY_HEADERS,
-            "Content-Type": "application/xml; charset=utf-8",
-            "Content-Security-Policy": API_CSP,
-            "Content-Disposition": f'inline; filename="{invoice.number}.xml"',
-        },
-    )
+    xml = invoice_xml(invoice, ctx.locale).decode("utf-8")
+    return document_response(xml, "xml", invoice.number)
 
 
 def _vat_view(account: Account) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.api.http import SECURITY_HEADERS, RequestContext, endpoint, int_query
+from chalicelib.api.http import RequestContext, endpoint, int_query
 from chalicelib.api.views import credit_note_summary, credit_note_view
 from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.domain.errors import InvalidInput, NotFound
@@ -98,18 +98,10 @@ def get_credit_note(ctx: RequestContext, credit_note_id: str) -> dict[str, Any]:
     content_type="text/html",
 )
 def print_credit_note(ctx: RequestContext, credit_note_id: str) -> Response:
-    from chalicelib.api.documents import PRINT_CSP, credit_note_html
+    from chalicelib.api.documents import credit_note_html, document_response
 
-    return Response(
-        body=credit_note_html(_note(ctx, credit_note_id), ctx.locale),
-        status_code=200,
-        headers={
-            **SECURITY_HEADERS,
-            "Content-Type": "text/html; charset=utf-8",
-            "Content-Security-Policy": PRINT_CSP,
-            "X-Frame-Options": "SAMEORIGIN",
-        },
-    )
+    note = _note(ctx, credit_note_id)
+    return document_response(credit_note_html(note, ctx.locale), "print", note.number)
 
 
 @endpoint(
@@ -123,19 +115,10 @@ def print_credit_note(ctx: RequestContext, credit_note_id: str) -> Response:
     content_type="application/pdf",
 )
 def pdf_credit_note(ctx: RequestContext, credit_note_id: str) -> Response:
-    from chalicelib.api.documents import credit_note_pdf
+    from chalicelib.api.documents import credit_note_pdf, document_response
 
     note = _note(ctx, credit_note_id)
-    return Response(
-        body=credit_note_pdf(note, ctx.locale),
-        status_code=200,
-        headers={
-            **SECURITY_HEADERS,
-            "Content-Type": "application/pdf",
-            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
-            "Content-Disposition": f'inline; filename="{note.number}.pdf"',
-        },
-    )
+    return document_response(credit_note_pdf(note, ctx.locale), "pdf", note.number)
 
 
 @endpoint(
@@ -149,19 +132,11 @@ def pdf_credit_note(ctx: RequestContext, credit_note_id: str) -> Response:
     content_type="application/xml",
 )
 def xml_credit_note(ctx: RequestContext, credit_note_id: str) -> Response:
-    from chalicelib.api.documents import credit_note_xml
+    from chalicelib.api.documents import credit_note_xml, document_response
 
     note = _note(ctx, credit_note_id)
-    return Response(
-        body=credit_note_xml(note, ctx.locale).decode("utf-8"),
-        status_code=200,
-        headers={
-            **SECURITY_HEADERS,
-            "Content-Type": "application/xml; charset=utf-8",
-            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-            "Content-Disposition": f'inline; filename="{note.number}.xml"',
-        },
-    )
+    xml = credit_note_xml(note, ctx.locale).decode("utf-8")
+    return document_response(xml, "xml", note.number)
 
 
 @endpoint(

@@ -15,7 +15,11 @@ from __future__ import annotations
 import base64
 import hashlib
 from html import escape
+from typing import Literal
 
+from chalice.app import Response
+
+from chalicelib.api.http import API_CSP, SECURITY_HEADERS
 from chalicelib.documents import content
 from chalicelib.documents.content import INVOICE, Heading
 from chalicelib.domain.billing import Invoice
@@ -67,6 +71,29 @@ PRINT_CSP = (
     f"default-src 'none'; style-src {_hash(PRINT_CSS)}; script-src {_hash(PRINT_JS)}; "
     "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 )
+
+
+DocumentKind = Literal["print", "pdf", "xml"]
+_DOCUMENT_HEADERS: dict[DocumentKind, dict[str, str]] = {
+    # the print view may be framed by the console (same origin) for printing
+    "print": {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": PRINT_CSP,
+        "X-Frame-Options": "SAMEORIGIN",
+    },
+    # never framed (X-Frame-Options: DENY agrees): the console fetches them as blobs
+    "pdf": {"Content-Type": "application/pdf", "Content-Security-Policy": API_CSP},
+    "xml": {"Content-Type": "application/xml; charset=utf-8", "Content-Security-Policy": API_CSP},
+}
+
+
+def document_response(body: str | bytes, kind: DocumentKind, number: str) -> Response:
+    """The answer of an invoice's or credit note's print view, PDF or XML: one set of
+    headers per kind, whatever the document (``number`` names the downloaded file)."""
+    headers = {**SECURITY_HEADERS, **_DOCUMENT_HEADERS[kind]}
+    if kind != "print":
+        headers["Content-Disposition"] = f'inline; filename="{number}.{kind}"'
+    return Response(body=body, status_code=200, headers=dict(headers))
 
 
 def credit_note_heading(note: CreditNote) -> Heading:

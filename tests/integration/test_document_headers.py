@@ -1,4 +1,4 @@
-"""An invoice's documents say one thing about framing: the CSP's ``frame-ancestors`` and
+"""An invoice's and a credit note's documents say one thing about framing: the CSP's ``frame-ancestors`` and
 ``X-Frame-Options`` agree.  The console prints the print view from a same-origin frame (of a
 blob it fetched) and downloads the PDF and the XML as blobs: it never frames them by URL, so
 the PDF and the XML may be framed by nobody, the print view by the same origin only."""
@@ -36,12 +36,19 @@ def test_framing_headers_agree_on_every_invoice_document(api: Api, settings: Set
     subscribed = api.call("POST", "/billing/subscribe", {"plan": "basic-monthly"}, token=token)
     assert subscribed.status == 200, subscribed.json
     invoice_id = api.call("GET", "/billing/invoices", token=token).json["items"][0]["id"]
+    refund = api.call(  # a credit note's documents answer the same (one owner of the headers)
+        "POST",
+        f"/support/invoices/{invoice_id}/refund",
+        {"amount": 100, "reason": "Goodwill"},
+        headers={"X-Support-Key": settings.support_key, "Idempotency-Key": "headers-1"},
+    )
+    assert refund.status == 200, refund.json
     expected = {"/print": "'self'", "/pdf": "'none'", "/xml": "'none'"}
-    for suffix, ancestors in expected.items():
-        answer = api.call(
-            "GET", f"/billing/invoices/{invoice_id}{suffix}", token=token, headers={"Accept": "*/*"}
-        )
-        assert answer.status == 200, suffix
-        found = frame_ancestors(answer.headers["Content-Security-Policy"])
-        assert found == ancestors, suffix
-        assert answer.headers["X-Frame-Options"] == AGREEING[found], suffix
+    for document in (f"invoices/{invoice_id}", f"credit-notes/{refund.json['id']}"):
+        for suffix, ancestors in expected.items():
+            path = f"/billing/{document}{suffix}"
+            answer = api.call("GET", path, token=token, headers={"Accept": "*/*"})
+            assert answer.status == 200, path
+            found = frame_ancestors(answer.headers["Content-Security-Policy"])
+            assert found == ancestors, path
+            assert answer.headers["X-Frame-Options"] == AGREEING[found], path
