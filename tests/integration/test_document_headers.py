@@ -1,7 +1,8 @@
-"""An invoice's and a credit note's documents say one thing about framing: the CSP's ``frame-ancestors`` and
-``X-Frame-Options`` agree.  The console prints the print view from a same-origin frame (of a
-blob it fetched) and downloads the PDF and the XML as blobs: it never frames them by URL, so
-the PDF and the XML may be framed by nobody, the print view by the same origin only."""
+"""An invoice's and a credit note's documents say one thing about framing: the CSP's
+``frame-ancestors`` and ``X-Frame-Options`` agree.  The console prints the print view from a
+same-origin frame (of a blob it fetched) and downloads the PDF and the XML as blobs: it never
+frames them by URL, so the PDF and the XML may be framed by nobody, the print view by the same
+origin only."""
 
 from __future__ import annotations
 
