@@ -46,6 +46,7 @@ from chalicelib.domain.payments import (
     PaymentRequestRejected,
     RefundOutcome,
     SavedCard,
+    best_refund,
     check_payment_method_id,
 )
 
@@ -510,6 +511,23 @@ class FakePaymentGateway:
             if fault == "lost_answer":
                 raise PaymentOutcomeUnknown(idempotency_key=idempotency_key, reason="connection")
             return RefundOutcome("succeeded", made.refund_id, amount)
+
+    def find_refund(self, payment_intent_id: str, credit_note_id: str) -> RefundOutcome | None:
+        self._request()
+        with self._lock:
+            found = [
+                RefundOutcome("succeeded", r.refund_id, r.amount)
+                for r in self.refunds
+                if r.payment_intent_id == payment_intent_id
+                and r.metadata.get("credit_note_id") == credit_note_id
+            ]
+        return best_refund(found)
+
+    def expire_keys(self) -> None:
+        """Forget every idempotency key's answer, as Stripe does after 24 hours: a replay of
+        an old key then makes a new refund (inspection, not part of the port)."""
+        with self._lock:
+            self._refund_by_key.clear()
 
     def refunded(self, payment_intent_id: str) -> int:
         """What was refunded of a PaymentIntent (inspection, not part of the port)."""

@@ -64,6 +64,7 @@ from chalicelib.domain.payments import (
     PaymentRequestRejected,
     RefundOutcome,
     SavedCard,
+    best_refund,
     check_payment_method_id,
 )
 from chalicelib.logs import log_event
@@ -420,6 +421,24 @@ class StripeGateway:
         except stripe.StripeError as error:
             self._fail(error, "refund", idempotency_key=idempotency_key)
         return refund_outcome(made.to_dict())
+
+    def find_refund(self, payment_intent_id: str, credit_note_id: str) -> RefundOutcome | None:
+        """``GET /v1/refunds?payment_intent=...``, matched on ``metadata.credit_note_id``."""
+        import stripe
+
+        if not payment_intent_id.startswith("pi_"):
+            raise ValueError("not a PaymentIntent id")
+        params: dict[str, Any] = {"payment_intent": payment_intent_id, "limit": 100}
+        found: list[RefundOutcome] = []
+        try:
+            page = self._client.v1.refunds.list(params=cast(Any, params))
+            for refund in page.auto_paging_iter():
+                data = refund.to_dict()
+                if (data.get("metadata") or {}).get("credit_note_id") == credit_note_id:
+                    found.append(refund_outcome(data))
+        except stripe.StripeError as error:
+            self._fail(error, "find")
+        return best_refund(found)
 
     # --- error translation ---------------------------------------------------------------
 
