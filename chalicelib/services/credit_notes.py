@@ -269,7 +269,8 @@ class CreditNoteService:
         refund = note.refund
         if refund is None or refund.status is not RefundStatus.PENDING:
             return note
-        return self._resume(note, self._clock.now())
+        resumed = self._resume(note, self._clock.now())
+        return resumed or self._repo.get_credit_note(note.account_id, note.id) or note
 
     # --- the reconciliation of pending refunds (the ``reconcile-refunds`` job) -------------
     def reconcile_refunds(self, limit: int = 100) -> dict[str, int]:
@@ -285,18 +286,19 @@ class CreditNoteService:
                 report["skipped"] += 1  # settled, or claimed by another run, since the Query
                 continue
             done = self._resume(note, now)
-            report[done.refund.status.value if done.refund else "skipped"] += 1
+            report[done.refund.status.value if done and done.refund else "skipped"] += 1
         return report
 
-    def _resume(self, note: CreditNote, now: datetime) -> CreditNote:
+    def _resume(self, note: CreditNote, now: datetime) -> CreditNote | None:
         """Claim ``note``'s pending refund (a conditional write: one run acts), then replay it
         with its key while Stripe still knows that key, else look it up by the credit note id
-        it carries; only a refund Stripe never received is sent again, under a new key."""
+        it carries; only a refund Stripe never received is sent again, under a new key.  None
+        when another run (or request) claimed it first."""
         claimed = note.refund_claimed(now)
         try:
             self._repo.commit(AccountChange(credit_notes=((claimed, note.version),)))
         except ConcurrentUpdate:
-            return self._repo.get_credit_note(note.account_id, note.id) or note
+            return None
         refund = claimed.refund
         assert refund is not None and refund.payment_intent_id is not None
         if claimed.refund_key_live(now):
@@ -313,7 +315,7 @@ class CreditNoteService:
         try:
             self._repo.commit(AccountChange(credit_notes=((resent, claimed.version),)))
         except ConcurrentUpdate:
-            return self._repo.get_credit_note(note.account_id, note.id) or claimed
+            return None
         return self._store(resent, self._send(resent))
 
     def _send(self, note: CreditNote) -> RefundOutcome | None:
