@@ -52,6 +52,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.jsonbody import decode_json
 from chalicelib.domain.payments import (
+    REFUND_EVENTS,
     CardDeclined,
     CardSummary,
     ChargeOutcome,
@@ -555,6 +556,7 @@ _OBJECT_ID_EVENTS = (
     "payment_method.automatically_updated",
     "charge.refunded",
     "charge.dispute.created",
+    *REFUND_EVENTS,
 )
 
 
@@ -608,7 +610,12 @@ def event_from_payload(payload: Mapping[str, Any]) -> PaymentEvent:  # noqa: C90
     refunded = obj.get("amount_refunded")
     if kind == "charge.refunded" and (type(refunded) is not int or refunded < 0):
         raise MalformedEvent("invalid_amount_refunded", raw_id)
+    note_id = metadata.get("credit_note_id")
+    if note_id is not None and not _short_id(note_id):
+        raise MalformedEvent("invalid_metadata", raw_id)
     return PaymentEvent(
+        credit_note_id=note_id if kind in REFUND_EVENTS else None,
+        refund=refund_outcome(obj) if kind in REFUND_EVENTS else None,
         id=raw_id,
         type=kind,
         object_id=object_id,

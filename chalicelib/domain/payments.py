@@ -150,6 +150,12 @@ class PaymentEvent:
     card: CardSummary | None = None
     payment_intent_id: str | None = None
     amount_refunded: int | None = None  # a Charge's (``charge.refunded``), minor units
+    credit_note_id: str | None = None  # a Refund's metadata (``REFUND_EVENTS``)
+    refund: RefundOutcome | None = None  # a Refund's status (``REFUND_EVENTS``)
+
+
+REFUND_EVENTS = ("refund.updated", "refund.failed", "charge.refund.updated")
+"""Events whose object is a Refund: its status changed at Stripe."""
 
 
 class DeclineClass(enum.StrEnum):

@@ -339,12 +339,52 @@ class CreditNoteService:
             log_event("refund.pending", credit_note=note.number, key=refund.key)
             return None  # stays pending: the job (or the same request) replays the same key
 
-    def _store(self, note: CreditNote, outcome: RefundOutcome | None) -> CreditNote:
+    def refund_updated(
+        self, event_id: str, account_id: str, credit_note_id: str, outcome: RefundOutcome
+    ) -> bool | None:
+        """A Refund's status changed at Stripe (``refund.updated`` and the like): a pending
+        refund settled, or a succeeded one failed after all (Stripe says it can), stored once
+        with the event id (MarkerExists for a duplicate).  True when stored, False when only
+        the event was recorded (nothing new), None when the credit note is not ours."""
+        for _ in range(COMMIT_RETRIES):
+            note = self._repo.get_credit_note(account_id, credit_note_id)
+            if note is None or note.refund is None:
+                return None
+            marker = Marker(MarkerKind.EVENT, event_id, "refund.updated")
+            status = note.refund.status
+            moves = (status is RefundStatus.PENDING and outcome.status != "pending") or (
+                status is RefundStatus.SUCCEEDED and outcome.status == "failed"
+            )
+            try:
+                if not moves:
+                    self._repo.commit(AccountChange(markers=(marker,)))
+                    return False
+                self._store(note, outcome, markers=(marker,), raise_race=True)
+            except MarkerExists:
+                raise
+            except ConcurrentUpdate:
+                continue
+            return True
+        raise ConcurrentUpdate()
+
+    def _store(
+        self,
+        note: CreditNote,
+        outcome: RefundOutcome | None,
+        *,
+        markers: tuple[Marker, ...] = (),
+        raise_race: bool = False,
+    ) -> CreditNote:
         """Store a refund's outcome once (conditional on ``note``'s version): succeeded, or
-        failed with support mailed (the customer's mail left with the credit note)."""
+        failed with support mailed (the customer's mail left with the credit note).  Only a
+        pending refund moves, except a failure Stripe reports after a success (``markers``:
+        a webhook's event id)."""
         if outcome is None or outcome.status == "pending" or note.refund is None:
             return note
-        if note.refund.status is not RefundStatus.PENDING:
+        late_failure = markers and outcome.status == "failed"
+        if note.refund.status is not RefundStatus.PENDING and not (
+            late_failure and note.refund.status is RefundStatus.SUCCEEDED
+        ):
             return note
         failed = outcome.status != "succeeded"
         done = (
@@ -354,8 +394,12 @@ class CreditNoteService:
         )
         mails = (self._refund_failed_mail(done),) if failed else ()
         try:
-            self._repo.commit(AccountChange(credit_notes=((done, note.version),), mails=mails))
+            self._repo.commit(
+                AccountChange(credit_notes=((done, note.version),), mails=mails, markers=markers)
+            )
         except ConcurrentUpdate:
+            if raise_race:
+                raise
             return self._repo.get_credit_note(note.account_id, note.id) or note
         log_event(f"refund.{'failed' if failed else 'succeeded'}", credit_note=note.number)
         return done

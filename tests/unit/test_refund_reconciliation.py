@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -204,3 +205,49 @@ def test_the_fake_finds_refunds_by_credit_note_and_reports_pending_ones() -> Non
     assert first.refund_id is not None
     gateway.settle_refund(first.refund_id, "succeeded")
     assert gateway.refund(intent, 500, "refund:cn1", {}).status == "succeeded"  # replay
+
+
+def refund_event(
+    note: CreditNote, event_id: str, status: str, kind: str = "refund.updated"
+) -> dict[str, Any]:
+    assert note.refund is not None
+    extra = {"failure_reason": "lost_or_stolen_card"} if status == "failed" else {}
+    return {
+        "id": event_id,
+        "type": kind,
+        "data": {
+            "object": {
+                "id": note.refund.refund_id or "re_1",
+                "object": "refund",
+                "amount": note.refund.amount,
+                "status": status,
+                "payment_intent": note.refund.payment_intent_id,
+                "metadata": {"account_id": note.account_id, "credit_note_id": note.id},
+                **extra,
+            }
+        },
+    }
+
+
+def test_refund_status_webhooks_settle_a_pending_refund_once_and_a_late_failure(
+    box: Container,
+) -> None:
+    _, note = pending_refund(box, "late")
+    assert box.webhooks.receive(refund_event(note, "evt_p", "pending")) == "recorded"
+    assert stored(box, note).refund.status is RefundStatus.PENDING  # type: ignore[union-attr]
+    assert box.webhooks.receive(refund_event(note, "evt_s", "succeeded")) == "applied"
+    assert box.webhooks.receive(refund_event(note, "evt_s", "succeeded")) == "duplicate"
+    done = stored(box, note)
+    assert done.refund is not None and done.refund.status is RefundStatus.SUCCEEDED
+    assert done.queue_entry() is None
+    assert not [m for m in repo(box).mail.values() if m.template == "refund_failed"]
+    # Stripe: a succeeded refund can still fail (the card account closed): support is told
+    failed = refund_event(note, "evt_f", "failed", kind="charge.refund.updated")
+    assert box.webhooks.receive(failed) == "applied"
+    assert box.webhooks.receive(refund_event(note, "evt_s2", "succeeded")) == "recorded"
+    late = stored(box, note)
+    assert late.refund is not None and late.refund.status is RefundStatus.FAILED
+    assert late.refund.failure_code == "lost_or_stolen_card"
+    assert len([m for m in repo(box).mail.values() if m.template == "refund_failed"]) == 1
+    stranger = refund_event(replace(note, id="cn_unknown"), "evt_x", "succeeded")
+    assert box.webhooks.receive(stranger) == "recorded"
