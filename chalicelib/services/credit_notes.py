@@ -87,6 +87,8 @@ from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock, CreditNoteRepository
 
 COMMIT_RETRIES = 10
+# Stripe refusals about the idempotency key, which say nothing about the refund itself
+KEY_REFUSALS = ("idempotency_error", "idempotency_key_in_use")
 REASON_MAX = 500
 
 
@@ -334,6 +336,11 @@ class CreditNoteService:
                 },
             )
         except PaymentRequestRejected as rejected:
+            if rejected.stripe_code in KEY_REFUSALS:
+                # about the key, not the refund (the same key in flight from another run):
+                # unknown, reconciled later
+                log_event("refund.pending", credit_note=note.number, key=refund.key)
+                return None
             return RefundOutcome("failed", failure_code=rejected.stripe_code or "rejected")
         except (PaymentGatewayUnavailable, PaymentOutcomeUnknown):
             log_event("refund.pending", credit_note=note.number, key=refund.key)

@@ -251,3 +251,25 @@ def test_refund_status_webhooks_settle_a_pending_refund_once_and_a_late_failure(
     assert len([m for m in repo(box).mail.values() if m.template == "refund_failed"]) == 1
     stranger = refund_event(replace(note, id="cn_unknown"), "evt_x", "succeeded")
     assert box.webhooks.receive(stranger) == "recorded"
+
+
+def test_a_refusal_about_the_key_leaves_the_refund_pending_not_failed(
+    box: Container, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stripe answers 409 to a key already in flight (another run replaying it): that says
+    nothing about the refund, which must not be marked failed."""
+    from chalicelib.domain.payments import PaymentRequestRejected
+
+    _, note = pending_refund(box, "lost_answer")
+
+    def in_flight(*args: Any, **kwargs: Any) -> Any:
+        raise PaymentRequestRejected(stripe_code="idempotency_key_in_use")
+
+    monkeypatch.setattr(fake(box), "refund", in_flight)
+    clock.advance(minutes=20)
+    assert run_job("reconcile-refunds", box=box)["pending"] == 1
+    assert stored(box, note).refund.status is RefundStatus.PENDING  # type: ignore[union-attr]
+    monkeypatch.delattr(fake(box), "refund")  # the fake answers again
+    clock.advance(minutes=20)
+    assert run_job("reconcile-refunds", box=box)["succeeded"] == 1
+    assert len(fake(box).refunds) == 1
