@@ -58,6 +58,9 @@ vat_recheck = app.schedule(Rate(1, unit=Rate.HOURS), name="vat-recheck")(handler
 retry_pending = app.schedule(Rate(1, unit=Rate.HOURS), name="retry-pending")(handlers.retry_pending)
 trials = app.schedule(Rate(1, unit=Rate.HOURS), name="trials")(handlers.trials)
 reminders = app.schedule(Rate(1, unit=Rate.HOURS), name="reminders")(handlers.reminders)
+reconcile_refunds = app.schedule(Rate(1, unit=Rate.HOURS), name="reconcile-refunds")(
+    handlers.reconcile_refunds
+)
 retry_consumer = app.on_sqs_message(
     queue=get_settings().retry_queue_name,
     batch_size=10,

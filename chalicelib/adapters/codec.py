@@ -148,15 +148,30 @@ def attempt_from_json(raw: str | None) -> Attempt | None:
     )
 
 
+_REFUND_TIMES = ("sent_at", "check_at")
+
+
 def refund_to_json(refund: Refund | None) -> str | None:
-    return dumps(asdict(refund)) if refund else None
+    """The refund as JSON; the reconciliation fields only when set (a refund stored before
+    them, or never reconciled, keeps its first shape)."""
+    if refund is None:
+        return None
+    data = asdict(refund)
+    for key in _REFUND_TIMES:
+        value = data.pop(key)
+        if value is not None:
+            data[key] = utc_iso(value)
+    if not data["attempt"]:
+        data.pop("attempt")
+    return dumps(data)
 
 
 def refund_from_json(raw: str | None) -> Refund | None:
     if not raw:
         return None
     data = json.loads(raw)
-    return Refund(**{**data, "status": RefundStatus(data["status"])})
+    times = {k: parse_iso(data[k]) for k in _REFUND_TIMES if data.get(k)}
+    return Refund(**{**data, **times, "status": RefundStatus(data["status"])})
 
 
 def credit_note_body_to_json(note: CreditNote) -> str:

@@ -46,6 +46,7 @@ from chalicelib.domain.payments import (
     PaymentRequestRejected,
     RefundOutcome,
     SavedCard,
+    best_refund,
     check_payment_method_id,
 )
 
@@ -139,6 +140,7 @@ class FakeRefund:
     amount: int
     idempotency_key: str
     metadata: Mapping[str, str]
+    status: str = "succeeded"  # ``pending`` after a ``late`` fault, until settle_refund
 
 
 @dataclass
@@ -474,7 +476,8 @@ class FakePaymentGateway:
         """As Stripe: only a succeeded PaymentIntent, never above what is left of it
         (``charge_already_refunded``, ``amount_too_large``); the same key replays the first
         refund (other parameters: ``idempotency_error``).  Faults ``lost_answer`` (refunded,
-        answer lost), ``lost_request`` and ``unavailable`` apply as for charges."""
+        answer lost), ``lost_request`` and ``unavailable`` apply as for charges; ``late``
+        leaves the refund ``pending`` until :meth:`settle_refund`."""
         if type(amount) is not int or amount <= 0:
             raise ValueError("amount must be a positive integer in minor units")
         if not idempotency_key:
@@ -491,30 +494,68 @@ class FakePaymentGateway:
             if known is not None:
                 if known[1] != (payment_intent_id, amount):
                     raise PaymentRequestRejected(stripe_code="idempotency_error")
-                return RefundOutcome("succeeded", known[0].refund_id, known[0].amount)
-            intent = self._intents.get(payment_intent_id)
-            if intent is None:
-                raise PaymentRequestRejected(stripe_code="resource_missing")
-            if intent.charge.outcome.status != "succeeded":
-                raise PaymentRequestRejected(stripe_code="charge_not_refundable")
-            left = intent.charge.amount - self.refunded(payment_intent_id)
-            if left <= 0:
-                raise PaymentRequestRejected(stripe_code="charge_already_refunded")
-            if amount > left:
-                raise PaymentRequestRejected(stripe_code="amount_too_large")
+                return _refund_outcome(self._refund(known[0].refund_id))
+            self._check_refundable(payment_intent_id, amount)
             made = FakeRefund(
                 self._new_id("re"), payment_intent_id, amount, idempotency_key, dict(metadata)
             )
+            if fault == "late":
+                made = replace(made, status="pending")
             self.refunds.append(made)
             self._refund_by_key[idempotency_key] = (made, (payment_intent_id, amount))
             if fault == "lost_answer":
                 raise PaymentOutcomeUnknown(idempotency_key=idempotency_key, reason="connection")
-            return RefundOutcome("succeeded", made.refund_id, amount)
+            return _refund_outcome(made)
+
+    def find_refund(self, payment_intent_id: str, credit_note_id: str) -> RefundOutcome | None:
+        self._request()
+        with self._lock:
+            found = [
+                _refund_outcome(r)
+                for r in self.refunds
+                if r.payment_intent_id == payment_intent_id
+                and r.metadata.get("credit_note_id") == credit_note_id
+            ]
+        return best_refund(found)
+
+    def _check_refundable(self, payment_intent_id: str, amount: int) -> None:
+        """Stripe's refusals: an unknown or unpaid PaymentIntent, nothing or too little left."""
+        intent = self._intents.get(payment_intent_id)
+        if intent is None:
+            raise PaymentRequestRejected(stripe_code="resource_missing")
+        if intent.charge.outcome.status != "succeeded":
+            raise PaymentRequestRejected(stripe_code="charge_not_refundable")
+        left = intent.charge.amount - self.refunded(payment_intent_id)
+        if left <= 0:
+            raise PaymentRequestRejected(stripe_code="charge_already_refunded")
+        if amount > left:
+            raise PaymentRequestRejected(stripe_code="amount_too_large")
+
+    def settle_refund(self, refund_id: str, status: str) -> None:
+        """Settle a ``pending`` refund (``succeeded`` or ``failed``) as Stripe later does
+        (inspection, not part of the port)."""
+        with self._lock:
+            self.refunds = [
+                replace(r, status=status) if r.refund_id == refund_id else r for r in self.refunds
+            ]
+
+    def _refund(self, refund_id: str) -> FakeRefund:
+        return next(r for r in self.refunds if r.refund_id == refund_id)
+
+    def expire_keys(self) -> None:
+        """Forget every idempotency key's answer, as Stripe does after 24 hours: a replay of
+        an old key then makes a new refund (inspection, not part of the port)."""
+        with self._lock:
+            self._refund_by_key.clear()
 
     def refunded(self, payment_intent_id: str) -> int:
         """What was refunded of a PaymentIntent (inspection, not part of the port)."""
         with self._lock:
-            return sum(r.amount for r in self.refunds if r.payment_intent_id == payment_intent_id)
+            return sum(
+                r.amount
+                for r in self.refunds
+                if r.payment_intent_id == payment_intent_id and r.status != "failed"
+            )
 
     # --- internals -------------------------------------------------------------------------
 
@@ -565,3 +606,9 @@ class FakePaymentGateway:
 
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}_fake{next(self._ids):010d}"
+
+
+def _refund_outcome(refund: FakeRefund) -> RefundOutcome:
+    if refund.status == "failed":
+        return RefundOutcome("failed", refund.refund_id, refund.amount, "expired_or_canceled_card")
+    return RefundOutcome(refund.status, refund.refund_id, refund.amount)

@@ -34,7 +34,7 @@ from chalicelib.domain.account import (
     WorkItem,
 )
 from chalicelib.domain.billing import RETRY_QUEUE, Charge, Invoice
-from chalicelib.domain.credit_notes import CreditNote
+from chalicelib.domain.credit_notes import REFUND_QUEUE, CreditNote
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     CounterMoved,
@@ -394,6 +394,26 @@ class InMemoryRepository:
                 self.accounts.get(account_id),
                 self.invoices.get((account_id, invoice_id)),
                 notes,
+            )
+
+    def due_refunds(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        with self._lock:
+            self.requests += 1
+            return due_in(
+                REFUND_QUEUE,
+                now,
+                limit,
+                ((n.queue_entry(), k, k) for k, n in self.credit_notes.items()),
+            )
+
+    def oss_credit_notes(self, quarter: str) -> list[CreditNote]:
+        """The credit notes of OSS sales issued in ``quarter`` (DynamoDB: its ledger and the
+        refund queue)."""
+        with self._lock:
+            self.requests += 1
+            return sorted(
+                (n for n in self.credit_notes.values() if n.oss_quarter() == quarter),
+                key=lambda n: n.id,
             )
 
     def oss_invoices(self, quarter: str) -> list[Invoice]:

@@ -52,6 +52,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.jsonbody import decode_json
 from chalicelib.domain.payments import (
+    REFUND_EVENTS,
     CardDeclined,
     CardSummary,
     ChargeOutcome,
@@ -64,6 +65,7 @@ from chalicelib.domain.payments import (
     PaymentRequestRejected,
     RefundOutcome,
     SavedCard,
+    best_refund,
     check_payment_method_id,
 )
 from chalicelib.logs import log_event
@@ -421,6 +423,24 @@ class StripeGateway:
             self._fail(error, "refund", idempotency_key=idempotency_key)
         return refund_outcome(made.to_dict())
 
+    def find_refund(self, payment_intent_id: str, credit_note_id: str) -> RefundOutcome | None:
+        """``GET /v1/refunds?payment_intent=...``, matched on ``metadata.credit_note_id``."""
+        import stripe
+
+        if not payment_intent_id.startswith("pi_"):
+            raise ValueError("not a PaymentIntent id")
+        params: dict[str, Any] = {"payment_intent": payment_intent_id, "limit": 100}
+        found: list[RefundOutcome] = []
+        try:
+            page = self._client.v1.refunds.list(params=cast(Any, params))
+            for refund in page.auto_paging_iter():
+                data = refund.to_dict()
+                if (data.get("metadata") or {}).get("credit_note_id") == credit_note_id:
+                    found.append(refund_outcome(data))
+        except stripe.StripeError as error:
+            self._fail(error, "find")
+        return best_refund(found)
+
     # --- error translation ---------------------------------------------------------------
 
     def _declined(self, error: StripeError) -> ChargeOutcome:
@@ -536,6 +556,7 @@ _OBJECT_ID_EVENTS = (
     "payment_method.automatically_updated",
     "charge.refunded",
     "charge.dispute.created",
+    *REFUND_EVENTS,
 )
 
 
@@ -589,7 +610,12 @@ def event_from_payload(payload: Mapping[str, Any]) -> PaymentEvent:  # noqa: C90
     refunded = obj.get("amount_refunded")
     if kind == "charge.refunded" and (type(refunded) is not int or refunded < 0):
         raise MalformedEvent("invalid_amount_refunded", raw_id)
+    note_id = metadata.get("credit_note_id")
+    if note_id is not None and not _short_id(note_id):
+        raise MalformedEvent("invalid_metadata", raw_id)
     return PaymentEvent(
+        credit_note_id=note_id if kind in REFUND_EVENTS else None,
+        refund=refund_outcome(obj) if kind in REFUND_EVENTS else None,
         id=raw_id,
         type=kind,
         object_id=object_id,

@@ -14,6 +14,18 @@ What used to void one now issues a :class:`CreditNote` that refers to it:
   status.  The refund's Stripe idempotency key is derived from the credit note
   (``refund:<credit note id>``), which exists before Stripe is called: a refund whose answer
   was lost is replayed with the same key, never made twice;
+* a ``pending`` refund is in the sparse ``refund`` work queue (:meth:`CreditNote.queue_entry`,
+  due at its ``check_at``) until it is settled: the ``reconcile-refunds`` job replays it with
+  its key while that key is under 24 hours old (Stripe keeps an idempotency key's answer that
+  long), and after that looks it up at Stripe by the credit note id it carries in its
+  metadata; only a lookup that finds nothing sends it again, under a new key
+  (``refund:<credit note id>:<attempt>``).  Every replay, lookup or new send is claimed
+  first by a conditional write of the credit note (its ``check_at`` moved on), so two runs
+  never both act on one refund;
+* a credit note of an OSS sale is in the One-Stop Shop ledger of the quarter it is *issued*
+  in (:meth:`CreditNote.oss_quarter`), where the return declares it (``services.oss``); an
+  item carries one pair of queue keys, so while its refund is pending it is in the refund
+  queue instead, and the export reads that (short) queue too;
 * the invoice it credits changes status only: ``credited`` once credit notes cover its total.
   Every credit note is committed with a conditional write of its invoice's version, so two
   concurrent credits of one invoice cannot both pass the "what is left" check.
@@ -27,7 +39,7 @@ import enum
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -40,7 +52,11 @@ from chalicelib.domain.billing import (
 )
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.legal import SellerLegal
-from chalicelib.domain.tax import TaxFacts
+from chalicelib.domain.tax import TaxFacts, quarter_of
+
+REFUND_QUEUE = "refund"  # pending refunds, by next check (``CreditNote.queue_entry``)
+REFUND_KEY_TTL = timedelta(hours=24)  # how long Stripe keeps an idempotency key's answer
+REFUND_RECHECK = timedelta(minutes=15)  # a claimed (or just sent) refund is due again then
 
 
 class CreditReason(enum.StrEnum):
@@ -70,6 +86,9 @@ class Refund:
     request_key: str | None = None  # the caller's Idempotency-Key (support route)
     refund_id: str | None = None  # Stripe's ``re_...``
     failure_code: str | None = None
+    attempt: int = 0  # sends under a new key after a lookup found nothing (``key``)
+    sent_at: datetime | None = None  # when ``key`` was first sent (None: at the note's issue)
+    check_at: datetime | None = None  # when a pending refund is due (None: at the note's issue)
 
     @property
     def counts(self) -> bool:
@@ -105,6 +124,44 @@ class CreditNote:
 
     def evolve(self, **changes: Any) -> CreditNote:
         return replace(self, version=self.version + 1, **changes)
+
+    def queue_entry(self) -> tuple[str, datetime] | None:
+        """``(queue, due time)``: a pending refund waits in ``refund`` until it is settled."""
+        refund = self.refund
+        if refund is None or refund.status is not RefundStatus.PENDING:
+            return None
+        return REFUND_QUEUE, refund.check_at or self.issued_at
+
+    def oss_quarter(self) -> str | None:
+        """The quarter whose One-Stop Shop return declares this credit note (the one it is
+        issued in), for a credit of an OSS sale; None otherwise."""
+        facts = self.tax_facts
+        return quarter_of(self.issued_at) if facts is not None and facts.oss else None
+
+    def refund_key_live(self, now: datetime) -> bool:
+        """Whether Stripe still answers a replay of the refund's key with its first answer."""
+        assert self.refund is not None
+        return now - (self.refund.sent_at or self.issued_at) < REFUND_KEY_TTL
+
+    def refund_claimed(self, now: datetime) -> CreditNote:
+        """The pending refund claimed for one replay or lookup (due again if that is lost)."""
+        assert self.refund is not None
+        return self.evolve(refund=replace(self.refund, check_at=now + REFUND_RECHECK))
+
+    def refund_resent(self, now: datetime) -> CreditNote:
+        """A refund Stripe never received (looked up after its key expired), to be sent
+        again under a new key."""
+        assert self.refund is not None
+        attempt = self.refund.attempt + 1
+        return self.evolve(
+            refund=replace(
+                self.refund,
+                attempt=attempt,
+                key=f"refund:{self.id}:{attempt}",
+                sent_at=now,
+                check_at=now + REFUND_RECHECK,
+            )
+        )
 
     def refund_done(self, refund_id: str | None) -> CreditNote:
         assert self.refund is not None
@@ -235,6 +292,8 @@ def credit_note_for(
     credit_id = new_credit_note_id(now)
     if refund is not None:
         refund = replace(refund, key=f"refund:{credit_id}")
+        if refund.status is RefundStatus.PENDING:  # sent at once: the job looks later
+            refund = replace(refund, check_at=now + REFUND_RECHECK)
     return CreditNote(
         id=credit_id,
         account_id=invoice.account_id,

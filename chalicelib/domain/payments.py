@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -149,6 +150,12 @@ class PaymentEvent:
     card: CardSummary | None = None
     payment_intent_id: str | None = None
     amount_refunded: int | None = None  # a Charge's (``charge.refunded``), minor units
+    credit_note_id: str | None = None  # a Refund's metadata (``REFUND_EVENTS``)
+    refund: RefundOutcome | None = None  # a Refund's status (``REFUND_EVENTS``)
+
+
+REFUND_EVENTS = ("refund.updated", "refund.failed", "charge.refund.updated")
+"""Events whose object is a Refund: its status changed at Stripe."""
 
 
 class DeclineClass(enum.StrEnum):
@@ -196,6 +203,12 @@ class RefundOutcome:
     refund_id: str | None = None
     amount: int = 0
     failure_code: str | None = None
+
+
+def best_refund(found: Sequence[RefundOutcome]) -> RefundOutcome | None:
+    """Of the refunds made for one credit note: a succeeded one, else a pending one."""
+    rank = {"succeeded": 0, "pending": 1}
+    return sorted(found, key=lambda o: rank.get(o.status, 2))[0] if found else None
 
 
 @dataclass(frozen=True)

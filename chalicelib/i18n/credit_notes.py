@@ -119,4 +119,16 @@ CREDIT_MESSAGES: dict[str, dict[str, str]] = {
         "{payment_intent} de la facture {number}. Répondez à la contestation dans le tableau "
         "de bord Stripe avant l’échéance\u202f; la facture est marquée contestée.\n",
     },
+    "mail.refund_failed.subject": {
+        "en": "Refund failed: {number} ({amount})",
+        "fr": f"Remboursement refusé{NNBSP}: {{number}} ({{amount}})",
+    },
+    "mail.refund_failed.body": {
+        "en": "Stripe did not refund {amount} for credit note {number} (invoice {invoice}, "
+        "account {account_id}, payment {payment_intent}): {reason}. The credit note stands; "
+        "give the money back to the customer by other means.\n",
+        "fr": "Stripe n’a pas remboursé {amount} pour l’avoir {number} (facture {invoice}, "
+        "compte {account_id}, paiement {payment_intent})\u202f: {reason}. L’avoir reste "
+        "valable\u202f; remboursez le client par un autre moyen.\n",
+    },
 }

@@ -58,6 +58,12 @@ def reminders(event: Any) -> dict[str, int]:
     return run_job("reminders")
 
 
+def reconcile_refunds(event: Any) -> dict[str, int]:
+    from chalicelib.jobs.run import run_job
+
+    return run_job("reconcile-refunds")
+
+
 def retry_consumer(event: Any) -> dict[str, list[dict[str, str]]]:
     """SQS batch: report partial batch failures (``batchItemFailures``)."""
     from chalicelib.jobs.run import consume_retry_messages

@@ -16,7 +16,15 @@ from chalicelib.adapters.sqs import decode_message
 from chalicelib.logs import log_error, log_event
 from chalicelib.wiring import Container, container
 
-JOBS = ("outbox", "renewals", "retry-pending", "vat-recheck", "trials", "reminders")
+JOBS = (
+    "outbox",
+    "renewals",
+    "retry-pending",
+    "vat-recheck",
+    "trials",
+    "reminders",
+    "reconcile-refunds",
+)
 
 
 def run_job(name: str, now: datetime | None = None, box: Container | None = None) -> dict[str, int]:
@@ -39,6 +47,8 @@ def run_job(name: str, now: datetime | None = None, box: Container | None = None
         report = asdict(box.trials.run())
     elif name == "reminders":
         report = asdict(box.reminders.run())
+    elif name == "reconcile-refunds":
+        report = box.credit_notes.reconcile_refunds()
     else:
         raise ValueError(f"unknown job {name!r}; jobs: {', '.join(JOBS)}")
     log_event("job.done", job=name, **report)

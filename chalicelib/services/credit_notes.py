@@ -21,8 +21,15 @@ Refunds (:meth:`CreditNoteService.refund`), money moving exactly once:
    credited) and the customer's mail are committed in one transaction *before* Stripe is
    called; two concurrent refunds of one invoice cannot both pass the "what is left" check;
 3. the refund is sent with that key; its outcome is stored on the credit note.  A lost answer
-   leaves it ``pending``: the same request again (same Idempotency-Key) replays it with the
-   same key, and Stripe answers with the first refund.
+   (or a refund Stripe reports ``pending``) leaves it ``pending`` and in the sparse ``refund``
+   work queue: the ``reconcile-refunds`` job (:meth:`CreditNoteService.reconcile_refunds`,
+   hourly) or the same request again (same Idempotency-Key) claims it with a conditional write
+   and replays it with the same key while that key is under 24 hours old (Stripe answers with
+   the first refund), after that looks it up at Stripe by the credit note id in its metadata
+   (``PaymentGateway.find_refund``); only a lookup that finds nothing sends it again, under a
+   new key.  The outcome is stored once: ``succeeded`` (the customer's mail went with the
+   credit note), or ``failed`` and support is mailed (``refund_failed``) to give the money
+   back by other means.
 
 A ``charge.refunded`` event (a refund made in Stripe's dashboard, or the echo of ours) issues
 one credit note for what Stripe says was refunded and no credit note accounts for yet, so
@@ -80,6 +87,8 @@ from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock, CreditNoteRepository
 
 COMMIT_RETRIES = 10
+# Stripe refusals about the idempotency key, which say nothing about the refund itself
+KEY_REFUSALS = ("idempotency_error", "idempotency_key_in_use")
 REASON_MAX = 500
 
 
@@ -253,17 +262,70 @@ class CreditNoteService:
                 credit_note=note.number,
                 amount=note.total,
             )
-            return self._finish(note)
+            return self._store(note, self._send(note))  # its check_at keeps the job away
         raise DependencyUnavailable()
 
     def _finish(self, note: CreditNote) -> CreditNote:
-        """Send (or replay, same key) a pending refund and store its outcome."""
+        """The same request again: a refund still pending is claimed and resumed as the job
+        does (replayed with its key, or looked up once the key expired)."""
         refund = note.refund
         if refund is None or refund.status is not RefundStatus.PENDING:
             return note
-        assert refund.payment_intent_id is not None
+        resumed = self._resume(note, self._clock.now())
+        return resumed or self._repo.get_credit_note(note.account_id, note.id) or note
+
+    # --- the reconciliation of pending refunds (the ``reconcile-refunds`` job) -------------
+    def reconcile_refunds(self, limit: int = 100) -> dict[str, int]:
+        """Every pending refund due now (the sparse ``refund`` queue, no Scan): replayed with
+        its key while under 24 h old, else looked up at Stripe, and settled once."""
+        report = {"due": 0, "succeeded": 0, "failed": 0, "pending": 0, "skipped": 0}
+        now = self._clock.now()
+        for account_id, credit_note_id in self._repo.due_refunds(now, limit):
+            report["due"] += 1
+            note = self._repo.get_credit_note(account_id, credit_note_id)
+            entry = note.queue_entry() if note is not None else None
+            if note is None or entry is None or entry[1] > now:
+                report["skipped"] += 1  # settled, or claimed by another run, since the Query
+                continue
+            done = self._resume(note, now)
+            report[done.refund.status.value if done and done.refund else "skipped"] += 1
+        return report
+
+    def _resume(self, note: CreditNote, now: datetime) -> CreditNote | None:
+        """Claim ``note``'s pending refund (a conditional write: one run acts), then replay it
+        with its key while Stripe still knows that key, else look it up by the credit note id
+        it carries; only a refund Stripe never received is sent again, under a new key.  None
+        when another run (or request) claimed it first."""
+        claimed = note.refund_claimed(now)
         try:
-            outcome = self._gateway_factory().refund(
+            self._repo.commit(AccountChange(credit_notes=((claimed, note.version),)))
+        except ConcurrentUpdate:
+            return None
+        refund = claimed.refund
+        assert refund is not None and refund.payment_intent_id is not None
+        if claimed.refund_key_live(now):
+            return self._store(claimed, self._send(claimed))
+        try:
+            found = self._gateway_factory().find_refund(refund.payment_intent_id, note.id)
+        except (PaymentGatewayUnavailable, PaymentOutcomeUnknown, PaymentRequestRejected):
+            log_event("refund.lookup_failed", credit_note=note.number)
+            return claimed  # due again at its check_at
+        log_event("refund.looked_up", credit_note=note.number, found=found is not None)
+        if found is not None:
+            return self._store(claimed, found)
+        resent = claimed.refund_resent(now)
+        try:
+            self._repo.commit(AccountChange(credit_notes=((resent, claimed.version),)))
+        except ConcurrentUpdate:
+            return None
+        return self._store(resent, self._send(resent))
+
+    def _send(self, note: CreditNote) -> RefundOutcome | None:
+        """Send (or replay, same key) the refund; None when the answer is not known."""
+        refund = note.refund
+        assert refund is not None and refund.payment_intent_id is not None
+        try:
+            return self._gateway_factory().refund(
                 refund.payment_intent_id,
                 refund.amount,
                 idempotency_key=refund.key,
@@ -274,27 +336,100 @@ class CreditNoteService:
                 },
             )
         except PaymentRequestRejected as rejected:
-            outcome = RefundOutcome("failed", failure_code=rejected.stripe_code or "rejected")
+            if rejected.stripe_code in KEY_REFUSALS:
+                # about the key, not the refund (the same key in flight from another run):
+                # unknown, reconciled later
+                log_event("refund.pending", credit_note=note.number, key=refund.key)
+                return None
+            return RefundOutcome("failed", failure_code=rejected.stripe_code or "rejected")
         except (PaymentGatewayUnavailable, PaymentOutcomeUnknown):
             log_event("refund.pending", credit_note=note.number, key=refund.key)
-            return note  # stays pending: the same request replays it with the same key
-        if outcome.status == "pending":
+            return None  # stays pending: the job (or the same request) replays the same key
+
+    def refund_updated(
+        self, event_id: str, account_id: str, credit_note_id: str, outcome: RefundOutcome
+    ) -> bool | None:
+        """A Refund's status changed at Stripe (``refund.updated`` and the like): a pending
+        refund settled, or a succeeded one failed after all (Stripe says it can), stored once
+        with the event id (MarkerExists for a duplicate).  True when stored, False when only
+        the event was recorded (nothing new), None when the credit note is not ours."""
+        for _ in range(COMMIT_RETRIES):
+            note = self._repo.get_credit_note(account_id, credit_note_id)
+            if note is None or note.refund is None:
+                return None
+            marker = Marker(MarkerKind.EVENT, event_id, "refund.updated")
+            status = note.refund.status
+            moves = (status is RefundStatus.PENDING and outcome.status != "pending") or (
+                status is RefundStatus.SUCCEEDED and outcome.status == "failed"
+            )
+            try:
+                if not moves:
+                    self._repo.commit(AccountChange(markers=(marker,)))
+                    return False
+                self._store(note, outcome, markers=(marker,), raise_race=True)
+            except MarkerExists:
+                raise
+            except ConcurrentUpdate:
+                continue
+            return True
+        raise ConcurrentUpdate()
+
+    def _store(
+        self,
+        note: CreditNote,
+        outcome: RefundOutcome | None,
+        *,
+        markers: tuple[Marker, ...] = (),
+        raise_race: bool = False,
+    ) -> CreditNote:
+        """Store a refund's outcome once (conditional on ``note``'s version): succeeded, or
+        failed with support mailed (the customer's mail left with the credit note).  Only a
+        pending refund moves, except a failure Stripe reports after a success (``markers``:
+        a webhook's event id)."""
+        if outcome is None or outcome.status == "pending" or note.refund is None:
             return note
+        late_failure = markers and outcome.status == "failed"
+        if note.refund.status is not RefundStatus.PENDING and not (
+            late_failure and note.refund.status is RefundStatus.SUCCEEDED
+        ):
+            return note
+        failed = outcome.status != "succeeded"
         done = (
-            note.refund_done(outcome.refund_id)
-            if outcome.status == "succeeded"
-            else note.refund_failed(outcome.failure_code or "failed")
+            note.refund_failed(outcome.failure_code or "failed")
+            if failed
+            else note.refund_done(outcome.refund_id)
         )
+        mails = (self._refund_failed_mail(done),) if failed else ()
         try:
-            self._repo.commit(AccountChange(credit_notes=((done, note.version),)))
+            self._repo.commit(
+                AccountChange(credit_notes=((done, note.version),), mails=mails, markers=markers)
+            )
         except ConcurrentUpdate:
-            fresh = self._repo.get_credit_note(note.account_id, note.id)
-            return fresh or note
-        log_event(
-            f"refund.{done.refund.status.value}" if done.refund else "refund.unknown",
-            credit_note=note.number,
-        )
+            if raise_race:
+                raise
+            return self._repo.get_credit_note(note.account_id, note.id) or note
+        log_event(f"refund.{'failed' if failed else 'succeeded'}", credit_note=note.number)
         return done
+
+    def _refund_failed_mail(self, note: CreditNote) -> OutboxMail:
+        from chalicelib.i18n import format_money
+
+        assert note.refund is not None
+        return new_mail(
+            to=self._settings.support_email,
+            template="refund_failed",
+            locale="en",
+            now=self._clock.now(),
+            account_id=note.account_id,
+            params={
+                "account_id": note.account_id,
+                "number": note.number,
+                "invoice": note.invoice_number,
+                "amount": format_money(note.refund.amount, note.currency, "en"),
+                "payment_intent": note.refund.payment_intent_id or "",
+                "reason": note.refund.failure_code or "failed",
+            },
+        )
 
     # --- Stripe's events ----------------------------------------------------------------------
     def refunded_at_stripe(

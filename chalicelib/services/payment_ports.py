@@ -135,6 +135,13 @@ class PaymentGateway(HealthProbe, Protocol):
         Stripe refuses it (already refunded, amount above what is left)."""
         ...
 
+    def find_refund(self, payment_intent_id: str, credit_note_id: str) -> RefundOutcome | None:
+        """The refund of the PaymentIntent made for a credit note, found by the
+        ``credit_note_id`` of its metadata, or None when none reached Stripe.  Used once the
+        24 h idempotency window of the refund's key is over.  When several match, a
+        succeeded one wins, then a pending one."""
+        ...
+
 
 class PaymentEvents(Protocol):
     """The gateway's webhook events: the signature checked on the raw body, then parsed into

@@ -279,6 +279,16 @@ class CreditNoteRepository(BillingRepository, Protocol):
         """The account's invoices a PaymentIntent paid (a webhook's Charge names only it)."""
         ...
 
+    def due_refunds(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """``(account id, credit note id)`` of pending refunds due at ``now`` (from the
+        sparse ``refund`` queue: re-read before acting)."""
+        ...
+
+    def oss_credit_notes(self, quarter: str) -> Iterable[CreditNote]:
+        """The credit notes of OSS sales issued in ``quarter`` (the OSS ledger, and the
+        pending refunds' queue; no Scan)."""
+        ...
+
 
 class LifecycleRepository(BillingRepository, Protocol):
     """Reactivation requests (stored with ``AccountChange.requests``), on top of billing."""

@@ -23,7 +23,12 @@ the route:
   ``charge.dispute.created`` marks the invoice ``disputed`` and mails support, once
   (:class:`~chalicelib.services.credit_notes.CreditNoteService`).  The account is found from
   the Charge's customer (the ``CUSTOMER`` marker); one the service does not know is recorded
-  and logged only.
+  and logged only;
+* ``refund.updated`` / ``refund.failed`` / ``charge.refund.updated`` (a Refund whose status
+  changed: a pending one settled, or a succeeded one that failed later) store the outcome on
+  the credit note named by the refund's metadata, once, with the event id
+  (:meth:`~chalicelib.services.credit_notes.CreditNoteService.refund_updated`); a failure
+  mails support.  A refund of no credit note of ours is recorded only.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from typing import Any, Literal
 
 from chalicelib.domain.account import AccountChange, Marker, MarkerKind
 from chalicelib.domain.errors import ConcurrentUpdate, DependencyUnavailable, MarkerExists
-from chalicelib.domain.payments import MalformedEvent, PaymentEvent
+from chalicelib.domain.payments import REFUND_EVENTS, MalformedEvent, PaymentEvent
 from chalicelib.logs import log_event
 from chalicelib.services.credit_notes import CreditNoteService
 from chalicelib.services.dunning import DunningService
@@ -98,6 +103,18 @@ class WebhookService:
                     event.id, account_id, event.object_id, event.card
                 )
                 return "applied" if done else "duplicate"
+        if (
+            event.type in REFUND_EVENTS
+            and self._credit_notes is not None
+            and event.account_id
+            and event.credit_note_id
+            and event.refund is not None
+        ):
+            stored = self._credit_notes.refund_updated(
+                event.id, event.account_id, event.credit_note_id, event.refund
+            )
+            if stored is not None:
+                return "applied" if stored else "recorded"
         if event.type in RECORDED_ONLY and self._credit_notes is not None:
             outcome = self._refund_or_dispute(event, self._credit_notes)
             if outcome is not None:

@@ -196,3 +196,74 @@ def test_support_refunds_a_paid_invoice_through_stripe_once(
         api, settings, "/support/invoices/in_" + "0" * 25 + "/refund", {"reason": "x"}, "k"
     )
     assert missing.status == 404
+
+
+class _LosingGateway:
+    """The real gateway whose next refund answer is lost: after Stripe made it
+    (``lost_answer``) or before it reached Stripe (``lost_request``)."""
+
+    def __init__(self, real: Any, fault: str) -> None:
+        self._real = real
+        self._fault = fault
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def refund(self, *args: Any, **kwargs: Any) -> Any:
+        from chalicelib.domain.payments import PaymentOutcomeUnknown
+
+        if self._fault == "lost_answer":
+            self._real.refund(*args, **kwargs)
+        raise PaymentOutcomeUnknown(idempotency_key=kwargs["idempotency_key"], reason="timeout")
+
+
+def _localstripe_refunds(settings: Settings, intent: str) -> list[Any]:
+    import stripe
+
+    client = stripe.StripeClient(
+        settings.stripe_secret_key, base_addresses={"api": settings.stripe_api_base}
+    )
+    listed = client.v1.refunds.list(params={"payment_intent": intent, "limit": 100}).data
+    return list(listed)
+
+
+@pytest.mark.parametrize("fault", ["lost_answer", "lost_request"])
+def test_a_lost_refund_is_reconciled_by_the_job_over_dynamodb_and_localstripe(
+    api: Api, settings: Settings, box: Container, fault: str
+) -> None:
+    """localstripe ignores idempotency keys, so the replay under 24 hours (same key, Stripe
+    answers the first refund) is checked on the fake (tests/unit/test_refund_reconciliation.py)
+    and here the path after 24 hours: the refund looked up in localstripe's refunds list by its
+    credit note id, found (its answer was lost) or not (it never got there: sent again under a
+    new key), and in the end exactly one refund of the amount."""
+    from chalicelib.domain.credit_notes import RefundStatus
+    from chalicelib.jobs.run import run_job
+    from chalicelib.services.credit_notes import CreditNoteService
+
+    token, account = with_card(api, settings, "4242424242424242")
+    assert (
+        api.call("POST", "/billing/subscribe", {"plan": "basic-monthly"}, token=token).status == 200
+    )
+    (invoice,) = api.call("GET", "/billing/invoices", token=token).json["items"]
+    losing = CreditNoteService(
+        box.repo, lambda: _LosingGateway(box.gateway, fault), box.clock, settings
+    )
+    note = losing.refund(invoice["id"], amount=700, reason="Outage", request_key=None)
+    assert note.refund is not None and note.refund.status is RefundStatus.PENDING
+    intent = note.refund.payment_intent_id
+    assert intent is not None
+    assert len(_localstripe_refunds(settings, intent)) == (1 if fault == "lost_answer" else 0)
+    box.clock.advance(hours=25)  # type: ignore[attr-defined]  # the key is too old to replay
+    report = run_job("reconcile-refunds", box=box)
+    assert report["succeeded"] >= 1
+    done = box.repo.get_credit_note(account["id"], note.id)
+    assert done is not None and done.refund is not None
+    assert done.refund.status is RefundStatus.SUCCEEDED
+    made = _localstripe_refunds(settings, intent)
+    assert [r.amount for r in made] == [700] and made[0].id == done.refund.refund_id
+    assert made[0].metadata["credit_note_id"] == note.id
+    expected_key = note.refund.key if fault == "lost_answer" else f"refund:{note.id}:1"
+    assert done.refund.key == expected_key
+    box.clock.advance(hours=1)  # type: ignore[attr-defined]
+    run_job("reconcile-refunds", box=box)
+    assert len(_localstripe_refunds(settings, intent)) == 1  # settled: never again

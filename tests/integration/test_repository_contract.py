@@ -873,3 +873,66 @@ def test_the_oss_ledger_lists_the_oss_sales_of_a_quarter(repo: Any) -> None:
     paid = sales[0].paid(Transaction("tx", NOW, 3480, "succeeded"))
     repo.commit(AccountChange(invoices=((paid, sales[0].version),)))
     assert paid in list(repo.oss_invoices(quarter))
+
+
+def test_pending_refunds_are_due_then_leave_the_queue_and_oss_credit_notes_are_listed(
+    repo: Any,
+) -> None:
+    """``CreditNote.queue_entry``: a pending refund is in the ``refund`` queue, due at its
+    ``check_at``; settled, it leaves it, and a credit of an OSS sale is in the OSS ledger of
+    its issue quarter (read with the pending ones by ``oss_credit_notes``)."""
+    from chalicelib.domain.credit_notes import (
+        CreditReason,
+        Refund,
+        RefundStatus,
+        credit_note_for,
+    )
+    from chalicelib.domain.tax import quarter_of
+
+    account = billed_account(repo)
+    at = datetime(1800 + uuid.uuid4().int % 200, 2, 1, tzinfo=UTC)  # a quarter no one else's
+    quarter = quarter_of(at)
+    sale = make_invoice(account, at - timedelta(days=400), oss_quarter="1700Q1")
+    domestic = make_invoice(account, at - timedelta(days=400))
+    repo.commit(AccountChange(invoices=((sale, None), (domestic, None))))
+
+    def note(invoice: Invoice, sequence: int, pending: bool) -> Any:
+        refund = Refund(
+            100, RefundStatus.PENDING if pending else RefundStatus.SUCCEEDED, "pi_1", key=""
+        )
+        return credit_note_for(
+            invoice,
+            (),
+            sequence=sequence,
+            now=at,
+            reason=CreditReason.REFUND,
+            amount=100,
+            refund=refund,
+        )
+
+    pending, settled, home = note(sale, 1, True), note(sale, 2, False), note(domestic, 3, True)
+    repo.commit(AccountChange(credit_notes=((pending, None), (settled, None), (home, None))))
+
+    def due(now: datetime) -> set[str]:
+        mine = {pending.id, settled.id, home.id}
+        return {n for a, n in repo.due_refunds(now, 10_000) if a == account.id and n in mine}
+
+    assert pending.refund.check_at is not None
+    assert due(at) == set()  # just sent: due at its check_at
+    assert due(pending.refund.check_at) == {pending.id, home.id}
+    assert sorted(n.id for n in repo.oss_credit_notes(quarter)) == sorted([pending.id, settled.id])
+    claimed = pending.refund_claimed(at + timedelta(hours=1))
+    repo.commit(AccountChange(credit_notes=((claimed, pending.version),)))
+    assert due(pending.refund.check_at) == {home.id}  # claimed: due again later
+    done = claimed.refund_done("re_1")
+    repo.commit(
+        AccountChange(
+            credit_notes=((done, claimed.version), (home.refund_failed("x"), home.version))
+        )
+    )
+    assert due(NOW + timedelta(days=365)) == set()  # settled: nothing left for the jobs' tests
+    assert (
+        done in list(repo.oss_credit_notes(quarter))
+        and len(list(repo.oss_credit_notes(quarter))) == 2
+    )
+    assert list(repo.oss_credit_notes(f"{at.year + 1}Q1")) == []

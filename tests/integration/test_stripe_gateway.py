@@ -914,6 +914,22 @@ def test_full_and_partial_refunds_of_a_payment(backend: Backend) -> None:
     assert (rest.status, rest.amount) == ("succeeded", 1000) and rest.refund_id != part.refund_id
 
 
+def test_a_refund_is_found_by_the_credit_note_in_its_metadata(backend: Backend) -> None:
+    """``find_refund``, what reconciliation asks once a refund's key is over 24 hours old
+    (localstripe ignores idempotency keys, so the replay itself is checked on the fake and
+    the stub; its refunds list filters by PaymentIntent as Stripe's does)."""
+    intent = _paid(backend)
+    other = _paid(backend)
+    note = f"cn_{uuid.uuid4().hex}"
+    assert backend.gateway.find_refund(intent, note) is None  # never reached Stripe
+    made = backend.gateway.refund(intent, 700, f"refund:{note}", {"credit_note_id": note})
+    backend.gateway.refund(intent, 300, f"refund:{uuid.uuid4().hex}", {"credit_note_id": "cn_x"})
+    backend.gateway.refund(other, 200, f"refund:{uuid.uuid4().hex}", {"credit_note_id": note})
+    found = backend.gateway.find_refund(intent, note)
+    assert found is not None
+    assert (found.status, found.refund_id, found.amount) == ("succeeded", made.refund_id, 700)
+
+
 def test_a_failed_payment_cannot_be_refunded(backend: Backend) -> None:
     customer = _customer(backend)
     card = backend.new_card("4000000000000341")
@@ -987,6 +1003,27 @@ def test_refund_sends_the_credit_notes_key_and_translates_the_answer(stub: StubS
     }
     _gateway(stub.url, stage="local").refund("pi_3stub", 600, "refund:cn_2", {})
     assert "reason" not in stub.requests_to("POST", "/v1/refunds")[-1].form  # localstripe
+
+
+def test_find_refund_lists_the_payments_refunds_and_prefers_a_succeeded_one(
+    stub: StubStripe,
+) -> None:
+    listed = {
+        "object": "list",
+        "url": "/v1/refunds",
+        "has_more": False,
+        "data": [
+            _refund_body("failed", id="re_1", failure_reason="expired_or_canceled_card"),
+            _refund_body("succeeded", id="re_2"),
+            _refund_body("succeeded", id="re_3", metadata={"credit_note_id": "cn_2"}),
+        ],
+    }
+    stub.on("GET", "/v1/refunds", Reply(200, listed))
+    found = _gateway(stub.url).find_refund("pi_3stub", "cn_1")
+    assert found is not None and (found.status, found.refund_id) == ("succeeded", "re_2")
+    (sent,) = stub.requests_to("GET", "/v1/refunds")
+    assert sent.form["payment_intent"] == ["pi_3stub"]
+    assert _gateway(stub.url).find_refund("pi_3stub", "cn_9") is None
 
 
 @pytest.mark.parametrize(

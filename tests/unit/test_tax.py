@@ -197,10 +197,12 @@ def test_oss_export_per_member_state_and_rate_without_domestic_sales() -> None:
         "member_state",
         "rate",
         "currency",
+        "period",
         "taxable_amount",
         "vat_amount",
         "invoices",
+        "credit_notes",
     ]
-    assert table[1] == ["DE", "19", "EUR", "98.00", "18.62", "2"]
+    assert table[1] == ["DE", "19", "EUR", "2026Q4", "98.00", "18.62", "2", "0"]
     assert [r.member_state for r in oss_return(repo, "2026Q3")] == ["DE"]
     assert oss_return(repo, "2027Q1") == []

@@ -41,7 +41,8 @@ health probe       ``HEALTH``                  ``PING``                     neve
 Queues on the sparse ``work_queue`` index: ``queue_pk`` = ``<queue>#<shard>``, ``queue_sk`` =
 ``<due time>#<id>``.  Which queue an item is in, and when it is due, is the domain's rule (the
 ``queue_entry`` methods of ``Account``, ``Charge``, ``OutboxMail``, ``ReactivationRequest``,
-and ``Invoice.oss_quarter``); this module only spells the keys:
+``CreditNote``, and ``Invoice.oss_quarter`` / ``CreditNote.oss_quarter``); this module only
+spells the keys:
 
 ==================  =================================  ==========================================
 queue_pk            queue_sk                           items
@@ -53,7 +54,10 @@ queue_pk            queue_sk                           items
 ``outbox#<n>``      ``<next attempt>#<mail id>``       pending mail
 ``mail_failed#<n>`` ``<created>#<mail id>``            mail failed for good
 ``reactivation#0``  ``<requested>#<request id>``       open reactivation requests (one shard)
-``oss#<YYYYQn>#<n>`` ``<issued>#<invoice id>``         the OSS sales of a quarter (4 shards)
+``refund#<n>``      ``<due>#<account id>#<note id>``   pending refunds (``CreditNote.queue_entry``)
+``oss#<YYYYQn>#<n>`` ``<issued>#<invoice id>``         the OSS sales of a quarter (4 shards),
+                    ``<issued>#<credit note id>``      and the credit notes of OSS sales
+                                                       issued in it (once not pending)
 ==================  =================================  ==========================================
 """
 
@@ -233,6 +237,11 @@ def reactivation_queue() -> str:
 def oss_queue(quarter: str, shard: int) -> str:
     """``queue_pk`` of the One-Stop Shop ledger of a quarter (``oss#2026Q4#<n>``)."""
     return f"oss#{quarter}#{shard}"
+
+
+def credit_note_queue_id(account_id: str, credit_note_id: str) -> str:
+    """The id part of a pending refund's ``queue_sk``: both ids, like a charge's."""
+    return f"{account_id}#{credit_note_id}"
 
 
 def charge_queue_id(account_id: str, charge_id: str) -> str:

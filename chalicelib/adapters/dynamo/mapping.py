@@ -332,9 +332,21 @@ def invoice_from_item(item: InvoiceItem) -> Invoice:
     return codec.invoice_from_json(item.body, item.status, item.transactions, int(item.version))
 
 
-def credit_note_to_item(note: CreditNote) -> CreditNoteItem:
+def credit_note_to_item(note: CreditNote, shards: int) -> CreditNoteItem:
+    """The credit note item; in the ``refund`` queue while its refund is pending
+    (``CreditNote.queue_entry``), else, for a credit of an OSS sale, in the OSS ledger of the
+    quarter it was issued in (``CreditNote.oss_quarter``)."""
     pk, sk = keys.credit_note_key(note.account_id, note.id)
+    queue_pk, queue_sk = queue_attrs(
+        note.queue_entry(), note.id, keys.credit_note_queue_id(note.account_id, note.id), shards
+    )
+    quarter = note.oss_quarter()
+    if queue_pk is None and quarter is not None:
+        queue_pk = keys.oss_queue(quarter, shard_of(note.id, keys.OSS_SHARDS))
+        queue_sk = keys.queue_sort_key(note.issued_at, note.id)
     return CreditNoteItem(
+        queue_pk=queue_pk,
+        queue_sk=queue_sk,
         pk=pk,
         sk=sk,
         body=codec.credit_note_body_to_json(note),
@@ -346,6 +358,11 @@ def credit_note_to_item(note: CreditNote) -> CreditNoteItem:
 
 def credit_note_from_item(item: CreditNoteItem) -> CreditNote:
     return codec.credit_note_from_json(item.body, item.refund, int(item.version))
+
+
+def credit_note_ref_from_item(item: CreditNoteItem) -> tuple[str, str]:
+    """``(account id, credit note id)`` of a credit note read from the ``work_queue`` index."""
+    return keys.account_id_of(item.pk), item.sk.removeprefix(keys.CREDIT_NOTE)
 
 
 def charge_to_item(charge: Charge, shards: int) -> ChargeItem:

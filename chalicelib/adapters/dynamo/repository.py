@@ -89,7 +89,7 @@ from chalicelib.domain.billing import (
     Invoice,
     InvoiceStatus,
 )
-from chalicelib.domain.credit_notes import CreditNote
+from chalicelib.domain.credit_notes import REFUND_QUEUE, CreditNote
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     CounterMoved,
@@ -314,7 +314,7 @@ class DynamoRepository:
                 updates.append(counter.pk)
             for note, note_version in change.credit_notes:
                 put(
-                    mapping.credit_note_to_item(note),
+                    mapping.credit_note_to_item(note, shards),
                     CreditNoteItem.pk.does_not_exist()
                     if note_version is None
                     else CreditNoteItem.version == note_version,
@@ -780,6 +780,33 @@ class DynamoRepository:
             for item in self._due(RETRY_QUEUE, now, limit)
             if isinstance(item, ChargeItem)
         ]
+
+    def due_refunds(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """``(account id, credit note id)`` of pending refunds due at ``now`` (may be stale)."""
+        return [
+            mapping.credit_note_ref_from_item(item)
+            for item in self._due(REFUND_QUEUE, now, limit)
+            if isinstance(item, CreditNoteItem)
+        ]
+
+    def oss_credit_notes(self, quarter: str) -> Iterator[CreditNote]:
+        """The credit notes of OSS sales issued in ``quarter``: its OSS ledger, and the
+        (short) queue of pending refunds, filtered here (an item has one pair of queue keys).
+        No Scan."""
+        for shard in range(keys.OSS_SHARDS):
+            with dynamo_errors():
+                items = list(TableItem.work_queue.query(keys.oss_queue(quarter, shard)))
+            for item in items:
+                if isinstance(item, CreditNoteItem):
+                    yield mapping.credit_note_from_item(item)
+        for shard in range(self._settings.queue_shards):
+            with dynamo_errors():
+                items = list(TableItem.work_queue.query(keys.queue_partition(REFUND_QUEUE, shard)))
+            for item in items:
+                if isinstance(item, CreditNoteItem):
+                    note = mapping.credit_note_from_item(item)
+                    if note.oss_quarter() == quarter:
+                        yield note
 
     def oss_invoices(self, quarter: str) -> Iterator[Invoice]:
         """Every OSS sale issued in ``quarter``, from the sparse ``oss#<quarter>#<shard>``
