@@ -170,9 +170,13 @@ class Account:
         none (``Settings.renewal_notice_lead``: yearly plans only).  The card notice goes
         ``CARD_NOTICE_DAYS`` before the renewal when the card on file will have expired by
         then (a card is valid through the last day of its expiry month).  Each is marked with
-        the renewal date it was mailed for, so the next renewal gets its own."""
+        the renewal date it was mailed for, so the next renewal gets its own.  None while a
+        cancellation is scheduled at or before the renewal: there will be no renewal (so the
+        queue entry does not wake the job for them either)."""
         renewal = self.next_renewal_at
         if self.status is not AccountStatus.ACTIVE or renewal is None:
+            return ()
+        if self.cancel_at is not None and self.cancel_at <= renewal:
             return ()
         pending: list[tuple[Reminder, datetime]] = []
         if renewal_lead is not None and self.renewal_notice_for != renewal:
