@@ -459,7 +459,7 @@ class BillingService:
     def price(self, account: Account, plan: Plan, seats: int = 1) -> Price:
         """What ``account`` pays for one period of ``plan`` for ``seats`` now (net, VAT,
         total): the plan's amount, times the seats when it is priced per seat."""
-        net = plan.amount * (seats if plan.per_seat else 1)
+        net = plan.period_amount(seats)
         return price_for_account(net, account, self._settings, self._clock.now().date())
 
     def subscribe(
@@ -633,6 +633,7 @@ class BillingService:
             on_session=False,
             account_changes={
                 "next_renewal_at": period_end(start, plan.interval),
+                "period_started_at": start,
                 "plan": plan.id,
                 "seats": seats,
                 "scheduled_change": None,

@@ -55,7 +55,6 @@ from chalicelib.domain.plans import (
     ProrationLine,
     Quote,
     check_seats,
-    period_start,
     quote_change,
 )
 from chalicelib.i18n import format_date_long, format_money, translate
@@ -160,7 +159,8 @@ class SubscriptionService:
         end = account.next_renewal_at
         if end <= now:
             raise Conflict("renewal_due")  # the renewals job bills it first
-        start = period_start(end, current.interval)
+        start = account.current_period_start(current.interval)
+        assert start is not None
         quote = quote_change(priced(current, account.seats), priced(target, count), start, end, now)
         return current, target, count, quote
 
@@ -297,6 +297,11 @@ class SubscriptionService:
                 seats=count,
                 scheduled_change=None,
                 next_renewal_at=quote.renewal_at,
+                period_started_at=(
+                    quote.period_start
+                    if quote.renewal_at != account.next_renewal_at
+                    else account.period_started_at
+                ),
             )
             answer = marker("changed")
             return Changed(
