@@ -164,3 +164,23 @@ def test_items_written_in_the_stored_format_load(client: Any, settings: Settings
     assert request in repo.open_reactivation_requests(1000)
     assert oss in list(repo.oss_invoices("2026Q1"))
     assert paid not in list(repo.oss_invoices("2026Q1"))
+
+
+def test_the_plan_attributes_are_stored_only_when_set(client: Any, settings: Settings) -> None:
+    """Seats, a scheduled cancellation and the period start round-trip; an account without
+    them writes none of them (so items written before them and after look the same)."""
+    from dataclasses import replace
+
+    repo = DynamoRepository(settings)
+    plain = trial_account()
+    repo.commit(AccountChange(account=plain, create=True))
+    (item,) = [i for i in stored(client, settings) if i["sk"]["S"] == "PROFILE"]
+    assert not {"seats", "cancel_at", "period_started_at", "plan_changes"} & set(item)
+    clear(client, settings)
+    start = AT + timedelta(days=1)
+    full = replace(plain, seats=3, cancel_at=start + timedelta(days=30), period_started_at=start)
+    repo.commit(AccountChange(account=full, create=True))
+    assert repo.get_account(TRIAL) == full
+    (item,) = [i for i in stored(client, settings) if i["sk"]["S"] == "PROFILE"]
+    assert item["period_started_at"]["S"].startswith(start.strftime("%Y-%m-%dT%H:%M:%S"))
+    clear(client, settings)
