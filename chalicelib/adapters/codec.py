@@ -32,8 +32,17 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+CARD_ADDITIONS = ("line1", "city")  # added after v1: left out when empty (older cards had none)
+
+
 def card_to_json(card: CardSummary | None) -> str | None:
-    return dumps(asdict(card)) if card else None
+    if card is None:
+        return None
+    data = asdict(card)
+    for name in CARD_ADDITIONS:
+        if data.get(name) is None:
+            data.pop(name, None)
+    return dumps(data)
 
 
 def card_from_json(raw: str | None) -> CardSummary | None:

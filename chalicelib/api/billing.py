@@ -271,6 +271,7 @@ def subscribe(ctx: RequestContext, body: schemas.SubscribeRequest) -> dict[str, 
     account = container().billing.subscribe(
         ctx.caller,
         body.plan,
+        seats=body.seats,
         expected_total=body.expected_total,
         withdrawal_consent=body.withdrawal_consent,
     )

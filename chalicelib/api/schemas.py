@@ -466,6 +466,8 @@ class ScheduledChangeOut(ResponseModel):
 
 class SubscribeRequest(RequestModel):
     plan: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    # agent seats (per-seat plans are priced per seat); default: the account's seats
+    seats: Seats | None = None
     # the total (VAT included, minor units) the customer confirmed: 409 price_changed if not
     expected_total: Annotated[int, Field(strict=True, ge=0, le=100_000_000)] | None = None
     # an EU consumer asks for the service at once, waiving the 14-day right of withdrawal

@@ -29,7 +29,7 @@ from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.domain.ids import new_session_token
 from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.payments import CardSummary
-from chalicelib.domain.plans import PlanChange
+from chalicelib.domain.plans import PlanChange, period_end, period_start
 from chalicelib.domain.throttle import Settle, ThrottleState, TrustedDevice
 
 
@@ -133,11 +133,29 @@ class Account:
     cancel_at: datetime | None = None  # a cancellation scheduled for the end of the period
     scheduled_change: PlanChange | None = None  # a downgrade applied at the next renewal
     pending_change: PlanChange | None = None  # an upgrade whose charge is in flight
+    # when the current period started (set when a period starts; accounts stored before, or
+    # whose renewal date was set otherwise: derived, see ``current_period_start``)
+    period_started_at: datetime | None = None
     version: int = 0
 
     def evolve(self, **changes: Any) -> Account:
         """A copy with ``changes`` applied and the version bumped (for a conditional write)."""
         return replace(self, version=self.version + 1, **changes)
+
+    def current_period_start(self, interval: str) -> datetime | None:
+        """The start of the period that ends at ``next_renewal_at`` (None without one).
+
+        The stored start when it is this period's (one ``interval`` from it is the renewal:
+        right after a month-end clamp too, Jan 31 to Feb 28, where counting back from the
+        renewal would say Jan 28); else, for items stored before it was kept or a renewal
+        date set another way, one ``interval`` before the renewal."""
+        end = self.next_renewal_at
+        if end is None:
+            return None
+        start = self.period_started_at
+        if start is not None and start < end and period_end(start, interval) == end:
+            return start
+        return period_start(end, interval)
 
     def trial_due_at(self) -> datetime | None:
         """When the ``trials`` job must next look at this account; None when not a trial.
@@ -170,9 +188,13 @@ class Account:
         none (``Settings.renewal_notice_lead``: yearly plans only).  The card notice goes
         ``CARD_NOTICE_DAYS`` before the renewal when the card on file will have expired by
         then (a card is valid through the last day of its expiry month).  Each is marked with
-        the renewal date it was mailed for, so the next renewal gets its own."""
+        the renewal date it was mailed for, so the next renewal gets its own.  None while a
+        cancellation is scheduled at or before the renewal: there will be no renewal (so the
+        queue entry does not wake the job for them either)."""
         renewal = self.next_renewal_at
         if self.status is not AccountStatus.ACTIVE or renewal is None:
+            return ()
+        if self.cancel_at is not None and self.cancel_at <= renewal:
             return ()
         pending: list[tuple[Reminder, datetime]] = []
         if renewal_lead is not None and self.renewal_notice_for != renewal:

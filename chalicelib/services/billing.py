@@ -63,7 +63,7 @@ from chalicelib.domain.payments import (
     PaymentGatewayUnavailable,
     check_payment_method_id,
 )
-from chalicelib.domain.plans import PlanChange, period_end
+from chalicelib.domain.plans import PlanChange, check_seats, period_end
 from chalicelib.logs import log_event
 from chalicelib.services.credit_notes import credit_in_full
 from chalicelib.services.invoicing import (
@@ -456,22 +456,29 @@ class BillingService:
         raise DependencyUnavailable()
 
     # --- subscribe ------------------------------------------------------------------------------
-    def price(self, account: Account, plan: Plan) -> Price:
-        """What ``account`` pays for one period of ``plan`` now (net, VAT, total)."""
-        return price_for_account(plan.amount, account, self._settings, self._clock.now().date())
+    def price(self, account: Account, plan: Plan, seats: int = 1) -> Price:
+        """What ``account`` pays for one period of ``plan`` for ``seats`` now (net, VAT,
+        total): the plan's amount, times the seats when it is priced per seat."""
+        net = plan.period_amount(seats)
+        return price_for_account(net, account, self._settings, self._clock.now().date())
 
     def subscribe(
         self,
         caller: Caller,
         plan_id: str,
         *,
+        seats: int | None = None,
         expected_total: int | None = None,
         withdrawal_consent: bool = False,
     ) -> Account:
         """Turn a trial into a paid subscription, charging the first period at once.
 
-        ``expected_total``: the amount (VAT included) the customer confirmed; 409
-        ``price_changed`` when the price to pay now is another (nothing is charged).
+        ``seats``: the agent seats subscribed (default the account's; bounds as a plan
+        change's, ``domain.plans.check_seats``); a per-seat plan's period costs its amount
+        times the seats.  They are stored on the account with the charge (a declined first
+        payment leaves the trial with them as the next attempt's default; nothing is charged).
+        ``expected_total``: the amount (VAT included, for those seats) the customer confirmed;
+        409 ``price_changed`` when the price to pay now is another (nothing is charged).
         ``withdrawal_consent``: an EU consumer asks for the service to start at once and
         waives the 14-day right of withdrawal; recorded on the first invoice and in the
         audit trail (without it, the right of withdrawal is kept)."""
@@ -479,13 +486,15 @@ class BillingService:
         if plan is None:
             raise InvalidInput("unknown_plan", fields={"plan": "unknown_plan"})
         account = caller.account
+        count = account.seats if seats is None else seats
+        check_seats(count)
         self._check_can_subscribe(account)
         if account.payment_method_id is None or account.customer_id is None:
             raise InvalidInput("no_card")
         now = self._clock.now()
         if account.card is not None:
             account.card.check_usable(now)  # expired since it was saved: nothing is charged
-        price = self.price(account, plan)
+        price = self.price(account, plan, count)
         if expected_total is not None and expected_total != price.total:
             raise Conflict(
                 "price_changed",
@@ -503,6 +512,7 @@ class BillingService:
                         ip=caller.ip,
                         details={
                             "plan": plan.id,
+                            "seats": str(count),
                             "text": "withdrawal.consent_text",
                             "locale": account.locale,
                             "total": str(price.total),
@@ -520,8 +530,10 @@ class BillingService:
                 now,
                 purpose=ChargePurpose.SUBSCRIBE,
                 on_session=True,
+                account_changes={"seats": count} if count != account.seats else None,
                 also=consent,
                 withdrawal_waived_at=waived,
+                seats=count,
             )
         except ConcurrentUpdate:
             fresh = self._repo.get_account(account.id)
@@ -544,7 +556,11 @@ class BillingService:
                     now,
                     "subscribed" if result.kind is Result.SUCCEEDED else "subscribe_failed",
                     ip=caller.ip,
-                    details={"plan": plan.id, "outcome": result.kind.value},
+                    details={
+                        "plan": plan.id,
+                        "seats": str(count),
+                        "outcome": result.kind.value,
+                    },
                 ),
             ),
         )
@@ -567,10 +583,17 @@ class BillingService:
 
     # --- renewals --------------------------------------------------------------------------------
     def run_renewals(self, limit: int = 1000) -> RenewalReport:
-        """Issue and charge every renewal that is due (the ``renewals`` job)."""
+        """Issue and charge every renewal that is due (the ``renewals`` job).
+
+        The ``renewal`` queue also holds accounts due only for a reminder (the ``reminders``
+        job's) or for their scheduled cancellation (``LifecycleService``'s): those are left
+        out from the index copy, without reading the item; the others are re-read (the index
+        is eventually consistent) and checked again."""
         report = RenewalReport()
         now = self._clock.now()
         for stale in self._repo.due_renewals(now, limit):
+            if not _renewal_due(stale, now):
+                continue  # due for a reminder or its scheduled end, from the index copy: no read
             account = self._repo.get_account(stale.id)
             if (
                 account is None
@@ -610,6 +633,7 @@ class BillingService:
             on_session=False,
             account_changes={
                 "next_renewal_at": period_end(start, plan.interval),
+                "period_started_at": start,
                 "plan": plan.id,
                 "seats": seats,
                 "scheduled_change": None,
@@ -633,3 +657,12 @@ class BillingService:
             report.unknown += 1
         else:
             report.failed += 1
+
+
+def _renewal_due(account: Account, now: datetime) -> bool:
+    """Whether the renewal of ``account`` (as read, possibly the index copy) is due at ``now``
+    and not replaced by its scheduled cancellation."""
+    renewal = account.next_renewal_at
+    if account.status is not AccountStatus.ACTIVE or renewal is None or renewal > now:
+        return False
+    return account.cancel_at is None or account.cancel_at > now

@@ -61,12 +61,12 @@ from chalicelib.domain.lifecycle import (
     request_account_id,
 )
 from chalicelib.domain.throttle import Settle
-from chalicelib.i18n import format_datetime_long
+from chalicelib.i18n import format_date_long, format_datetime_long
 from chalicelib.i18n.invoices import plan_label
 from chalicelib.logs import log_event
 from chalicelib.services.auth import AuthService, SignedIn
 from chalicelib.services.credit_notes import credit_in_full, credit_mail
-from chalicelib.services.mail import new_mail
+from chalicelib.services.mail import billing_mail, new_mail
 from chalicelib.services.ports import Clock, LifecycleRepository, PasswordHasher
 
 CLOSED_STATUSES = (AccountStatus.CANCELLED, AccountStatus.REACTIVATION_REQUESTED)
@@ -262,6 +262,20 @@ class LifecycleService:
         self._commit_scheduled(account, updated, "cancel_scheduled", caller.ip, details)
         return updated
 
+    def _schedule_mail(self, account: Account, template: str, now: datetime) -> OutboxMail:
+        """``cancel_scheduled`` / ``cancel_withdrawn``: the plan and the end (or renewal) date."""
+        assert account.next_renewal_at is not None
+        plan = self._settings.plan(account.plan or "")
+        name = plan.name if plan else account.plan or ""
+        return billing_mail(
+            account,
+            template,
+            now,
+            self._settings.console_url,
+            plan=plan_label(account.plan or "", account.locale, name),
+            date=format_date_long(account.next_renewal_at, account.locale),
+        )
+
     def resume(self, caller: Caller) -> Account:
         """``POST /account/resume``: the scheduled cancellation is withdrawn (before it
         happens); the subscription renews as before."""
@@ -275,12 +289,14 @@ class LifecycleService:
     def _commit_scheduled(
         self, account: Account, updated: Account, event: str, ip: str, details: dict[str, str]
     ) -> None:
+        """The account, its audit event and the mail of the same name, in one commit."""
         now = self._clock.now()
         try:
             self._repo.commit(
                 AccountChange(
                     account=updated,
                     expected_version=account.version,
+                    mails=(self._schedule_mail(updated, event, now),),
                     audit=(AuditEvent(account.id, now, event, ip=ip, details=details),),
                 )
             )
@@ -295,13 +311,10 @@ class LifecycleService:
         now = self._clock.now()
         ended = 0
         for stale in self._repo.due_renewals(now, limit):
+            if not _cancellation_due(stale, now):
+                continue  # a renewal or a reminder (from the index copy): not read here
             account = self._repo.get_account(stale.id)
-            if (
-                account is None
-                or account.status is not AccountStatus.ACTIVE
-                or account.cancel_at is None
-                or account.cancel_at > now
-            ):
+            if account is None or account.cancel_at is None or not _cancellation_due(account, now):
                 continue
             updated = account.evolve(
                 status=AccountStatus.CANCELLED,
@@ -572,3 +585,12 @@ class LifecycleService:
                 "support_email": s.vendor_support_email,
             },
         )
+
+
+def _cancellation_due(account: Account, now: datetime) -> bool:
+    """Whether the scheduled cancellation of ``account`` (as read) takes effect by ``now``."""
+    return (
+        account.status is AccountStatus.ACTIVE
+        and account.cancel_at is not None
+        and account.cancel_at <= now
+    )

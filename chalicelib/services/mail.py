@@ -34,6 +34,24 @@ def new_mail(
     )
 
 
+BILLING_PATH = "/#/account"  # the console's "My account" view, where billing is
+
+
+def billing_mail(
+    account: Account, template: str, now: datetime, console_url: str, **params: str
+) -> OutboxMail:
+    """A mail to ``account`` about its subscription: ``params`` with its name and the link to
+    the console's billing (``{name}``, ``{console_url}``)."""
+    return new_mail(
+        to=account.email,
+        template=template,
+        locale=account.locale,
+        now=now,
+        account_id=account.id,
+        params={"name": account.name, **params, "console_url": f"{console_url}{BILLING_PATH}"},
+    )
+
+
 def render_mail(mail: OutboxMail) -> tuple[str, str]:
     """Subject and plain-text body of ``mail``."""
     subject = translate(f"mail.{mail.template}.subject", mail.locale, **mail.params)

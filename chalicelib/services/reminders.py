@@ -1,13 +1,17 @@
 """The ``reminders`` job: what a customer is told before a renewal, each mail once.
 
 * **renewal notice** (``renewal_notice``): yearly plans, ``RENEWAL_NOTICE_DAYS`` (default 7)
-  before the renewal, with its date, the amount with VAT and the card it goes to;
+  before the renewal, with its date, the amount with VAT and the card it goes to: the amount
+  the renewal will charge, so for the plan and seats of a change scheduled for it;
 * **card expiring** (``card_expiring``): the card on file will have expired by the next
   renewal (it is valid through the last day of its expiry month), 30 days before the renewal.
   That is when it matters: a yearly customer whose card expires in March, ten months before a
   January renewal, is told in December, when the new card is at hand, not in March; nothing is
   charged to the card in between.  A card that expires after the renewal gets no notice for
   this renewal (the next period's check finds it).
+
+Neither is mailed while a cancellation is scheduled at or before the renewal (there will be
+none); withdrawn (``POST /account/resume``), they are due again.
 
 Receipts are not this job's: every successful payment mails ``payment_receipt`` in the same
 commit that settles it (``services/settlement.py``), once, whichever path settled it.
@@ -37,10 +41,8 @@ from chalicelib.i18n import format_date_long, format_money
 from chalicelib.i18n.invoices import plan_label
 from chalicelib.logs import log_event
 from chalicelib.services.billing import BillingService
-from chalicelib.services.mail import new_mail
+from chalicelib.services.mail import BILLING_PATH, new_mail
 from chalicelib.services.ports import BillingRepository, Clock
-
-BILLING_PATH = "/#/account"  # the console's "My account" view, where billing is
 
 
 @dataclass
@@ -89,11 +91,14 @@ class ReminderService:
 
     def _remind(self, account: Account, due: tuple[Reminder, ...], now: datetime) -> None:
         renewal = account.next_renewal_at
-        plan = self._settings.plan(account.plan or "")
+        # what the renewal will bill: a downgrade scheduled for it takes effect then
+        scheduled = account.scheduled_change
+        plan = self._settings.plan(scheduled.plan if scheduled else account.plan or "")
+        seats = scheduled.seats if scheduled else account.seats
         assert renewal is not None
         mails: list[OutboxMail] = []
         marks: dict[str, datetime] = {}
-        params = self._params(account, plan, renewal, now) if plan is not None else None
+        params = self._params(account, plan, seats, renewal, now) if plan is not None else None
         for reminder in due:
             if reminder is Reminder.RENEWAL:
                 marks["renewal_notice_for"] = renewal
@@ -111,12 +116,13 @@ class ReminderService:
         log_event("reminders.sent", account_id=account.id, reminders=[r.value for r in due])
 
     def _params(
-        self, account: Account, plan: Plan, renewal: datetime, now: datetime
+        self, account: Account, plan: Plan, seats: int, renewal: datetime, now: datetime
     ) -> dict[str, str]:
         # the amount is what the renewal would invoice today, built by the renewal's own code
-        # (plan price, VAT of the billing address), never stored
+        # (plan price times the seats, a scheduled change applied, VAT of the billing address),
+        # never stored
         invoice, _ = self._billing.new_invoice(
-            account, plan, renewal, now, 0, ChargePurpose.RENEWAL
+            account, plan, renewal, now, 0, ChargePurpose.RENEWAL, seats=seats
         )
         card = account.card
         locale = account.locale

@@ -441,6 +441,7 @@ class Settlement:
                 status=AccountStatus.ACTIVE,
                 plan=latest.plan_id,
                 next_renewal_at=latest.period_end,
+                period_started_at=latest.period_start,
                 trial_ends_at=None,
                 subscribe_charge_id=None,
             )
@@ -449,12 +450,16 @@ class Settlement:
             and account.pending_change is not None
             and account.pending_change.charge_id in {c.id for c in charges}
         ):  # an upgrade paid: the new plan and seats from now (domain.plans)
+            new_period = latest.period_end != account.next_renewal_at  # a longer interval
             draft.account = account.evolve(
                 plan=account.pending_change.plan,
                 seats=account.pending_change.seats,
                 pending_change=None,
                 scheduled_change=None,
                 next_renewal_at=latest.period_end,
+                period_started_at=(
+                    latest.period_start if new_period else account.period_started_at
+                ),
             )
         elif status in (AccountStatus.PAST_DUE, AccountStatus.SUSPENDED) and not open_elsewhere:
             renewal = account.next_renewal_at or (latest.period_end if latest else None)

@@ -15,8 +15,10 @@ The rules (what is an upgrade, how the proration is computed and rounded) are in
   carries it (``pending_change``) and every other change answers 409 ``payment_in_progress``;
   so does a change while any charge is being processed.  A downgrade is stored as the
   account's ``scheduled_change`` (the renewals job bills the next period with it) and can be
-  withdrawn.  ``Idempotency-Key``: the answer is stored with the outcome and a repeat returns
-  it, moving no money.
+  withdrawn; both are mailed (``change_scheduled``, ``change_withdrawn``: the renewal date,
+  the plan and seats then and what the renewal will charge) in the commit that makes them.
+  ``Idempotency-Key``: the answer is stored with the outcome and a repeat returns it, moving
+  no money.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from chalicelib.domain.account import (
     Caller,
     Marker,
     MarkerKind,
+    OutboxMail,
 )
 from chalicelib.domain.billing import ChargePurpose, ChargeState, Invoice, InvoiceLine
 from chalicelib.domain.errors import (
@@ -52,13 +55,13 @@ from chalicelib.domain.plans import (
     ProrationLine,
     Quote,
     check_seats,
-    period_start,
     quote_change,
 )
-from chalicelib.i18n import format_date_long, translate
+from chalicelib.i18n import format_date_long, format_money, translate
 from chalicelib.i18n.invoices import plan_label
 from chalicelib.logs import log_event
 from chalicelib.services.billing import BillingService
+from chalicelib.services.mail import billing_mail
 from chalicelib.services.payment_ports import PaymentGateway
 from chalicelib.services.ports import BillingRepository, Clock
 from chalicelib.services.settlement import Result, Settlement
@@ -156,7 +159,8 @@ class SubscriptionService:
         end = account.next_renewal_at
         if end <= now:
             raise Conflict("renewal_due")  # the renewals job bills it first
-        start = period_start(end, current.interval)
+        start = account.current_period_start(current.interval)
+        assert start is not None
         quote = quote_change(priced(current, account.seats), priced(target, count), start, end, now)
         return current, target, count, quote
 
@@ -276,18 +280,16 @@ class SubscriptionService:
             if account.scheduled_change is None:
                 raise Conflict("nothing_to_change")
             # back to what it is now: the scheduled downgrade is withdrawn
-            return Changed(
-                ChangeKind.NONE,
-                self._commit(caller, account.evolve(scheduled_change=None), "change_withdrawn"),
-            )
+            return Changed(ChangeKind.NONE, self._withdraw(caller))
         details = {"plan": target.id, "seats": str(count), "from_plan": current.id}
         details["from_seats"] = str(account.seats)
         if quote.kind is ChangeKind.SCHEDULED:
             updated = account.evolve(scheduled_change=PlanChange(target.id, count))
             answer = marker("scheduled")
+            mail = self._change_mail(updated, "change_scheduled", target, count, now)
             return Changed(
                 ChangeKind.SCHEDULED,
-                self._commit(caller, updated, "change_scheduled", details, answer),
+                self._commit(caller, updated, "change_scheduled", details, answer, (mail,)),
             )
         if quote.now_amount == 0:  # rounding left nothing to charge: applied as is
             updated = account.evolve(
@@ -295,6 +297,11 @@ class SubscriptionService:
                 seats=count,
                 scheduled_change=None,
                 next_renewal_at=quote.renewal_at,
+                period_started_at=(
+                    quote.period_start
+                    if quote.renewal_at != account.next_renewal_at
+                    else account.period_started_at
+                ),
             )
             answer = marker("changed")
             return Changed(
@@ -374,10 +381,38 @@ class SubscriptionService:
 
     def cancel_scheduled_change(self, caller: Caller) -> Account:
         """Withdraw the downgrade scheduled for the renewal."""
-        account = caller.account
-        if account.scheduled_change is None:
+        if caller.account.scheduled_change is None:
             raise Conflict("no_scheduled_change")
-        return self._commit(caller, account.evolve(scheduled_change=None), "change_withdrawn")
+        return self._withdraw(caller)
+
+    def _withdraw(self, caller: Caller) -> Account:
+        """The scheduled downgrade withdrawn, with its mail (the plan and seats kept)."""
+        account = caller.account
+        updated = account.evolve(scheduled_change=None)
+        plan = self._plan(account.plan)
+        now = self._clock.now()
+        mail = self._change_mail(updated, "change_withdrawn", plan, account.seats, now)
+        return self._commit(caller, updated, "change_withdrawn", mails=(mail,))
+
+    def _change_mail(
+        self, account: Account, template: str, plan: Plan, seats: int, now: datetime
+    ) -> OutboxMail:
+        """``change_scheduled`` / ``change_withdrawn``: the renewal date, the plan and seats
+        billed then, and what the renewal will charge (VAT included, as its invoice)."""
+        renewal = account.next_renewal_at
+        assert renewal is not None
+        locale = account.locale
+        invoice = self._draft(account, plan, renewal, seats)
+        return billing_mail(
+            account,
+            template,
+            now,
+            self._settings.console_url,
+            plan=plan_label(plan.id, locale, plan.name),
+            seats=seats_text(seats, locale),
+            date=format_date_long(renewal, locale),
+            amount=format_money(invoice.total, invoice.currency, locale),
+        )
 
     # --- helpers ----------------------------------------------------------------------------
     def _commit(
@@ -387,6 +422,7 @@ class SubscriptionService:
         event: str,
         details: dict[str, str] | None = None,
         markers: tuple[Marker, ...] = (),
+        mails: tuple[OutboxMail, ...] = (),
     ) -> Account:
         account = caller.account
         try:
@@ -395,6 +431,7 @@ class SubscriptionService:
                     account=updated,
                     expected_version=account.version,
                     markers=markers,
+                    mails=mails,
                     audit=(
                         AuditEvent(
                             account.id,

@@ -253,6 +253,7 @@ function renderSubscribe(account) {
     ? t('subscribe.needCard')
     : t(expired ? 'subscribe.expired' : 'subscribe.trial', { date: formatDate(account.trial_ends_at) });
   setText('#subscribe-trial', hint);
+  if (!$('#subscribe-seats').value) $('#subscribe-seats').value = String(billing.seats || 1);
   const list = $('#plan-list');
   const chosen = (list.querySelector('input:checked') || {}).value;
   list.replaceChildren(
@@ -280,15 +281,45 @@ function chosenPlan() {
   return chosen ? (state.plans || []).find((plan) => plan.id === chosen.value) : null;
 }
 
+// The agent seats asked for (a whole number from 1 to 10,000), or null.
+function subscribeSeats() {
+  const seats = Number($('#subscribe-seats').value);
+  return Number.isInteger(seats) && seats >= 1 && seats <= 10000 ? seats : null;
+}
+
+// What one period of `plan` costs for `seats` now, VAT included, computed as the server's
+// invoice does: the net times the seats for a per-seat plan, then the VAT of the price's rate
+// on that net, rounded half up (GET /plans gives one seat's price; the server checks the
+// total sent as `expected_total` and answers 409 price_changed if it differs).
+function totalFor(plan, seats) {
+  const net = plan.amount * (plan.per_seat ? seats : 1);
+  const price = plan.price;
+  if (!price) return net;
+  if (!plan.per_seat || seats === 1) return price.total;
+  const [whole, decimals = ''] = String(price.rate || '0').split('.');
+  const scale = 10 ** decimals.length;
+  const rate = Number(whole) * scale + Number(decimals || 0);
+  const denominator = 100 * scale;
+  const tax = Math.floor((2 * net * rate + denominator) / (2 * denominator));
+  return net + tax;
+}
+
 // What the button will charge, said before it is pressed; the EU consumer's consent to start
 // at once (waiving the 14-day withdrawal right) is asked only where that right exists.
 function renderSubscribeConfirm() {
   const plan = chosenPlan();
+  const seats = subscribeSeats();
   const needsConsent = Boolean(plan && plan.price && plan.price.withdrawal_consent);
-  setText(
-    '#subscribe-total',
-    plan ? t('subscribe.total', { amount: formatMoney(plan.price ? plan.price.total : plan.amount, plan.currency) }) : '',
-  );
+  show('#subscribe-seats-row', !plan || plan.per_seat);
+  const count = plan && plan.per_seat ? seats : 1;
+  let total = '';
+  if (plan && count) {
+    const amount = formatMoney(totalFor(plan, count), plan.currency);
+    total = count > 1
+      ? t('subscribe.totalSeats', { amount, seats: t('change.seatMany', { count }) })
+      : t('subscribe.total', { amount });
+  }
+  setText('#subscribe-total', total);
   show('#subscribe-consent-row', needsConsent);
   if (!needsConsent) $('#subscribe-consent').checked = false;
 }
@@ -302,14 +333,20 @@ function setupSubscribe() {
     const chosen = form.querySelector('input[name=plan]:checked');
     if (!chosen) return;
     const plan = chosenPlan();
+    const seats = plan && plan.per_seat ? subscribeSeats() : 1;
+    if (seats === null) {
+      showError(form, alertBox, { message: t('change.seatsInvalid'), fields: { seats: t('change.seatsInvalid') } });
+      $('#subscribe-seats').focus();
+      return;
+    }
     const consent = $('#subscribe-consent');
     if (plan && plan.price && plan.price.withdrawal_consent && !consent.checked) {
       setFieldError(consent, t('subscribe.consentRequired'));
       consent.focus();
       return;
     }
-    const body = { plan: chosen.value, withdrawal_consent: consent.checked };
-    if (plan && plan.price) body.expected_total = plan.price.total;
+    const body = { plan: chosen.value, seats, withdrawal_consent: consent.checked };
+    if (plan && plan.price) body.expected_total = totalFor(plan, seats);
     await busy(form, async () => {
       try {
         const { data } = await api('POST', '/billing/subscribe', { body });
@@ -332,6 +369,7 @@ function setupSubscribe() {
     });
   });
   $('#plan-list').addEventListener('change', renderSubscribeConfirm);
+  $('#subscribe-seats').addEventListener('input', renderSubscribeConfirm);
 }
 
 // --- invoices -------------------------------------------------------------------------------------

@@ -501,7 +501,7 @@ def test_french_interface(page: Any, stack: Stack) -> None:
     expect(row.get_by_role("button", name=re.compile("^Afficher"))).to_be_visible()
     expect(row.get_by_role("button", name=re.compile("^Imprimer"))).to_be_visible()
     # Money and dates in French.
-    # the price the customer pays (VAT included: a French consumer, 20 %)
+    # the plan's price as the customer pays it (VAT included: 15,00 € + 20 % French VAT)
     expect(main.locator("#billing-plan")).to_contain_text("18,00\u00a0€ par mois")
     expect(row).to_contain_text("18,00\u00a0€")
     expect(main.locator("#billing-renewal")).to_have_text(re.compile(r"^\d{1,2} [^\d\s]+ \d{4}$"))

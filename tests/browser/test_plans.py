@@ -129,3 +129,66 @@ def test_cancel_at_period_end_then_resume(page: Any, stack: Stack, lang: str) ->
     settle(page)
     expect(banner).to_be_hidden()
     expect(page.locator("#change-panel")).to_be_visible()
+
+
+SUBSCRIBE_WORDS = {
+    "en": {
+        "seats": "Agent seats",
+        "one": "You will be charged €18.00 now.",
+        "three": "You will be charged €54.00 now for 3 seats.",
+        "invalid": "Enter a whole number of seats from 1 to 10,000.",
+        "consent": "I ask for the service to start at once",
+        "submit": "Subscribe",
+        "plan": "3 seats",
+    },
+    "fr": {
+        "seats": "Sièges d’agent",
+        "one": "18,00",
+        "three": "pour 3 sièges",
+        "invalid": "Saisissez un nombre entier de sièges entre 1 et 10 000.",
+        "consent": "Je demande que le service commence immédiatement",
+        "submit": "S’abonner",
+        "plan": "3 sièges",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_subscribe_asks_for_the_seats_and_updates_the_price(
+    page: Any, stack: Stack, lang: str
+) -> None:
+    words = SUBSCRIBE_WORDS[lang]
+    account = stack.signup(f"seats-{lang}")
+    status, body = stack.call(
+        "PUT",
+        "/billing/card",
+        {"payment_method_id": stack.payment_method("4242424242424242")},
+        account.token,
+    )
+    assert status == 200, body
+    sign_in(page, account.email)
+    open_my_account(page)
+    set_language(page, lang)
+    panel = page.locator("#subscribe-panel")
+    panel.locator("#plan-list input[value='basic-monthly']").check()
+    seats = panel.get_by_label(words["seats"])
+    expect(seats).to_have_value("1")
+    expect(panel.locator("#subscribe-total")).to_contain_text(words["one"])
+    seats.fill("3")
+    total = panel.locator("#subscribe-total")
+    expect(total).to_contain_text(words["three"])
+    expect(total).to_contain_text("54")
+    assert axe_violations(page) == []
+    seats.fill("0")
+    panel.get_by_label(words["consent"], exact=False).check()
+    panel.get_by_role("button", name=words["submit"]).click()
+    expect(panel.locator("#subscribe-error")).to_contain_text(words["invalid"])
+    assert invoice_rows(page) == 0  # nothing charged
+    seats.fill("3")
+    panel.get_by_role("button", name=words["submit"]).click()
+    settle(page)
+    expect(panel).to_be_hidden()
+    expect(page.locator("#billing-plan")).to_contain_text(words["plan"])
+    expect(page.locator("#invoices-body tr")).to_have_count(1)
+    status, billing = stack.call("GET", "/billing", token=account.token)
+    assert status == 200 and billing["seats"] == 3, billing

@@ -240,3 +240,56 @@ def test_a_trial_cannot_cancel_at_period_end(api: Api) -> None:
         "POST", "/account/cancel", {"password": PASSWORD, "at": "period_end"}, token=token
     )
     assert (answer.status, answer.error_code) == (409, "not_allowed_in_status")
+
+
+def test_subscribe_takes_seats_priced_per_seat_and_confirmed(api: Api, settings: Settings) -> None:
+    token, _ = api.signup(country="FR")
+    card = api.call(
+        "PUT",
+        "/billing/card",
+        {"payment_method_id": create_payment_method(settings, "4242424242424242")},
+        token=token,
+    )
+    assert card.status == 200, card.json
+    plans = {p["id"]: p for p in api.call("GET", "/plans", token=token).json["items"]}
+    per_seat = plans["basic-monthly"]
+    assert (per_seat["amount"], per_seat["price"]["total"]) == (1500, 1800)  # one seat's price
+    for seats in (0, -1, "3", 1.5, 10_001):
+        bad = api.call(
+            "POST", "/billing/subscribe", {"plan": "basic-monthly", "seats": seats}, token=token
+        )
+        assert bad.status == 400, (seats, bad.json)
+        assert "seats" in bad.json["error"]["fields"], bad.json
+    # the confirmed total is for the seats asked: one seat's total is refused, nothing charged
+    stale = api.call(
+        "POST",
+        "/billing/subscribe",
+        {"plan": "basic-monthly", "seats": 3, "expected_total": 1800},
+        token=token,
+    )
+    assert (stale.status, stale.error_code) == (409, "price_changed")
+    assert stale.json["error"]["price"]["total"] == 5400, stale.json
+    assert invoices(api, token) == []
+    answer = api.call(
+        "POST",
+        "/billing/subscribe",
+        {"plan": "basic-monthly", "seats": 3, "expected_total": 5400},
+        token=token,
+    )
+    assert answer.status == 200, answer.json
+    assert (answer.json["status"], answer.json["plan"], answer.json["seats"]) == (
+        "active",
+        "basic-monthly",
+        3,
+    )
+    (invoice,) = invoices(api, token)
+    assert invoice["total"] == 5400
+    lines = api.call("GET", f"/billing/invoices/{invoice['id']}", token=token).json["lines"]
+    assert [(line["quantity"], line["unit_amount"]) for line in lines] == [(3, 1500)]
+
+
+def test_subscribe_without_seats_charges_the_account_seats(api: Api, settings: Settings) -> None:
+    token, billing = subscribed(api, settings, "pro-monthly")
+    assert billing["seats"] == 1
+    (invoice,) = invoices(api, token)
+    assert invoice["total"] == 5880

@@ -59,7 +59,7 @@ from chalicelib.domain.account import Account, AccountStatus, Caller
 from chalicelib.domain.billing import ChargePurpose, ChargeState, Invoice, InvoiceStatus
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.payments import DeclineInfo
-from chalicelib.domain.plans import Quote, period_start, quote_change
+from chalicelib.domain.plans import Quote, quote_change
 from chalicelib.i18n import translate
 from chalicelib.jobs.run import run_job
 from chalicelib.services.subscription import priced
@@ -251,7 +251,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
             self.quote = quote_change(
                 priced(current, account.seats),
                 priced(target, account.seats if seats is None else seats),
-                period_start(end, current.interval),
+                account.current_period_start(current.interval) or end,
                 end,
                 self.clock.now(),
             )

@@ -110,6 +110,7 @@ def account_to_item(
         seats=account.seats if account.seats != 1 else None,  # absent: 1 (as before seats)
         cancel_at=account.cancel_at,
         plan_changes=codec.plan_changes_to_json(account.scheduled_change, account.pending_change),
+        period_started_at=account.period_started_at,
         version=account.version,
         queue_pk=queue_pk,
         queue_sk=queue_sk,
@@ -152,6 +153,7 @@ def account_from_item(item: AccountItem) -> Account:
         seats=int(item.seats or 1),
         cancel_at=item.cancel_at,
         **codec.plan_changes_from_json(item.plan_changes),
+        period_started_at=item.period_started_at,
         version=int(item.version),
     )
 

@@ -133,6 +133,7 @@ class AccountItem(TableItem, discriminator="account"):
     seats = NumberAttribute(null=True)  # absent on accounts stored before seats: 1
     cancel_at = UTCDateTimeAttribute(null=True)  # cancellation at the period's end
     plan_changes = UnicodeAttribute(null=True)  # JSON {"scheduled": PlanChange, "pending": ...}
+    period_started_at = UTCDateTimeAttribute(null=True)  # absent before: derived from renewal
     version = NumberAttribute(default=0)
 
 
