@@ -4,8 +4,8 @@ It does, for every route, what routes must not repeat: choose the language, read
 token and authenticate, enforce the 64 KiB body limit, the JSON content type and the request
 model (pydantic, imported lazily; sign-in's body by hand, :mod:`chalicelib.api.bodies`), call
 the handler, shape the answer, add the security headers, and map every :class:`DomainError`
-to the contract's error body in one place.  It
-also records each route in :data:`ROUTES`, from which ``/openapi.json`` is generated.
+to the contract's error body in one place.  It also records each route in :data:`ROUTES`, from
+which ``/openapi.json`` is generated.
 
 Hostile input is bounded before it reaches anything that recurses or allocates: a JSON body
 nested deeper than 64 levels is refused (400 ``json_too_deep``) from a scan of its bytes
