@@ -2,9 +2,10 @@
 
 It does, for every route, what routes must not repeat: choose the language, read the bearer
 token and authenticate, enforce the 64 KiB body limit, the JSON content type and the request
-model (pydantic, imported lazily), call the handler, shape the answer, add the security
-headers, and map every :class:`DomainError` to the contract's error body in one place.  It
-also records each route in :data:`ROUTES`, from which ``/openapi.json`` is generated.
+model (pydantic, imported lazily; sign-in's body by hand, :mod:`chalicelib.api.bodies`), call
+the handler, shape the answer, add the security headers, and map every :class:`DomainError`
+to the contract's error body in one place.  It also records each route in :data:`ROUTES`, from
+which ``/openapi.json`` is generated.
 
 Hostile input is bounded before it reaches anything that recurses or allocates: a JSON body
 nested deeper than 64 levels is refused (400 ``json_too_deep``) from a scan of its bytes
@@ -25,6 +26,7 @@ from typing import Any, Callable
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.api.bodies import LIGHT_BODIES
 from chalicelib.api.errors import PayloadTooLarge, UnsupportedMediaType
 from chalicelib.domain.errors import DomainError, Forbidden, InternalError, InvalidInput
 from chalicelib.domain.jsonbody import decode_json
@@ -203,12 +205,16 @@ def parse_json_body(raw: bytes | None, headers: dict[str, str]) -> Any:
 
 
 def validate_body(model_name: str, data: Any) -> Any:
-    """``data`` validated by the named request model."""
+    """``data`` validated by the named request model (by hand for the few models of
+    :data:`~chalicelib.api.bodies.LIGHT_BODIES`: same answer, without importing pydantic)."""
+    if not isinstance(data, dict):
+        raise InvalidInput("invalid_json")
+    light = LIGHT_BODIES.get(model_name)
+    if light is not None:
+        return light.validate(data)
     from pydantic import ValidationError
 
     model = getattr(_schemas(), model_name)
-    if not isinstance(data, dict):
-        raise InvalidInput("invalid_json")
     try:
         return model.model_validate(data)
     except ValidationError as error:

@@ -147,6 +147,8 @@ DeviceToken = Annotated[
 ]
 
 
+# Describes POST /login's body in /openapi.json; the route validates it with api.bodies.LoginBody
+# (no pydantic on the sign-in path), which answers the same (tests/unit/test_light_bodies.py).
 class LoginRequest(RequestModel):
     email: Annotated[str, StringConstraints(max_length=254)]
     password: Password
