@@ -5,8 +5,6 @@ Every billing route works while the account is suspended: paying is how it comes
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,6 +14,8 @@ from chalice.app import Blueprint, Response
 from chalicelib.api.http import (
     Param,
     RequestContext,
+    decode_id_cursor,
+    encode_id_cursor,
     endpoint,
     int_query,
 )
@@ -369,24 +369,6 @@ def delete_scheduled_change(ctx: RequestContext) -> dict[str, Any]:
     return _billing(ctx, container().subscription.cancel_scheduled_change(ctx.caller))
 
 
-def _decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput("invalid_cursor", fields={"cursor": "invalid_cursor"}) from None
-    if not _INVOICE_ID.match(value):
-        raise InvalidInput("invalid_cursor", fields={"cursor": "invalid_cursor"})
-    return value
-
-
-def _encode_cursor(invoice_id: str | None) -> str | None:
-    return (
-        base64.urlsafe_b64encode(invoice_id.encode()).decode().rstrip("=") if invoice_id else None
-    )
-
-
 @endpoint(
     bp,
     "/billing/invoices",
@@ -402,11 +384,11 @@ def _encode_cursor(invoice_id: str | None) -> str | None:
 )
 def list_invoices(ctx: RequestContext) -> dict[str, Any]:
     limit = int_query(ctx.query, "limit", default=20, low=1, high=100)
-    after = _decode_cursor(ctx.query.get("cursor"))
+    after = decode_id_cursor(ctx.query.get("cursor"), _INVOICE_ID)
     invoices, next_after = container().billing.invoices(ctx.caller, limit, after)
     return {
         "items": [invoice_summary(i) for i in invoices],
-        "next_cursor": _encode_cursor(next_after),
+        "next_cursor": encode_id_cursor(next_after),
     }
 
 

@@ -9,14 +9,20 @@ suspended.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.api.http import RequestContext, endpoint, int_query
+from chalicelib.api.http import (
+    Param,
+    RequestContext,
+    decode_id_cursor,
+    encode_id_cursor,
+    endpoint,
+    int_query,
+)
+from chalicelib.api.openapi import CURSOR_SCHEMA
 from chalicelib.api.views import credit_note_summary, credit_note_view
 from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.domain.errors import InvalidInput, NotFound
@@ -26,22 +32,6 @@ bp = Blueprint(__name__)
 
 _CREDIT_NOTE_ID = re.compile(r"^cn_[0-9a-f]{25}$")
 _INVOICE_ID = re.compile(r"^in_[0-9a-f]{25}$")
-
-
-def _decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput("invalid_cursor", fields={"cursor": "invalid_cursor"}) from None
-    if not _CREDIT_NOTE_ID.match(value):
-        raise InvalidInput("invalid_cursor", fields={"cursor": "invalid_cursor"})
-    return value
-
-
-def _encode_cursor(note_id: str | None) -> str | None:
-    return base64.urlsafe_b64encode(note_id.encode()).decode().rstrip("=") if note_id else None
 
 
 def _note(ctx: RequestContext, credit_note_id: str) -> CreditNote:
@@ -59,17 +49,17 @@ def _note(ctx: RequestContext, credit_note_id: str) -> CreditNote:
     response="CreditNoteListResponse",
     allow_suspended=True,
     query=(
-        ("limit", "integer", "1 to 100, default 20"),
-        ("cursor", "string", "next_cursor of the previous page"),
+        Param("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+        Param("cursor", CURSOR_SCHEMA, "next_cursor of the previous page"),
     ),
 )
 def list_credit_notes(ctx: RequestContext) -> dict[str, Any]:
     limit = int_query(ctx.query, "limit", default=20, low=1, high=100)
-    after = _decode_cursor(ctx.query.get("cursor"))
+    after = decode_id_cursor(ctx.query.get("cursor"), _CREDIT_NOTE_ID)
     notes, next_after = container().credit_notes.credit_notes(ctx.caller, limit, after)
     return {
         "items": [credit_note_summary(n) for n in notes],
-        "next_cursor": _encode_cursor(next_after),
+        "next_cursor": encode_id_cursor(next_after),
     }
 
 

@@ -17,6 +17,8 @@ field.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import json
 import re
@@ -374,3 +376,22 @@ def endpoint(  # noqa: C901, PLR0913 - the route declaration: one keyword per fa
         return handler
 
     return decorate
+
+
+def decode_id_cursor(cursor: str | None, shape: re.Pattern[str]) -> str | None:
+    """The id a list's ``cursor`` (a ``next_cursor`` answered before) stands for; 400
+    ``invalid_cursor`` for anything else (not base64url, or not an id of ``shape``)."""
+    if not cursor:
+        return None
+    try:
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidInput("invalid_cursor", fields={"cursor": "invalid_cursor"}) from None
+    if not shape.match(value):
+        raise InvalidInput("invalid_cursor", fields={"cursor": "invalid_cursor"})
+    return value
+
+
+def encode_id_cursor(last_id: str | None) -> str | None:
+    """The ``next_cursor`` after the item ``last_id`` (None: no next page)."""
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=") if last_id else None

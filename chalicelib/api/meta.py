@@ -8,8 +8,9 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.api.http import RequestContext, endpoint, json_response
+from chalicelib.api.http import Param, RequestContext, endpoint, json_response
 from chalicelib.config import get_settings
+from chalicelib.domain.countries import ISO_COUNTRIES
 
 bp = Blueprint(__name__)
 
@@ -50,8 +51,16 @@ def openapi(ctx: RequestContext) -> dict[str, Any]:
     auth=False,
     response="PlansResponse",
     query=(
-        ("country", "string", "ISO 3166-1 alpha-2, for visitors not signed in"),
-        ("postal_code", "string", "for territories outside EU VAT (Canary Islands...)"),
+        Param(
+            "country",
+            {"type": "string", "enum": list(ISO_COUNTRIES)},
+            "ISO 3166-1 alpha-2, for visitors not signed in (default: the seller's)",
+        ),
+        Param(
+            "postal_code",
+            {"type": "string", "pattern": "^[A-Za-z0-9 -]{1,16}$"},
+            "for territories outside EU VAT (Canary Islands, Ceuta, Melilla)",
+        ),
     ),
 )
 def plans(ctx: RequestContext) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
@@ -83,6 +84,17 @@ SafeLine = AfterValidator(_single_line)
 SafeText = AfterValidator(_multi_line)
 SafeLinePattern = _Documented(_refused_pattern(multiline=False))
 SafeTextPattern = _Documented(_refused_pattern(multiline=True))
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON has one number type: ``366.0`` is the integer 366 to JSON Schema (and to the
+    document), so a strict integer field takes a float with no fraction as that integer."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = BeforeValidator(_whole_number)
 
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=NoControl)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
@@ -409,8 +421,8 @@ class CardRequest(RequestModel):
 
 
 class CardPatchRequest(RequestModel):
-    exp_month: Annotated[int, Field(ge=1, le=12)] | None = None
-    exp_year: Annotated[int, Field(ge=2000, le=2100)] | None = None
+    exp_month: Annotated[int, WholeNumber, Field(ge=1, le=12)] | None = None
+    exp_year: Annotated[int, WholeNumber, Field(ge=2000, le=2100)] | None = None
     name: Name | None = None
     postal_code: PostalCode | None = None
     country: Country | None = None
@@ -418,7 +430,7 @@ class CardPatchRequest(RequestModel):
     city: Line | None = None
 
 
-Seats = Annotated[int, Field(ge=1, le=10_000)]
+Seats = Annotated[int, WholeNumber, Field(ge=1, le=10_000)]
 
 
 class SubscriptionChangeRequest(RequestModel):
@@ -471,7 +483,9 @@ class SubscribeRequest(RequestModel):
     # agent seats (per-seat plans are priced per seat); default: the account's seats
     seats: Seats | None = None
     # the total (VAT included, minor units) the customer confirmed: 409 price_changed if not
-    expected_total: Annotated[int, Field(strict=True, ge=0, le=100_000_000)] | None = None
+    expected_total: Annotated[int, WholeNumber, Field(strict=True, ge=0, le=100_000_000)] | None = (
+        None
+    )
     # an EU consumer asks for the service at once, waiving the 14-day right of withdrawal
     withdrawal_consent: Annotated[bool, Field(strict=True)] = False
 
@@ -714,8 +728,10 @@ class CreditNoteResponse(CreditNoteSummaryOut):
 
 
 class RefundRequest(RequestModel):
-    amount: Annotated[int, Field(strict=True, ge=1, le=100_000_000)] | None = None
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500), SafeText]
+    amount: Annotated[int, WholeNumber, Field(strict=True, ge=1, le=100_000_000)] | None = None
+    reason: Annotated[
+        str, StringConstraints(min_length=1, max_length=500), SafeText, SafeTextPattern
+    ]
 
 
 # --- cancel, reactivate, support ------------------------------------------------------------

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 from chalicelib.config import Plan, Settings
 from chalicelib.domain.account import Account
+from chalicelib.domain.countries import ISO_COUNTRIES
 from chalicelib.domain.errors import InvalidInput, NotAuthenticated
 from chalicelib.i18n.invoices import plan_description, plan_label
 from chalicelib.services.auth import AuthService
 from chalicelib.services.invoicing import Price, price_for_account, price_for_country
 from chalicelib.services.ports import Clock
 
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 _POSTAL = re.compile(r"^[A-Za-z0-9 -]{1,16}$")
 
 
@@ -49,9 +49,10 @@ class PlanCatalog:
         postal_code: str | None = None,
     ) -> list[PlanOffer]:
         """Every plan on offer with its price for the caller (``token``) or the visitor in
-        ``country``; 400 for a country that is not ISO 3166-1 alpha-2 or an odd postal code."""
+        ``country``; 400 for a country that is not an ISO 3166-1 alpha-2 code or an odd postal
+        code."""
         visitor_country = (country or self._settings.vendor_country).upper()
-        if not _COUNTRY.match(visitor_country):
+        if visitor_country not in ISO_COUNTRIES:
             raise InvalidInput(fields={"country": "invalid_country"})
         if postal_code is not None and not _POSTAL.match(postal_code):
             raise InvalidInput(fields={"postal_code": "field_invalid"})

@@ -1,0 +1,29 @@
+"""JSON has one number type: a strict integer field takes ``366.0`` (the integer 366 to JSON
+Schema, so to the document) and still refuses fractions, booleans and numeric strings."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from chalicelib.api import schemas
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "extra"),
+    [
+        (schemas.SubscribeRequest, "seats", {"plan": "basic-monthly"}),
+        (schemas.SubscribeRequest, "expected_total", {"plan": "basic-monthly"}),
+        (schemas.SubscriptionChangeRequest, "seats", {}),
+        (schemas.RefundRequest, "amount", {"reason": "Goodwill"}),
+        (schemas.CardPatchRequest, "exp_month", {}),
+    ],
+)
+def test_a_whole_float_is_the_integer_and_nothing_else_is(
+    model: type[schemas.RequestModel], field: str, extra: dict[str, object]
+) -> None:
+    assert getattr(model.model_validate({**extra, field: 3.0}), field) == 3
+    assert type(getattr(model.model_validate({**extra, field: 3.0}), field)) is int
+    for refused in (3.5, True, "3", float("nan")):
+        with pytest.raises(ValidationError):
+            model.model_validate({**extra, field: refused})
