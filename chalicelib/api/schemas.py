@@ -421,8 +421,8 @@ class CardRequest(RequestModel):
 
 
 class CardPatchRequest(RequestModel):
-    exp_month: Annotated[int, WholeNumber, Field(ge=1, le=12)] | None = None
-    exp_year: Annotated[int, WholeNumber, Field(ge=2000, le=2100)] | None = None
+    exp_month: Annotated[int, Field(ge=1, le=12), WholeNumber] | None = None
+    exp_year: Annotated[int, Field(ge=2000, le=2100), WholeNumber] | None = None
     name: Name | None = None
     postal_code: PostalCode | None = None
     country: Country | None = None
@@ -430,7 +430,7 @@ class CardPatchRequest(RequestModel):
     city: Line | None = None
 
 
-Seats = Annotated[int, WholeNumber, Field(ge=1, le=10_000)]
+Seats = Annotated[int, Field(ge=1, le=10_000), WholeNumber]
 
 
 class SubscriptionChangeRequest(RequestModel):
@@ -483,7 +483,7 @@ class SubscribeRequest(RequestModel):
     # agent seats (per-seat plans are priced per seat); default: the account's seats
     seats: Seats | None = None
     # the total (VAT included, minor units) the customer confirmed: 409 price_changed if not
-    expected_total: Annotated[int, WholeNumber, Field(strict=True, ge=0, le=100_000_000)] | None = (
+    expected_total: Annotated[int, Field(strict=True, ge=0, le=100_000_000), WholeNumber] | None = (
         None
     )
     # an EU consumer asks for the service at once, waiving the 14-day right of withdrawal
@@ -728,7 +728,7 @@ class CreditNoteResponse(CreditNoteSummaryOut):
 
 
 class RefundRequest(RequestModel):
-    amount: Annotated[int, WholeNumber, Field(strict=True, ge=1, le=100_000_000)] | None = None
+    amount: Annotated[int, Field(strict=True, ge=1, le=100_000_000), WholeNumber] | None = None
     reason: Annotated[
         str, StringConstraints(min_length=1, max_length=500), SafeText, SafeTextPattern
     ]
