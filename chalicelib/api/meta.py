@@ -58,8 +58,8 @@ def openapi(ctx: RequestContext) -> dict[str, Any]:
         ),
         Param(
             "postal_code",
-            {"type": "string", "pattern": "^[A-Za-z0-9 -]{1,16}$"},
-            "for territories outside EU VAT (Canary Islands, Ceuta, Melilla)",
+            {"type": "string", "pattern": "^[A-Za-z0-9 -]{0,16}$"},
+            "for territories outside EU VAT (Canary Islands, Ceuta, Melilla); empty: none",
         ),
     ),
 )
