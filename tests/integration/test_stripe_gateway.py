@@ -946,8 +946,9 @@ def _latest_intent(backend: Backend, customer: str) -> str:
     if isinstance(backend.gateway, FakePaymentGateway):
         return backend.gateway.charges[-1].payment_intent_id
     settings = backend.gateway._settings  # type: ignore[attr-defined]
-    intents = _stripe_client(settings).v1.payment_intents.list(params={"limit": 100}).data
-    return str(next(i.id for i in intents if i.customer == customer))
+    # every page: in a whole run localstripe holds hundreds of intents, oldest first
+    pages = _stripe_client(settings).v1.payment_intents.list(params={"limit": 100})
+    return str(next(i.id for i in pages.auto_paging_iter() if i.customer == customer))
 
 
 def test_the_fake_refunds_like_stripe_never_above_what_is_left_and_replays_a_key() -> None:
