@@ -233,7 +233,9 @@ def test_a_killed_chalice_stops_the_devstack(tmp_path: Path) -> None:
         assert stack.process is not None
         assert stack.process.wait(30) == 1
         assert stack.ports_free()
-        assert "chalice local exited" in stack.log_tail()
+        # the whole log: a job or the stream poller cut off mid-request may log its traceback
+        # after the message, past the last 30 lines (seen in a clean-clone run)
+        assert "chalice local exited" in stack.log_tail(lines=100_000)
     finally:
         stack.kill()
 
