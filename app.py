@@ -53,6 +53,15 @@ outbox_stream = app.on_dynamodb_record(
     batch_size=100,
     name="outbox-stream",
 )(handlers.outbox_stream)
+# the PDFs of new and changed invoices and credit notes, drawn before they are asked for (the
+# PDF routes serve them stored); Lambda calls it as app.documents_stream
+documents_stream = app.on_dynamodb_record(
+    stream_arn=handlers.stream_arn_placeholder(
+        get_settings().table_name, get_settings().aws_region
+    ),
+    batch_size=20,
+    name="documents-stream",
+)(handlers.documents_stream)
 renewals = app.schedule(Rate(1, unit=Rate.HOURS), name="renewals")(handlers.renewals)
 vat_recheck = app.schedule(Rate(1, unit=Rate.HOURS), name="vat-recheck")(handlers.vat_recheck)
 retry_pending = app.schedule(Rate(1, unit=Rate.HOURS), name="retry-pending")(handlers.retry_pending)

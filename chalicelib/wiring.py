@@ -32,12 +32,20 @@ if TYPE_CHECKING:
     from chalicelib.services.cards import CardService
     from chalicelib.services.catalog import PlanCatalog
     from chalicelib.services.credit_notes import CreditNoteService
+    from chalicelib.services.documents import DocumentService
     from chalicelib.services.dunning import DunningService
     from chalicelib.services.health import HealthService
     from chalicelib.services.lifecycle import LifecycleService
     from chalicelib.services.outbox import OutboxRelay
     from chalicelib.services.payment_ports import PaymentGateway
-    from chalicelib.services.ports import ChargeQueue, Clock, Mailer, PasswordHasher, Repository
+    from chalicelib.services.ports import (
+        ChargeQueue,
+        Clock,
+        DocumentRenderer,
+        Mailer,
+        PasswordHasher,
+        Repository,
+    )
     from chalicelib.services.profile import ProfileService
     from chalicelib.services.reminders import ReminderService
     from chalicelib.services.settlement import Settlement
@@ -141,6 +149,20 @@ class Container:
         from chalicelib.services.credit_notes import CreditNoteService
 
         return CreditNoteService(self.repo, lambda: self.gateway, self.clock, self.settings)
+
+    @cached_property
+    def renderer(self) -> DocumentRenderer:
+        """The PDF renderer (fpdf2 and lxml load when it first draws)."""
+        from chalicelib.documents.render import FacturXRenderer
+
+        return FacturXRenderer()
+
+    @cached_property
+    def documents(self) -> DocumentService:
+        """Invoice and credit-note PDFs, stored once rendered (``services.documents``)."""
+        from chalicelib.services.documents import DocumentService
+
+        return DocumentService(self.repo, lambda: self.renderer, self.clock)
 
     @cached_property
     def billing(self) -> BillingService:

@@ -151,7 +151,7 @@ def _run(ports: dict[str, int], folder: Path, reset: bool) -> int:  # noqa: C901
         os.environ["PORT"] = str(ports["PORT"])
         os.environ.setdefault("OUTBOX_STREAM", "1")  # the poller below relays new mail
 
-        from chalicelib.jobs.run import JOBS, NEW_MAIL_FILTER, run_job
+        from chalicelib.jobs.run import DOCUMENT_FILTER, JOBS, NEW_MAIL_FILTER, run_job
         from chalicelib.seed import ALL_DEMO_EMAILS, DEMO_PASSWORD, seed_demo
         from chalicelib.wiring import container
         from devstack.streams import StreamPoller
@@ -165,6 +165,10 @@ def _run(ports: dict[str, int], folder: Path, reset: bool) -> int:  # noqa: C901
 
             StreamPoller(
                 container().settings, lambda_app.outbox_stream, NEW_MAIL_FILTER, stopping, _say
+            ).start()
+            # the PDFs of new invoices and credit notes, drawn before they are asked for
+            StreamPoller(
+                container().settings, lambda_app.documents_stream, DOCUMENT_FILTER, stopping, _say
             ).start()
 
         chalice = subprocess.Popen(

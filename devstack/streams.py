@@ -1,14 +1,17 @@
-"""``make run``'s stand-in for Lambda's DynamoDB event source: new mail leaves within a second.
+"""``make run``'s stand-in for Lambda's DynamoDB event sources: new mail leaves within a second,
+new invoices' PDFs are drawn as they are issued.
 
 In AWS, Lambda polls the table's stream (about four times a second per shard), keeps the
-records the event source mapping's filter passes (``chalicelib.jobs.run.NEW_MAIL_FILTER``:
-new pending outbox items) and calls the function ``app.py`` registers (``app.outbox_stream``)
-with them as one event.  :class:`StreamPoller` does the same against the embedded moto's
-stream (moto writes a stream record for each put, update and delete, transactions included):
-``GetShardIterator`` at ``LATEST`` when it starts, then ``GetRecords`` every
-:data:`POLL_SECONDS`, the matching records handed to the same handler as a Lambda event.  A
-failed batch is handed over again (Lambda retries a batch until it succeeds); the scheduled
-sweeper still covers retries and anything committed while the poller was not running.
+records an event source mapping's filter passes (``chalicelib.jobs.run.NEW_MAIL_FILTER``:
+new pending outbox items; ``DOCUMENT_FILTER``: invoices and credit notes written) and calls
+the function ``app.py`` registers (``app.outbox_stream``, ``app.documents_stream``) with them
+as one event; the devstack runs one :class:`StreamPoller` per function, doing the same
+against the embedded moto's stream (moto writes a stream record for each put, update and
+delete, transactions included): ``GetShardIterator`` at ``LATEST`` when it starts, then
+``GetRecords`` every :data:`POLL_SECONDS`, the matching records handed to the same handler as
+a Lambda event.  A failed batch is handed over again (Lambda retries a batch until it
+succeeds); the scheduled sweeper still covers retries and anything committed while the poller
+was not running (a PDF not drawn is drawn by its first request).
 """
 
 from __future__ import annotations

@@ -212,7 +212,7 @@ def metric_filters(stage: str) -> dict[str, tuple[str, str]]:
 def build_fragment(stage: str) -> dict[str, Any]:
     """The merge template for ``stage``."""
     from chalicelib.adapters.secrets import secret_name
-    from chalicelib.jobs.run import NEW_MAIL_FILTER
+    from chalicelib.jobs.run import DOCUMENT_FILTER, NEW_MAIL_FILTER
 
     settings = stage_settings(stage)
     functions = app_functions()
@@ -415,12 +415,15 @@ def build_fragment(stage: str) -> dict[str, Any]:
             },
         }
 
-    for function in functions.values():
+    # each stream function's filter (the handler checks each record again)
+    stream_filters = {"outbox-stream": NEW_MAIL_FILTER, "documents-stream": DOCUMENT_FILTER}
+    for name, function in functions.items():
         if function["kind"] != "stream":
             continue
-        # the table's own stream (the ARN app.py registers is a placeholder), new outbox mail
-        # only (jobs.run.NEW_MAIL_FILTER; the handler checks again), retried while the
-        # record lives (24 h) and split in halves on a failure so one bad record stands alone
+        # the table's own stream (the ARN app.py registers is a placeholder), filtered to the
+        # records the function wants (new outbox mail: jobs.run.NEW_MAIL_FILTER; invoices and
+        # credit notes written: DOCUMENT_FILTER), retried while the record lives (24 h) and
+        # split in halves on a failure so one bad record stands alone
         resources[function["cfn"]] = {
             "Properties": {
                 "Events": {
@@ -428,7 +431,7 @@ def build_fragment(stage: str) -> dict[str, Any]:
                         "Properties": {
                             "Stream": {"Fn::GetAtt": ["AccountsTable", "StreamArn"]},
                             "FilterCriteria": {
-                                "Filters": [{"Pattern": json.dumps(NEW_MAIL_FILTER)}]
+                                "Filters": [{"Pattern": json.dumps(stream_filters[name])}]
                             },
                             "BisectBatchOnFunctionError": True,
                         }

@@ -35,6 +35,7 @@ from chalicelib.domain.account import (
 )
 from chalicelib.domain.billing import RETRY_QUEUE, Charge, Invoice
 from chalicelib.domain.credit_notes import REFUND_QUEUE, CreditNote
+from chalicelib.domain.documents import DocumentRef, StoredDocument
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     CounterMoved,
@@ -100,6 +101,7 @@ class InMemoryRepository:
         self.charges: dict[tuple[str, str], Charge] = {}
         self.counters: dict[str, int] = {}
         self.credit_notes: dict[tuple[str, str], CreditNote] = {}
+        self.documents: dict[tuple[DocumentRef, str], StoredDocument] = {}  # rendered PDFs
         self.work: dict[tuple[str, str], WorkItem] = {}
         self.markers: dict[tuple[str, str], str] = {}
         self.reactivations: dict[tuple[str, str], ReactivationRequest] = {}
@@ -276,7 +278,7 @@ class InMemoryRepository:
                     self.throttle[r.bucket] = taken
             return True
 
-    def read_ahead_invoice(self, invoice_id: str) -> None:
+    def read_ahead_invoice(self, invoice_id: str, pdf_locales: Sequence[str] = ()) -> None:
         """A hint of the DynamoDB adapter (one round trip for session and invoice): nothing to
         do in memory."""
 
@@ -347,6 +349,21 @@ class InMemoryRepository:
         with self._lock:
             self.requests += 1
             return self.invoices.get((account_id, invoice_id))
+
+    # --- rendered documents (DocumentRepository) -----------------------------------------
+    def stored_document(self, ref: DocumentRef, locale: str) -> StoredDocument | None:
+        with self._lock:
+            self.requests += 1
+            return self.documents.get((ref, locale))
+
+    def store_document(self, document: StoredDocument) -> bool:
+        with self._lock:
+            self.requests += 1
+            key = (document.ref, document.locale)
+            if not document.replaces(self.documents.get(key)):
+                return False
+            self.documents[key] = document
+            return True
 
     # --- credit notes (CreditNoteRepository) ----------------------------------------------
     def get_credit_note(self, account_id: str, credit_note_id: str) -> CreditNote | None:

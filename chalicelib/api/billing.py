@@ -23,7 +23,7 @@ from chalicelib.api.openapi import CURSOR_SCHEMA
 from chalicelib.api.views import billing_view, invoice_summary, invoice_view
 from chalicelib.domain.account import Account
 from chalicelib.domain.billing import Charge, Invoice
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput, NotFound
 from chalicelib.wiring import container
 
 if TYPE_CHECKING:
@@ -398,11 +398,14 @@ def _invoice_in_path(params: dict[str, str]) -> str | None:
     return invoice_id if _INVOICE_ID.match(invoice_id) else None
 
 
-def _invoice(ctx: RequestContext, invoice_id: str) -> Invoice:
-    from chalicelib.domain.errors import NotFound
-
+def _check_invoice_id(invoice_id: str) -> None:
+    """404 for what cannot be an invoice id (never read)."""
     if not _INVOICE_ID.match(invoice_id):
         raise NotFound("invoice_not_found")
+
+
+def _invoice(ctx: RequestContext, invoice_id: str) -> Invoice:
+    _check_invoice_id(invoice_id)
     return container().billing.invoice(ctx.caller, invoice_id)
 
 
@@ -447,14 +450,16 @@ def print_invoice(ctx: RequestContext, invoice_id: str) -> Response:
     summary="The invoice as a Factur-X PDF/A-3 (its EN 16931 XML embedded as factur-x.xml)",
     allow_suspended=True,
     read_ahead=_invoice_in_path,
+    read_ahead_pdf=True,
     errors=(404,),
     content_type="application/pdf",
 )
 def pdf_invoice(ctx: RequestContext, invoice_id: str) -> Response:
-    from chalicelib.api.documents import document_response, invoice_pdf
+    from chalicelib.api.documents import document_response
 
-    invoice = _invoice(ctx, invoice_id)
-    return document_response(invoice_pdf(invoice, ctx.locale), "pdf", invoice.number)
+    _check_invoice_id(invoice_id)
+    pdf = container().documents.invoice_pdf(ctx.caller, invoice_id, ctx.locale)
+    return document_response(pdf.content, "pdf", pdf.number)
 
 
 @endpoint(
@@ -468,7 +473,8 @@ def pdf_invoice(ctx: RequestContext, invoice_id: str) -> Response:
     content_type="application/xml",
 )
 def xml_invoice(ctx: RequestContext, invoice_id: str) -> Response:
-    from chalicelib.api.documents import document_response, invoice_xml
+    from chalicelib.api.documents import document_response
+    from chalicelib.documents.render import invoice_xml
 
     invoice = _invoice(ctx, invoice_id)
     xml = invoice_xml(invoice, ctx.locale).decode("utf-8")

@@ -34,9 +34,14 @@ _CREDIT_NOTE_ID = re.compile(r"^cn_[0-9a-f]{25}$")
 _INVOICE_ID = re.compile(r"^in_[0-9a-f]{25}$")
 
 
-def _note(ctx: RequestContext, credit_note_id: str) -> CreditNote:
+def _check_id(credit_note_id: str) -> None:
+    """404 for what cannot be a credit note id (never read)."""
     if not _CREDIT_NOTE_ID.match(credit_note_id):
         raise NotFound("credit_note_not_found")
+
+
+def _note(ctx: RequestContext, credit_note_id: str) -> CreditNote:
+    _check_id(credit_note_id)
     return container().credit_notes.credit_note(ctx.caller, credit_note_id)
 
 
@@ -105,10 +110,11 @@ def print_credit_note(ctx: RequestContext, credit_note_id: str) -> Response:
     content_type="application/pdf",
 )
 def pdf_credit_note(ctx: RequestContext, credit_note_id: str) -> Response:
-    from chalicelib.api.documents import credit_note_pdf, document_response
+    from chalicelib.api.documents import document_response
 
-    note = _note(ctx, credit_note_id)
-    return document_response(credit_note_pdf(note, ctx.locale), "pdf", note.number)
+    _check_id(credit_note_id)
+    pdf = container().documents.credit_note_pdf(ctx.caller, credit_note_id, ctx.locale)
+    return document_response(pdf.content, "pdf", pdf.number)
 
 
 @endpoint(
@@ -122,7 +128,8 @@ def pdf_credit_note(ctx: RequestContext, credit_note_id: str) -> Response:
     content_type="application/xml",
 )
 def xml_credit_note(ctx: RequestContext, credit_note_id: str) -> Response:
-    from chalicelib.api.documents import credit_note_xml, document_response
+    from chalicelib.api.documents import document_response
+    from chalicelib.documents.render import credit_note_xml
 
     note = _note(ctx, credit_note_id)
     xml = credit_note_xml(note, ctx.locale).decode("utf-8")

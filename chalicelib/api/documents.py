@@ -4,7 +4,9 @@ All three say the same thing (``chalicelib.documents.content``) in the request's
 the seller block with its identifiers (legal form, share capital, RCS, VAT number), the
 customer, the lines with HT / TTC totals, the legal notices and the transaction summary.  The
 PDF is a Factur-X PDF/A-3 (``chalicelib.documents.pdf``) carrying the EN 16931 XML
-(``chalicelib.documents.facturx``); fpdf2, drafthorse and lxml load on those paths only.
+(``chalicelib.documents.facturx``), both drawn by ``chalicelib.documents.render`` (the PDFs are
+stored once rendered: ``services.documents``); fpdf2, drafthorse and lxml load on those paths
+only.  This module lays out the print view and owns every document answer's headers.
 
 The print view's only style and its only script (the Print button's ``window.print()``) are
 allowed by their hashes in the Content-Security-Policy; nothing else runs or loads.
@@ -22,6 +24,7 @@ from chalice.app import Response
 from chalicelib.api.http import API_CSP, SECURITY_HEADERS
 from chalicelib.documents import content
 from chalicelib.documents.content import INVOICE, Heading
+from chalicelib.documents.render import credit_note_heading
 from chalicelib.domain.billing import Invoice
 from chalicelib.domain.credit_notes import CreditNote
 from chalicelib.i18n import translate
@@ -94,15 +97,6 @@ def document_response(body: str | bytes, kind: DocumentKind, number: str) -> Res
     if kind != "print":
         headers["Content-Disposition"] = f'inline; filename="{number}.{kind}"'
     return Response(body=body, status_code=200, headers=dict(headers))
-
-
-def credit_note_heading(note: CreditNote) -> Heading:
-    return Heading(
-        title_key="doc.credit_note",
-        status_key=f"credit.reason.{note.reason.value}",
-        refers_to=(note.invoice_number, note.invoice_issued_at),
-        transactions=False,
-    )
 
 
 def invoice_html(invoice: Invoice, locale: str, heading: Heading = INVOICE) -> str:
@@ -185,40 +179,6 @@ def invoice_html(invoice: Invoice, locale: str, heading: Heading = INVOICE) -> s
 """
 
 
-def invoice_xml(invoice: Invoice, locale: str) -> bytes:
-    """The EN 16931 CII XML of the invoice (``GET /billing/invoices/{id}/xml``)."""
-    from chalicelib.documents.facturx import invoice_xml as build
-
-    return build(invoice, locale)
-
-
-def invoice_pdf(invoice: Invoice, locale: str) -> bytes:
-    """The Factur-X PDF/A-3 of the invoice with its XML embedded."""
-    from chalicelib.documents.pdf import invoice_pdf as render
-
-    return render(invoice, locale, invoice_xml(invoice, locale))
-
-
 def credit_note_html(note: CreditNote, locale: str) -> str:
     """The print view of a credit note (``GET /billing/credit-notes/{id}/print``)."""
     return invoice_html(note.document(), locale, credit_note_heading(note))
-
-
-def credit_note_xml(note: CreditNote, locale: str) -> bytes:
-    """The EN 16931 CII XML of a credit note: type 381, referring to its invoice (BT-25)."""
-    from chalicelib.documents.facturx import TYPE_CREDIT_NOTE
-    from chalicelib.documents.facturx import invoice_xml as build
-
-    return build(
-        note.document(),
-        locale,
-        type_code=TYPE_CREDIT_NOTE,
-        preceding=(note.invoice_number, note.invoice_issued_at.date()),
-    )
-
-
-def credit_note_pdf(note: CreditNote, locale: str) -> bytes:
-    """The Factur-X PDF/A-3 of a credit note with its XML embedded."""
-    from chalicelib.documents.pdf import invoice_pdf as render
-
-    return render(note.document(), locale, credit_note_xml(note, locale), credit_note_heading(note))

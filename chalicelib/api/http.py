@@ -32,7 +32,7 @@ from chalicelib.api.bodies import LIGHT_BODIES
 from chalicelib.api.errors import PayloadTooLarge, UnsupportedMediaType
 from chalicelib.domain.errors import DomainError, Forbidden, InternalError, InvalidInput
 from chalicelib.domain.jsonbody import decode_json
-from chalicelib.i18n import pick_locale, translate
+from chalicelib.i18n import SUPPORTED, header_locale, pick_locale, translate
 from chalicelib.logs import bind, log_error, request_scope
 
 MAX_BODY_BYTES = 64 * 1024
@@ -285,6 +285,7 @@ def endpoint(  # noqa: C901, PLR0913 - the route declaration: one keyword per fa
     content_type: str = "application/json",
     raw_body: bool = False,
     read_ahead: Callable[[dict[str, str]], str | None] | None = None,
+    read_ahead_pdf: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler(ctx, [body,] **path_params)`` as ``method path`` on ``bp``.
 
@@ -295,7 +296,9 @@ def endpoint(  # noqa: C901, PLR0913 - the route declaration: one keyword per fa
     ``query`` and ``headers`` describe the parameters the handler reads, with the limits it
     enforces on them (:class:`Param`), for ``/openapi.json``.
     ``read_ahead`` maps the path parameters to the id of an invoice the handler will read (or
-    None): the repository reads it with the session, in the authentication's one round trip.
+    None): the repository reads it with the session, in the authentication's one round trip;
+    with ``read_ahead_pdf`` its stored PDF too, in the language the request asks for (in both
+    when ``Accept-Language`` leaves it to the account's language).
     """
     all_errors = tuple(sorted({400, 413, 429, *errors, *((401,) if auth or support_key else ())}))
     ROUTES.append(
@@ -345,7 +348,9 @@ def endpoint(  # noqa: C901, PLR0913 - the route declaration: one keyword per fa
 
                     invoice_id = read_ahead(path_params) if read_ahead else None
                     if invoice_id is not None:
-                        container().repo.read_ahead_invoice(invoice_id)
+                        asked = header_locale(headers.get("accept-language"))
+                        pdf_locales = ((asked,) if asked else SUPPORTED) if read_ahead_pdf else ()
+                        container().repo.read_ahead_invoice(invoice_id, pdf_locales)
                     ctx.caller = container().auth.authenticate(_bearer(headers), ctx.ip)
                     bind(account_id=ctx.caller.account.id)  # on every log line
                     locale = ctx.locale = pick_locale(

@@ -16,26 +16,34 @@ SUPPORTED = ("en", "fr")
 DEFAULT_LOCALE = "en"
 
 
+def header_locale(accept_language: str | None) -> str | None:
+    """The language ``Accept-Language`` asks for (highest q first) among en and fr, or None
+    when it names neither (the account's language decides then)."""
+    if not accept_language:
+        return None
+    choices: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")):
+        pieces = part.strip().split(";")
+        tag = pieces[0].strip().lower()
+        quality = 1.0
+        for param in pieces[1:]:
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        lang = tag.split("-")[0]
+        if lang in SUPPORTED and quality > 0:
+            choices.append((-quality, index, lang))
+    return min(choices)[2] if choices else None
+
+
 def pick_locale(accept_language: str | None, account_locale: str | None = None) -> str:
     """``Accept-Language`` (highest q first) if it names en or fr, else the account's, else en."""
-    if accept_language:
-        choices: list[tuple[float, int, str]] = []
-        for index, part in enumerate(accept_language.split(",")):
-            pieces = part.strip().split(";")
-            tag = pieces[0].strip().lower()
-            quality = 1.0
-            for param in pieces[1:]:
-                key, _, value = param.strip().partition("=")
-                if key == "q":
-                    try:
-                        quality = float(value)
-                    except ValueError:
-                        quality = 0.0
-            lang = tag.split("-")[0]
-            if lang in SUPPORTED and quality > 0:
-                choices.append((-quality, index, lang))
-        if choices:
-            return min(choices)[2]
+    asked = header_locale(accept_language)
+    if asked is not None:
+        return asked
     if account_locale in SUPPORTED:
         return str(account_locale)
     return DEFAULT_LOCALE

@@ -22,6 +22,14 @@ def outbox_stream(event: Any) -> dict[str, int]:
     return relay_new_mail(new_mail_ids(event))
 
 
+def documents_stream(event: Any) -> dict[str, int]:
+    """The table's DynamoDB stream: draw and store the PDFs of the invoices and credit notes
+    written (``DOCUMENT_FILTER``; the handler checks each record again)."""
+    from chalicelib.jobs.run import changed_documents, render_documents
+
+    return render_documents(changed_documents(event))
+
+
 def stream_arn_placeholder(table_name: str, region: str) -> str:
     """The ARN ``app.py`` registers the stream handler with; the template replaces it with
     the table's ``StreamArn`` (``infra.build_resources``)."""

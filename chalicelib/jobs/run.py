@@ -12,7 +12,9 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from chalicelib.adapters.dynamo.keys import document_ref_of
 from chalicelib.adapters.sqs import decode_message
+from chalicelib.domain.documents import DocumentRef
 from chalicelib.logs import log_error, log_event
 from chalicelib.wiring import Container, container
 
@@ -85,6 +87,44 @@ def relay_new_mail(mail_ids: list[str], box: Container | None = None) -> dict[st
         return {}
     report = asdict(box.outbox_relay.relay(mail_ids))
     log_event("job.done", job="outbox-stream", **report)
+    return report
+
+
+DOCUMENT_FILTER: dict[str, Any] = {
+    "eventName": ["INSERT", "MODIFY"],
+    "dynamodb": {"NewImage": {"kind": {"S": ["invoice", "credit_note"]}}},
+}
+"""The stream records the PDF renderer wants: an invoice or a credit note written (issued, or
+changed: paid, a failed attempt recorded, credited, a refund settled)."""
+
+
+def changed_documents(records: Iterable[Any]) -> list[DocumentRef]:
+    """The invoices and credit notes among stream records (Chalice's ``DynamoDBRecord``),
+    checked as ``DOCUMENT_FILTER`` says."""
+    refs = []
+    for record in records:
+        image = record.new_image or {}
+        if record.event_name not in ("INSERT", "MODIFY") or image.get("kind", {}).get("S") not in (
+            "invoice",
+            "credit_note",
+        ):
+            continue
+        ref = document_ref_of(
+            str(image.get("pk", {}).get("S", "")), str(image.get("sk", {}).get("S", ""))
+        )
+        if ref is not None:
+            refs.append(ref)
+    return refs
+
+
+def render_documents(refs: list[DocumentRef], box: Container | None = None) -> dict[str, int]:
+    """Draw and store the PDFs of the documents a stream batch wrote (the stream handler);
+    duplicates and retries draw nothing again."""
+    box = box or container()
+    if not refs:
+        return {}
+    report = box.documents.prerender(refs)
+    log_event("job.done", job="documents-stream", **report)
     return report
 
 

@@ -24,6 +24,7 @@ from chalicelib.domain.account import (
 )
 from chalicelib.domain.billing import Charge, Invoice
 from chalicelib.domain.credit_notes import CreditNote
+from chalicelib.domain.documents import DocumentRef, StoredDocument
 from chalicelib.domain.lifecycle import ReactivationRequest
 from chalicelib.domain.throttle import Bucket, Reservation, ThrottleState, TrustedDevice
 
@@ -290,6 +291,27 @@ class CreditNoteRepository(BillingRepository, Protocol):
         ...
 
 
+class DocumentRepository(CreditNoteRepository, Protocol):
+    """Rendered PDFs (``domain.documents``), beside the invoices and credit notes they draw."""
+
+    def stored_document(self, ref: DocumentRef, locale: str) -> StoredDocument | None:
+        """The stored PDF of ``ref`` in ``locale`` (whatever version it was drawn from)."""
+        ...
+
+    def store_document(self, document: StoredDocument) -> bool:
+        """Stored unless a rendering of the same or a newer version is there (False then):
+        a stale rendering never overwrites a fresh one."""
+        ...
+
+
+class DocumentRenderer(Protocol):
+    """Draws the Factur-X PDFs (``chalicelib.documents.render.FacturXRenderer``)."""
+
+    def invoice_pdf(self, invoice: Invoice, locale: str) -> bytes: ...
+
+    def credit_note_pdf(self, note: CreditNote, locale: str) -> bytes: ...
+
+
 class LifecycleRepository(BillingRepository, Protocol):
     """Reactivation requests (stored with ``AccountChange.requests``), on top of billing."""
 
@@ -310,7 +332,7 @@ class Repository(
     LifecycleRepository,
     TrialRepository,
     OutboxRepository,
-    CreditNoteRepository,
+    DocumentRepository,
     HealthProbe,
     Protocol,
 ):
@@ -318,9 +340,10 @@ class Repository(
     above asks, plus the reads of the CLI and the API layer.  ``DynamoRepository`` and
     ``InMemoryRepository`` implement it (the container is typed by it, never by them)."""
 
-    def read_ahead_invoice(self, invoice_id: str) -> None:
-        """A hint: the handler will read this invoice (the DynamoDB adapter reads it with the
-        session, in one round trip; in memory it does nothing)."""
+    def read_ahead_invoice(self, invoice_id: str, pdf_locales: Sequence[str] = ()) -> None:
+        """A hint: the handler will read this invoice (and its stored PDF in ``pdf_locales``;
+        the DynamoDB adapter reads them with the session, in one round trip; in memory it does
+        nothing)."""
         ...
 
     def oss_invoices(self, quarter: str) -> Iterable[Invoice]:

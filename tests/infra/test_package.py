@@ -127,31 +127,45 @@ def test_every_function_handler_is_importable(stage: str, templates: Any) -> Non
         for r in resources.values()
         if r["Type"] == "AWS::Serverless::Function"
     }
-    assert "app.app" in handlers and len(handlers) >= 8  # the API, 6 schedules, SQS, stream
+    assert "app.app" in handlers and len(handlers) >= 9  # the API, schedules, SQS, 2 streams
     for handler in sorted(handlers):
         module, _, name = handler.partition(".")
         assert module == "app" and callable(getattr(app, name, None)), handler
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_the_outbox_relay_runs_from_the_tables_stream(stage: str, templates: Any) -> None:
-    """New mail only (the filter), from this stack's table stream (not the placeholder ARN
-    app.py registers), through the handler Lambda can import (app.outbox_stream)."""
-    import app
-    from chalicelib.jobs.run import NEW_MAIL_FILTER
+STREAM_FUNCTIONS = {  # function name -> (handler, filter name in chalicelib.jobs.run)
+    "outbox-stream": ("outbox_stream", "NEW_MAIL_FILTER"),
+    "documents-stream": ("documents_stream", "DOCUMENT_FILTER"),
+}
 
+
+@pytest.mark.parametrize("name", list(STREAM_FUNCTIONS))
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_stream_functions_read_the_tables_stream(stage: str, name: str, templates: Any) -> None:
+    """New mail only, and written invoices and credit notes only (the filters), from this
+    stack's table stream (not the placeholder ARN app.py registers), through the handler
+    Lambda can import (app.outbox_stream, app.documents_stream)."""
+    import app
+    from chalicelib.jobs import run
+
+    handler, filter_name = STREAM_FUNCTIONS[name]
     resources = templates[stage]["doc"]["Resources"]
     table = resources["AccountsTable"]["Properties"]
     assert table["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
-    function = resources[app_functions()["outbox-stream"]["cfn"]]["Properties"]
-    assert function["Handler"] == "app.outbox_stream" and callable(app.outbox_stream)
+    function = resources[app_functions()[name]["cfn"]]["Properties"]
+    assert function["Handler"] == f"app.{handler}" and callable(getattr(app, handler))
     (event,) = function["Events"].values()
     assert event["Type"] == "DynamoDB"
     properties = event["Properties"]
     assert properties["Stream"] == {"Fn::GetAtt": ["AccountsTable", "StreamArn"]}
     (pattern,) = properties["FilterCriteria"]["Filters"]
-    assert json.loads(pattern["Pattern"]) == NEW_MAIL_FILTER
+    assert json.loads(pattern["Pattern"]) == getattr(run, filter_name)
     assert properties["StartingPosition"] == "LATEST"
+
+
+def test_every_stream_function_is_tested_above() -> None:
+    streams = {n for n, f in app_functions().items() if f["kind"] == "stream"}
+    assert streams == set(STREAM_FUNCTIONS)
 
 
 @pytest.mark.parametrize("stage", STAGES)

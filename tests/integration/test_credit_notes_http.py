@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.api.documents import credit_note_pdf, credit_note_xml
 from chalicelib.config import Settings
 from chalicelib.documents.pdf import FACTURX_FILENAME
+from chalicelib.documents.render import credit_note_pdf, credit_note_xml
 from chalicelib.domain.billing import InvoiceStatus
 from chalicelib.domain.credit_notes import CreditNote, CreditReason, credit_note_for
 from chalicelib.wiring import Container

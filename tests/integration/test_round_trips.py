@@ -4,7 +4,8 @@
   transactions share one connection (``models.configure``), built once, on one session
   (``adapters.aws``) that the Secrets Manager client shares too.
 * The invoice routes (JSON, print, PDF) read the invoice in the authentication's BatchGet:
-  one DynamoDB request in all; another account's invoice, or a malformed id, is still a 404.
+  one DynamoDB request in all (the PDF route its stored PDF too; drawn the first time, it is
+  stored with one PutItem); another account's invoice, or a malformed id, is still a 404.
 """
 
 from __future__ import annotations
@@ -116,6 +117,16 @@ def test_an_invoice_route_is_one_round_trip(
         headers={"Accept": "application/pdf"} if suffix == "/pdf" else None,
     )
     assert answer.status == 200
+    if suffix == "/pdf":  # not drawn before (no stream poller here): drawn now and stored
+        assert dict(calls) == {"BatchGetItem": 1, "PutItem": 1}
+        calls.clear()
+        again = api.call(
+            "GET",
+            f"/billing/invoices/{invoice_id}{suffix}",
+            token=token,
+            headers={"Accept": "application/pdf"},
+        )
+        assert again.status == 200 and again.raw == answer.raw  # the stored PDF
     assert dict(calls) == {"BatchGetItem": 1}
     if not suffix:
         assert answer.json["id"] == invoice_id

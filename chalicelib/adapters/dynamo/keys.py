@@ -15,6 +15,8 @@ audit event        ``ACCOUNT#<id>``            ``AUDIT#<iso time>#<id>``    kept
 invoice            ``ACCOUNT#<id>``            ``INVOICE#<time-ordered id>``  newest first
 charge             ``ACCOUNT#<id>``            ``CHARGE#<invoice id>``      one per invoice
 credit note        ``ACCOUNT#<id>``            ``CREDIT#<time-ordered id>``  newest first
+rendered PDF       ``ACCOUNT#<id>``            ``PDF#<kind>#<id>#<lang>``   of an invoice or a
+                                                                            credit note
 counter            ``COUNTER#<name>``          ``COUNTER``                  gapless numbers
 scheduled work     ``ACCOUNT#<id>``            ``WORK#<queue>``             e.g. VAT re-checks
 reactivation req.  ``ACCOUNT#<id>``            ``REACTIVATION#<req. id>``   queued while open
@@ -66,6 +68,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.domain.account import TokenPurpose
+from chalicelib.domain.documents import DocumentKind, DocumentRef
 from chalicelib.domain.ids import shard_of, utc_iso
 from chalicelib.domain.lifecycle import REACTIVATION_QUEUE
 from chalicelib.domain.throttle import Bucket
@@ -80,6 +83,7 @@ AUDIT = "AUDIT#"
 INVOICE = "INVOICE#"
 CHARGE = "CHARGE#"
 CREDIT_NOTE = "CREDIT#"
+RENDERED_PDF = "PDF#"  # sorts after INVOICE#\uffff: outside every range Query of the partition
 COUNTER = "COUNTER#"
 WORK = "WORK#"
 REACTIVATION = "REACTIVATION#"
@@ -144,6 +148,27 @@ def invoice_key(account_id: str, invoice_id: str) -> Key:
 
 def credit_note_key(account_id: str, credit_note_id: str) -> Key:
     return account_pk(account_id), f"{CREDIT_NOTE}{credit_note_id}"
+
+
+def document_key(ref: DocumentRef, locale: str) -> Key:
+    """The stored PDF of a document in one language."""
+    return account_pk(ref.account_id), f"{RENDERED_PDF}{ref.kind.value}#{ref.document_id}#{locale}"
+
+
+def stored_document_of(pk: str, sk: str) -> tuple[DocumentRef, str]:
+    """The document and language of a stored PDF's key (``document_key``'s inverse)."""
+    kind, document_id, locale = sk.removeprefix(RENDERED_PDF).split("#")
+    return DocumentRef(account_id_of(pk), DocumentKind(kind), document_id), locale
+
+
+def document_ref_of(pk: str, sk: str) -> DocumentRef | None:
+    """The document an invoice or credit note item is (its stream record's keys), else None."""
+    if not pk.startswith(ACCOUNT):
+        return None
+    for prefix, kind in ((INVOICE, DocumentKind.INVOICE), (CREDIT_NOTE, DocumentKind.CREDIT_NOTE)):
+        if sk.startswith(prefix) and len(sk) > len(prefix):
+            return DocumentRef(account_id_of(pk), kind, sk.removeprefix(prefix))
+    return None
 
 
 def charge_key(account_id: str, charge_id: str) -> Key:

@@ -20,6 +20,7 @@ from chalicelib.adapters.dynamo.models import (
     CounterItem,
     CreditNoteItem,
     DeviceItem,
+    DocumentItem,
     EmailItem,
     InvoiceItem,
     MarkerItem,
@@ -45,6 +46,7 @@ from chalicelib.domain.account import (
 )
 from chalicelib.domain.billing import Charge, ChargePurpose, ChargeState, Invoice
 from chalicelib.domain.credit_notes import CreditNote
+from chalicelib.domain.documents import StoredDocument
 from chalicelib.domain.ids import new_id, shard_of
 from chalicelib.domain.lifecycle import ReactivationRequest, RequestStatus
 from chalicelib.domain.throttle import Bucket, ThrottleState, TrustedDevice
@@ -332,6 +334,24 @@ def invoice_to_item(invoice: Invoice) -> InvoiceItem:
 
 def invoice_from_item(item: InvoiceItem) -> Invoice:
     return codec.invoice_from_json(item.body, item.status, item.transactions, int(item.version))
+
+
+def document_to_item(document: StoredDocument) -> DocumentItem:
+    pk, sk = keys.document_key(document.ref, document.locale)
+    return DocumentItem(
+        pk,
+        sk,
+        source_version=document.source_version,
+        content=document.content,
+        rendered_at=document.rendered_at,
+    )
+
+
+def document_from_item(item: DocumentItem) -> StoredDocument:
+    ref, locale = keys.stored_document_of(item.pk, item.sk)
+    return StoredDocument(
+        ref, locale, int(item.source_version), bytes(item.content), item.rendered_at
+    )
 
 
 def credit_note_to_item(note: CreditNote, shards: int) -> CreditNoteItem:

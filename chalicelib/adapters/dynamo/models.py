@@ -37,6 +37,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     DiscriminatorAttribute,
     NumberAttribute,
@@ -203,6 +204,14 @@ class CreditNoteItem(TableItem, discriminator="credit_note"):
     version = NumberAttribute(default=0)
 
 
+class DocumentItem(TableItem, discriminator="document"):
+    """A rendered PDF (``ACCOUNT#<id>`` / ``PDF#<kind>#<id>#<lang>``, ``domain.documents``)."""
+
+    source_version = NumberAttribute()  # the version of the document it was drawn from
+    content = BinaryAttribute(legacy_encoding=False)
+    rendered_at = UTCDateTimeAttribute()
+
+
 class ChargeItem(TableItem, discriminator="charge"):
     invoice_id = UnicodeAttribute()
     amount = NumberAttribute()
@@ -283,6 +292,7 @@ MODELS: tuple[type[TableItem], ...] = (
     TokenItem,
     OutboxItem,
     InvoiceItem,
+    DocumentItem,
     ChargeItem,
     CounterItem,
     WorkItemModel,

@@ -51,6 +51,7 @@ from chalicelib.adapters.dynamo.models import (
     CounterItem,
     CreditNoteItem,
     DeviceItem,
+    DocumentItem,
     EmailItem,
     InvoiceItem,
     MarkerItem,
@@ -90,6 +91,7 @@ from chalicelib.domain.billing import (
     InvoiceStatus,
 )
 from chalicelib.domain.credit_notes import REFUND_QUEUE, CreditNote
+from chalicelib.domain.documents import DocumentKind, DocumentRef, StoredDocument
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     CounterMoved,
@@ -460,32 +462,43 @@ class DynamoRepository:
             return False
         return True
 
-    def read_ahead_invoice(self, invoice_id: str) -> None:
-        """Read invoice ``invoice_id`` of the caller with the next :meth:`get_session` (its
-        BatchGet), for the next :meth:`get_invoice` of it: the invoice routes know the id from
-        their path, so authenticating and reading the invoice are one round trip.  Per
-        thread; the next ``get_session`` consumes it (unused, it is dropped)."""
-        self._local.ahead = invoice_id
+    def read_ahead_invoice(self, invoice_id: str, pdf_locales: Sequence[str] = ()) -> None:
+        """Read invoice ``invoice_id`` of the caller (and its stored PDF in ``pdf_locales``)
+        with the next :meth:`get_session` (its BatchGet), for the next :meth:`get_invoice` (and
+        :meth:`stored_document`) of it: the invoice routes know the id from their path, so
+        authenticating and reading the invoice are one round trip.  Per thread; the next
+        ``get_session`` consumes it (unused, it is dropped)."""
+        self._local.ahead = (invoice_id, tuple(pdf_locales))
 
     def get_session(
         self, account_id: str, token_hash: str
     ) -> tuple[Account | None, Session | None]:
         account: Account | None = None
         session: Session | None = None
-        ahead: str | None = getattr(self._local, "ahead", None)
+        ahead: tuple[str, tuple[str, ...]] | None = getattr(self._local, "ahead", None)
         self._local.ahead = None
         self._local.read = {}
+        self._local.documents = {}
         wanted = [keys.account_key(account_id), keys.session_key(account_id, token_hash)]
         if ahead is not None:
-            wanted.append(keys.invoice_key(account_id, ahead))
-            self._local.read[(account_id, ahead)] = None  # absent unless found below
+            invoice_id, locales = ahead
+            wanted.append(keys.invoice_key(account_id, invoice_id))
+            self._local.read[(account_id, invoice_id)] = None  # absent unless found below
+            ref = DocumentRef(account_id, DocumentKind.INVOICE, invoice_id)
+            for locale in locales:
+                wanted.append(keys.document_key(ref, locale))
+                self._local.documents[(ref, locale)] = None
         for item in self._batch_get(wanted):
             if isinstance(item, AccountItem):
                 account = mapping.account_from_item(item)
             elif isinstance(item, SessionItem):
                 session = mapping.session_from_item(item)
             elif isinstance(item, InvoiceItem):
-                self._local.read[(account_id, ahead)] = mapping.invoice_from_item(item)
+                invoice = mapping.invoice_from_item(item)
+                self._local.read[(account_id, invoice.id)] = invoice
+            elif isinstance(item, DocumentItem):
+                document = mapping.document_from_item(item)
+                self._local.documents[(document.ref, document.locale)] = document
         return account, session
 
     def touch_session(self, session: Session, now: datetime, expires_at: datetime) -> None:
@@ -580,6 +593,36 @@ class DynamoRepository:
             except InvoiceItem.DoesNotExist:
                 return None
         return mapping.invoice_from_item(item)
+
+    # --- rendered documents (DocumentRepository) -----------------------------------------
+    def stored_document(self, ref: DocumentRef, locale: str) -> StoredDocument | None:
+        read: dict[tuple[DocumentRef, str], StoredDocument | None] = getattr(
+            self._local, "documents", {}
+        )
+        if (ref, locale) in read:  # read with the session (read_ahead_invoice)
+            return read.pop((ref, locale))
+        with dynamo_errors():
+            try:
+                item = DocumentItem.get(*keys.document_key(ref, locale), consistent_read=True)
+            except DocumentItem.DoesNotExist:
+                return None
+        return mapping.document_from_item(item)
+
+    def store_document(self, document: StoredDocument) -> bool:
+        """One conditional PutItem: stored unless a rendering of the same or a newer version
+        is there already (``StoredDocument.replaces``); False then."""
+        item = mapping.document_to_item(document)
+        condition = DocumentItem.pk.does_not_exist() | (
+            DocumentItem.source_version < document.source_version
+        )
+        with dynamo_errors(write=True):
+            try:
+                item.save(condition=condition)
+            except PynamoDBException as error:
+                if response_code(error) == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return True
 
     def list_invoices(
         self, account_id: str, limit: int, after: str | None
