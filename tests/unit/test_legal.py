@@ -144,3 +144,15 @@ def test_a_dev_or_prod_process_refuses_to_run_without_the_seller(stage: str) -> 
     )  # fmt: skip
     assert done.returncode == 2 and done.stdout == ""
     assert f"STAGE={stage}" in done.stderr and "VENDOR_SIREN is not set" in done.stderr
+
+
+def test_a_malformed_siren_passes_the_cold_start_check_but_no_invoice_takes_it() -> None:
+    """The cold start checks that every part is set (python-stdnum stays off every route);
+    the numbers are checked where an invoice takes them, and by the CLI (full check)."""
+    settings = settings_from_env({"STAGE": "local", "VENDOR_SIREN": "123456782"})
+    require_seller_identity(settings, numbers=False)  # no error: all set
+    with pytest.raises(SellerSettingsMissing, match="SIREN 123456782"):
+        require_seller_identity(settings)
+    with pytest.raises(SellerSettingsMissing, match="SIREN 123456782"):
+        settings.seller_legal()
+    assert settings_from_env({"STAGE": "local"}).seller_legal() is not None
