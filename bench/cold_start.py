@@ -240,7 +240,9 @@ def run(probe: Path, env: dict[str, str], target: Target) -> dict[str, float]:
         args, env=child, capture_output=True, text=True, cwd=tempfile.gettempdir()
     )
     if done.returncode != 0:
-        raise SystemExit(f"{probe.name} failed ({target.label}): {done.stderr[-2000:]}")
+        raise SystemExit(
+            f"{probe.name} failed ({target.label}): {done.stderr[-2000:]}{done.stdout[-2000:]}"
+        )
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -250,6 +252,18 @@ def stage_env(stage: str, base: dict[str, str], endpoint: str, seeded: Seeded) -
     env["PYTHONHASHSEED"] = "0"
     if stage == "dev":  # as the Lambda of the dev stage runs, with the endpoint moved to moto
         env.update({"STAGE": "dev", "AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": env["BENCH_TABLE"]})
+        # the seller identity a deployed stage has in .chalice/config.json (dev and prod refuse
+        # to run without it): the local demo seller's
+        from chalicelib.config import DEMO_SELLER, Settings
+
+        local = Settings()
+        env.update(DEMO_SELLER)
+        env.update(
+            VENDOR_NAME=local.vendor_name,
+            VENDOR_ADDRESS_LINE1=local.vendor_address_line1,
+            VENDOR_POSTAL_CODE=local.vendor_postal_code,
+            VENDOR_CITY=local.vendor_city,
+        )
     env["AWS_LAMBDA_FUNCTION_NAME"] = "helpdesk-accounts-dev"  # as the Lambda runtime sets it
     return env
 
