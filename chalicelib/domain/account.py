@@ -204,6 +204,22 @@ class Account:
             pending.append((Reminder.CARD, renewal - timedelta(days=CARD_NOTICE_DAYS)))
         return tuple(pending)
 
+    def renewal_due(self, now: datetime) -> bool:
+        """The renewal is due at ``now`` (as read, possibly the index copy) and not replaced
+        by the scheduled cancellation (the renewals job)."""
+        renewal = self.next_renewal_at
+        if self.status is not AccountStatus.ACTIVE or renewal is None or renewal > now:
+            return False
+        return self.cancel_at is None or self.cancel_at > now
+
+    def cancellation_due(self, now: datetime) -> bool:
+        """The scheduled cancellation takes effect by ``now`` (as read)."""
+        return (
+            self.status is AccountStatus.ACTIVE
+            and self.cancel_at is not None
+            and self.cancel_at <= now
+        )
+
     def reminders_due(
         self, now: datetime, renewal_lead: timedelta | None = None
     ) -> tuple[Reminder, ...]:

@@ -592,7 +592,7 @@ class BillingService:
         report = RenewalReport()
         now = self._clock.now()
         for stale in self._repo.due_renewals(now, limit):
-            if not _renewal_due(stale, now):
+            if not stale.renewal_due(now):
                 continue  # due for a reminder or its scheduled end, from the index copy: no read
             account = self._repo.get_account(stale.id)
             if (
@@ -657,12 +657,3 @@ class BillingService:
             report.unknown += 1
         else:
             report.failed += 1
-
-
-def _renewal_due(account: Account, now: datetime) -> bool:
-    """Whether the renewal of ``account`` (as read, possibly the index copy) is due at ``now``
-    and not replaced by its scheduled cancellation."""
-    renewal = account.next_renewal_at
-    if account.status is not AccountStatus.ACTIVE or renewal is None or renewal > now:
-        return False
-    return account.cancel_at is None or account.cancel_at > now

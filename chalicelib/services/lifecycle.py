@@ -311,10 +311,10 @@ class LifecycleService:
         now = self._clock.now()
         ended = 0
         for stale in self._repo.due_renewals(now, limit):
-            if not _cancellation_due(stale, now):
+            if not stale.cancellation_due(now):
                 continue  # a renewal or a reminder (from the index copy): not read here
             account = self._repo.get_account(stale.id)
-            if account is None or account.cancel_at is None or not _cancellation_due(account, now):
+            if account is None or account.cancel_at is None or not account.cancellation_due(now):
                 continue
             updated = account.evolve(
                 status=AccountStatus.CANCELLED,
@@ -585,12 +585,3 @@ class LifecycleService:
                 "support_email": s.vendor_support_email,
             },
         )
-
-
-def _cancellation_due(account: Account, now: datetime) -> bool:
-    """Whether the scheduled cancellation of ``account`` (as read) takes effect by ``now``."""
-    return (
-        account.status is AccountStatus.ACTIVE
-        and account.cancel_at is not None
-        and account.cancel_at <= now
-    )

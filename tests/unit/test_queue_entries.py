@@ -65,3 +65,19 @@ def test_due_in_reads_one_queue_in_index_order_up_to_the_limit() -> None:
     assert due_in(OUTBOX_QUEUE, NOW, 1, entries) == ["first-a"]
     assert due_in(OUTBOX_QUEUE, None, 10, entries) == ["first-a", "first-b", "late"]
     assert due_in(MAIL_FAILED_QUEUE, None, 10, entries) == ["failed"]
+
+
+def test_a_renewal_is_due_unless_the_scheduled_cancellation_comes_first() -> None:
+    from chalicelib.domain.account import AccountStatus
+    from tests.invoice_samples import french_consumer
+
+    due = replace(
+        french_consumer(), status=AccountStatus.ACTIVE, next_renewal_at=NOW, cancel_at=None
+    )
+    assert due.renewal_due(NOW) and not due.renewal_due(NOW - timedelta(seconds=1))
+    assert not replace(due, status=AccountStatus.PAST_DUE).renewal_due(NOW)
+    ending = replace(due, cancel_at=NOW)
+    assert not ending.renewal_due(NOW) and ending.cancellation_due(NOW)
+    assert replace(due, cancel_at=NOW + timedelta(days=1)).renewal_due(NOW)
+    assert not replace(due, cancel_at=NOW + timedelta(seconds=1)).cancellation_due(NOW)
+    assert not replace(ending, status=AccountStatus.CANCELLED).cancellation_due(NOW)
