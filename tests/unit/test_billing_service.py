@@ -359,3 +359,22 @@ def test_card_setup_makes_the_customer_once_and_the_saved_card_goes_on_file(
     on_file = box.billing.set_card(refresh(box, caller), method)
     assert on_file.customer_id == account.customer_id and on_file.payment_method_id == method
     assert fake(box).default_payment_method(account.customer_id) == method
+
+
+def test_a_malformed_seller_siren_refuses_the_invoice_before_anything_moves(
+    box: Container,
+) -> None:
+    """The cold start only checks the seller identity is set; the numbers are checked when an
+    invoice takes them, before the invoice is stored and before Stripe is called."""
+    from dataclasses import replace
+
+    from chalicelib.domain.legal import SellerSettingsMissing
+
+    caller = with_card(box, caller_for(box))
+    box.__dict__.pop("billing", None)  # rebuilt over the settings below
+    box.__dict__.pop("settlement", None)
+    box.settings = replace(box.settings, vendor_siren="123456789")
+    with pytest.raises(SellerSettingsMissing, match="VENDOR_SIREN"):
+        box.billing.subscribe(caller, "pro-monthly")
+    assert repo_of(box).invoices == {} and repo_of(box).charges == {}
+    assert fake(box).charges == []
