@@ -6,7 +6,9 @@ and restores it at start:
 
 * ``dynamodb.json``: every item of every table, as DynamoDB JSON, read from moto's backend
   under :data:`devstack.dynamo.MOTO_LOCK` (so a snapshot never sees half a transaction); the
-  tables themselves are created by provisioning, from the code's definition, before restore;
+  tables themselves are created by provisioning, from the code's definition, before restore.
+  Binary values (``B``, ``BS``: the stored PDFs), bytes in moto, are written base64-encoded
+  as DynamoDB's own JSON has them and decoded on restore;
 * ``ses.json``: the mail SES "sent" (listed again at ``/moto-api/data.json``);
 * ``stripe.pickle``: localstripe's store (customers, cards, payment intents...), pickled on
   localstripe's own event loop (the only thread that touches it) the way localstripe itself
@@ -21,6 +23,7 @@ previous save whole.  The devstack saves on a timer and on stop (``devstack/__ma
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pickle
@@ -68,11 +71,39 @@ def dynamodb_snapshot() -> dict[str, Any]:
     with MOTO_LOCK:
         for account, region, backend in _created_backends(dynamodb_backends):
             tables = {
-                name: [item.to_json()["Attributes"] for item in table.all_items()]
+                name: [_portable(item.to_json()["Attributes"]) for item in table.all_items()]
                 for name, table in backend.tables.items()
             }
             snapshot.setdefault(account, {})[region] = tables
     return snapshot
+
+
+def _portable(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Moto's attribute values with every binary value base64 text (JSON has no bytes)."""
+    return {name: _convert(value, to_text=True) for name, value in attributes.items()}
+
+
+def _native(attributes: dict[str, Any]) -> dict[str, Any]:
+    """:func:`_portable`'s inverse: binary values back to bytes, as moto keeps them."""
+    return {name: _convert(value, to_text=False) for name, value in attributes.items()}
+
+
+def _convert(value: dict[str, Any], *, to_text: bool) -> dict[str, Any]:
+    def one(raw: Any) -> Any:
+        if to_text:
+            return base64.b64encode(raw).decode("ascii") if isinstance(raw, bytes) else raw
+        return base64.b64decode(raw) if isinstance(raw, str) else raw
+
+    (kind, raw), *_ = value.items()
+    if kind == "B":
+        return {"B": one(raw)}
+    if kind == "BS":
+        return {"BS": [one(member) for member in raw]}
+    if kind == "M":
+        return {"M": {k: _convert(v, to_text=to_text) for k, v in raw.items()}}
+    if kind == "L":
+        return {"L": [_convert(v, to_text=to_text) for v in raw]}
+    return value
 
 
 def dynamodb_restore(snapshot: dict[str, Any]) -> int:
@@ -89,7 +120,7 @@ def dynamodb_restore(snapshot: dict[str, Any]) -> int:
                     if table is None:  # a table the code no longer defines
                         continue
                     for attributes in items:
-                        table.put_item(attributes)
+                        table.put_item(_native(attributes))
                         restored += 1
     return restored
 

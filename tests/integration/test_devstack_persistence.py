@@ -42,6 +42,25 @@ def test_a_dynamodb_snapshot_restores_what_it_saved(settings: Settings) -> None:
     assert repo.get_account(account.id) == account  # the saved state is back
 
 
+def test_a_stored_pdf_survives_the_snapshot_byte_for_byte(settings: Settings) -> None:
+    """Binary attributes (a stored PDF's bytes) go through the JSON file as base64."""
+    from datetime import UTC, datetime
+
+    from chalicelib.adapters.dynamo.repository import DynamoRepository
+    from chalicelib.domain.documents import DocumentKind, DocumentRef, StoredDocument
+
+    repo = DynamoRepository(settings)
+    ref = DocumentRef(f"acc-{uuid.uuid4().hex[:8]}", DocumentKind.INVOICE, "in_saved")
+    content = bytes(range(256)) * 4  # every byte value, none of it text
+    at = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    assert repo.store_document(StoredDocument(ref, "fr", 1, content, at))
+    snapshot = json.loads(json.dumps(dynamodb_snapshot()))  # as written to the file
+    assert repo.store_document(StoredDocument(ref, "fr", 2, b"%PDF newer", at))
+    assert dynamodb_restore(snapshot) >= 1
+    restored = repo.stored_document(ref, "fr")
+    assert restored is not None and (restored.content, restored.source_version) == (content, 1)
+
+
 def test_sent_mail_is_in_the_snapshot(settings: Settings) -> None:
     from chalicelib.adapters.ses import SesMailer
 
