@@ -11,6 +11,10 @@ with its mail in the outbox and its audit event (who: ``customer`` or ``support`
   ``credited``, transactions kept) and the audit event says which and why.  Nothing is
   deleted.  A charge that may be moving money right now (``processing``, or ``unknown`` until
   reconciled) is never voided: cancel answers 409 ``payment_in_progress`` and changes nothing.
+  A scheduled downgrade is dropped with it.  The cancellation scheduled for the end of the
+  period (the renewals job) is the same closing (``_close``), so what a renewal left owed
+  (its charge pending after an unavailable gateway) is credited, not left to the retries; an
+  account with a charge in flight is cancelled by a later run, once it has settled.
 * **reactivate** (public, email and password, throttled and enumeration-safe like sign-in,
   through ``AuthService.check_credentials``):
   a free trial (never paid: no plan) is ``trial`` again, with what is left of its trial or at
@@ -127,6 +131,34 @@ class LifecycleService:
             raise
         if account.status in CLOSED_STATUSES:
             raise Conflict("not_allowed_in_status")
+        try:
+            updated, voided, credited = self._close(
+                account, Actor.CUSTOMER.value, details, ip=caller.ip
+            )
+        except ConcurrentUpdate:
+            raise Conflict() from None
+        log_event(
+            "lifecycle.cancelled",
+            account_id=account.id,
+            ip=caller.ip,
+            reason=reason,
+            voided=voided,
+            credited=credited,
+        )
+        return updated
+
+    def _close(
+        self, account: Account, actor: str, details: dict[str, str], ip: str = ""
+    ) -> tuple[Account, int, int]:
+        """The one way an account is cancelled (by its owner now, or at the end of its period
+        by the renewals job): status ``cancelled``, every session ended, out of the renewal
+        queue, no scheduled change or cancellation left; what is still owed cancelled with it
+        (pending charges void, their open invoices credited in full by credit notes, each
+        mailed) in one commit with the cancellation mail and the audit event.  The cancelled
+        account, and the numbers of charges voided and invoices credited.
+
+        ``PaymentInProgress`` while a charge may be moving money (``processing``, ``unknown``):
+        nothing changes.  ``ConcurrentUpdate`` when the account changed meanwhile."""
         owed = self._repo.open_charges(account.id)
         if any(c.state is not ChargeState.PENDING for c in owed):
             log_event("lifecycle.cancel_payment_in_progress", account_id=account.id)
@@ -137,6 +169,7 @@ class LifecycleService:
             session_epoch=account.session_epoch + 1,
             next_renewal_at=None,
             cancel_at=None,
+            scheduled_change=None,
         )
         details = {"previous_status": account.status.value, **details}
         if account.plan:
@@ -182,8 +215,8 @@ class LifecycleService:
                                 account.id,
                                 now,
                                 "account_cancelled",
-                                actor=Actor.CUSTOMER.value,
-                                ip=caller.ip,
+                                actor=actor,
+                                ip=ip,
                                 details=details,
                             ),
                         ),
@@ -191,20 +224,8 @@ class LifecycleService:
                 )
             except CounterMoved:
                 continue  # another credit note took the number: number again
-            except ConcurrentUpdate:
-                raise Conflict() from None
-            break
-        else:
-            raise Conflict()
-        log_event(
-            "lifecycle.cancelled",
-            account_id=account.id,
-            ip=caller.ip,
-            reason=reason,
-            voided=len(charges),
-            credited=len(open_invoices),
-        )
-        return updated
+            return updated, len(charges), len(open_invoices)
+        raise ConcurrentUpdate()
 
     @staticmethod
     def _voided(owed: list[Charge]) -> tuple[tuple[Charge, int], ...]:
@@ -306,8 +327,10 @@ class LifecycleService:
 
     def end_scheduled_cancellations(self, limit: int = 1000) -> int:
         """The ``renewals`` job: cancel, instead of renewing, every account whose scheduled
-        cancellation is due (as a cancel ``now`` at that time: sessions end, the mail is the
-        same; nothing is owed, the period was paid).  The number of accounts cancelled."""
+        cancellation is due, as a cancel ``now`` at that time (``_close``: sessions end, the
+        mail is the same, and what is still owed is cancelled with it, as an immediate cancel
+        does: a renewal charge left pending by an unavailable gateway, say).  An account with a
+        charge in flight waits for the next run.  The number of accounts cancelled."""
         now = self._clock.now()
         ended = 0
         for stale in self._repo.due_renewals(now, limit):
@@ -316,36 +339,20 @@ class LifecycleService:
             account = self._repo.get_account(stale.id)
             if account is None or account.cancel_at is None or not account.cancellation_due(now):
                 continue
-            updated = account.evolve(
-                status=AccountStatus.CANCELLED,
-                session_epoch=account.session_epoch + 1,
-                next_renewal_at=None,
-                cancel_at=None,
-                scheduled_change=None,
-            )
-            details = {"previous_status": account.status.value, "at": utc_iso(account.cancel_at)}
-            if account.plan:
-                details["plan"] = account.plan
             try:
-                self._repo.commit(
-                    AccountChange(
-                        account=updated,
-                        expected_version=account.version,
-                        mails=(self._cancelled_mail(updated, now),),
-                        audit=(
-                            AuditEvent(
-                                account.id,
-                                now,
-                                "account_cancelled",
-                                actor="system",
-                                details=details,
-                            ),
-                        ),
-                    )
+                _, voided, credited = self._close(
+                    account, "system", {"at": utc_iso(account.cancel_at)}
                 )
+            except PaymentInProgress:
+                continue  # a charge is moving money: the next run, once it has settled
             except ConcurrentUpdate:
                 continue  # changed meanwhile (resumed): the next run sees it
-            log_event("lifecycle.cancelled_at_period_end", account_id=account.id)
+            log_event(
+                "lifecycle.cancelled_at_period_end",
+                account_id=account.id,
+                voided=voided,
+                credited=credited,
+            )
             ended += 1
         return ended
 

@@ -381,7 +381,7 @@ class SubscriptionService:
 
     def cancel_scheduled_change(self, caller: Caller) -> Account:
         """Withdraw the downgrade scheduled for the renewal."""
-        if caller.account.scheduled_change is None:
+        if caller.account.scheduled_change is None or caller.account.next_renewal_at is None:
             raise Conflict("no_scheduled_change")
         return self._withdraw(caller)
 

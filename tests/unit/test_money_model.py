@@ -225,9 +225,14 @@ class MoneyLifecycle(RuleBasedStateMachine):
         self.check_scheduled_cancellation(before)
 
     def check_scheduled_cancellation(self, before: Account) -> None:
-        """A cancellation due when the renewals job ran ended the account, unrenewed."""
+        """A cancellation due when the renewals job ran ended the account, unrenewed (or, while
+        a charge may be moving money, waits for the next run, as a cancel now would refuse)."""
         if before.cancel_at is not None and before.cancel_at <= self.clock.now():
-            assert self.account().status is AccountStatus.CANCELLED
+            in_flight = [
+                c for c in self.charges() if c.is_open and c.state is not ChargeState.PENDING
+            ]
+            if before.status is AccountStatus.ACTIVE and not in_flight:
+                assert self.account().status is AccountStatus.CANCELLED
             renewals = [
                 c
                 for c in self.charges()

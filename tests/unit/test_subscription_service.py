@@ -244,6 +244,68 @@ def test_cancel_at_period_end_keeps_the_account_until_then_and_never_renews(
     assert run_job("renewals", box=memory_box)["cancelled"] == 0  # once
 
 
+def test_a_scheduled_cancellation_cancels_what_is_still_owed_as_a_cancel_now_does(
+    memory_box: Container, clock: FixedClock
+) -> None:
+    """A renewal whose charge met an unavailable gateway stays pending on an active account;
+    the cancellation at the period's end voids it and credits its invoice (found by the
+    model-based money test: it was left pending on the cancelled account)."""
+    caller = subscribed(memory_box)
+    renewal = caller.account.next_renewal_at
+    assert renewal is not None
+    clock.set(renewal)
+    fake(memory_box).inject("unavailable")
+    assert run_job("renewals", box=memory_box)["renewed"] == 0
+    account = refresh(memory_box, caller).account
+    (owed,) = [c for c in repo_of(memory_box).charges.values() if c.is_open]
+    assert account.status is AccountStatus.ACTIVE and owed.state is ChargeState.PENDING
+    memory_box.lifecycle.cancel_at_period_end(refresh(memory_box, caller), PASSWORD)
+    end = refresh(memory_box, caller).account.cancel_at
+    assert end is not None
+    clock.set(end)
+    fake(memory_box).inject("unavailable", "unavailable", "unavailable")
+    assert run_job("renewals", box=memory_box)["cancelled"] == 1
+    after = refresh(memory_box, caller).account
+    assert after.status is AccountStatus.CANCELLED
+    charge = repo_of(memory_box).charges[(after.id, owed.id)]
+    assert charge.state is ChargeState.VOID and charge.retries_stopped
+    invoice = repo_of(memory_box).invoices[(after.id, owed.invoice_id)]
+    assert invoice.status is InvoiceStatus.CREDITED
+    (note,) = repo_of(memory_box).credit_notes.values()
+    assert (note.invoice_id, note.total) == (invoice.id, invoice.total)
+    templates = [m.template for m in repo_of(memory_box).mail.values()]
+    assert templates.count("account_cancelled") == 1 and templates.count("credit_note") == 1
+    assert succeeded_amounts(memory_box) == [1500]  # nothing more was charged
+
+
+def test_a_scheduled_cancellation_waits_while_a_charge_may_be_moving_money(
+    memory_box: Container, clock: FixedClock
+) -> None:
+    caller = subscribed(memory_box)
+    memory_box.lifecycle.cancel_at_period_end(caller, PASSWORD)
+    end = refresh(memory_box, caller).account.cancel_at
+    assert end is not None
+    (paid,) = repo_of(memory_box).charges.values()
+    in_flight = paid.evolve(state=ChargeState.UNKNOWN)  # as a lost answer leaves it
+    repo_of(memory_box).charges[(caller.account.id, paid.id)] = in_flight
+    clock.set(end)
+    assert run_job("renewals", box=memory_box)["cancelled"] == 0
+    assert refresh(memory_box, caller).account.status is AccountStatus.ACTIVE
+
+
+def test_a_cancel_drops_the_scheduled_downgrade(memory_box: Container) -> None:
+    """Found by the model-based money test: a cancelled account kept its scheduled change,
+    and withdrawing it then failed on the missing renewal date (a 500)."""
+    caller = subscribed(memory_box, "pro-yearly")
+    changed = memory_box.subscription.change(caller, "basic-monthly", None)
+    assert changed.kind is ChangeKind.SCHEDULED
+    cancelled = memory_box.lifecycle.cancel(refresh(memory_box, caller), PASSWORD)
+    assert cancelled.scheduled_change is None and cancelled.next_renewal_at is None
+    with pytest.raises(Conflict) as error:
+        memory_box.subscription.cancel_scheduled_change(refresh(memory_box, caller))
+    assert error.value.code == "no_scheduled_change"
+
+
 def test_resume_before_the_end_renews_as_before(memory_box: Container, clock: FixedClock) -> None:
     caller = subscribed(memory_box)
     memory_box.lifecycle.cancel_at_period_end(caller, PASSWORD)
