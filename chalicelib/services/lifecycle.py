@@ -11,10 +11,10 @@ with its mail in the outbox and its audit event (who: ``customer`` or ``support`
   ``credited``, transactions kept) and the audit event says which and why.  Nothing is
   deleted.  A charge that may be moving money right now (``processing``, or ``unknown`` until
   reconciled) is never voided: cancel answers 409 ``payment_in_progress`` and changes nothing.
-  A scheduled downgrade is dropped with it.  The cancellation scheduled for the end of the
-  period (the renewals job) is the same closing (``_close``), so what a renewal left owed
-  (its charge pending after an unavailable gateway) is credited, not left to the retries; an
-  account with a charge in flight is cancelled by a later run, once it has settled.
+  A scheduled downgrade is dropped with it.  A cancellation is scheduled for the end of the
+  period only once that period is paid (no open charge); the renewals job then closes the
+  account the same way (``_close``), and should a charge be open by then it is credited as
+  above, or, in flight, the account waits for a later run.
 * **reactivate** (public, email and password, throttled and enumeration-safe like sign-in,
   through ``AuthService.check_credentials``):
   a free trial (never paid: no plan) is ``trial`` again, with what is left of its trial or at
@@ -270,13 +270,16 @@ class LifecycleService:
         """``POST /account/cancel {"at": "period_end"}``: the account stays ``active`` until
         the end of the paid period (``cancel_at``), nothing is refunded, no renewal is billed;
         the ``renewals`` job cancels it then (:meth:`end_scheduled_cancellations`).  Only an
-        ``active`` paid account has a paid period to keep (anyone else cancels ``now``)."""
+        ``active`` paid account has a paid period to keep (anyone else cancels ``now``), and
+        only once the period is paid: while one of its charges is open (an upgrade in flight,
+        a renewal whose answer was lost or whose retry is due) 409 ``payment_in_progress``,
+        and nothing changes (a cancel ``now`` cancels what is owed with the account)."""
         account = caller.account
         reasons = _cancel_details(reason, comment)
         self._auth.confirm_password(caller, password)
         if account.status is not AccountStatus.ACTIVE or account.next_renewal_at is None:
             raise Conflict("not_allowed_in_status")
-        if account.pending_change is not None:
+        if account.pending_change is not None or self._repo.open_charges(account.id):
             raise PaymentInProgress()
         details = {"at": utc_iso(account.next_renewal_at), **reasons}
         updated = account.evolve(cancel_at=account.next_renewal_at)

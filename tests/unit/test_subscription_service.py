@@ -244,38 +244,59 @@ def test_cancel_at_period_end_keeps_the_account_until_then_and_never_renews(
     assert run_job("renewals", box=memory_box)["cancelled"] == 0  # once
 
 
-def test_a_scheduled_cancellation_cancels_what_is_still_owed_as_a_cancel_now_does(
+def test_no_cancellation_is_scheduled_for_a_period_not_yet_paid(
     memory_box: Container, clock: FixedClock
 ) -> None:
-    """A renewal whose charge met an unavailable gateway stays pending on an active account;
-    the cancellation at the period's end voids it and credits its invoice (found by the
-    model-based money test: it was left pending on the cancelled account)."""
+    """A renewal whose charge met an unavailable gateway stays pending on an active account:
+    scheduling the cancellation for the period's end is refused (found by the model-based
+    money test: the job then left that charge pending on the cancelled account); a cancel
+    now voids it and credits its invoice."""
     caller = subscribed(memory_box)
     renewal = caller.account.next_renewal_at
     assert renewal is not None
     clock.set(renewal)
     fake(memory_box).inject("unavailable")
     assert run_job("renewals", box=memory_box)["renewed"] == 0
-    account = refresh(memory_box, caller).account
     (owed,) = [c for c in repo_of(memory_box).charges.values() if c.is_open]
-    assert account.status is AccountStatus.ACTIVE and owed.state is ChargeState.PENDING
-    memory_box.lifecycle.cancel_at_period_end(refresh(memory_box, caller), PASSWORD)
+    assert refresh(memory_box, caller).account.status is AccountStatus.ACTIVE
+    with pytest.raises(Conflict) as error:
+        memory_box.lifecycle.cancel_at_period_end(refresh(memory_box, caller), PASSWORD)
+    assert error.value.code == "payment_in_progress"
+    assert refresh(memory_box, caller).account.cancel_at is None
+    account, session = memory_box.repo.get_session(caller.account.id, caller.session.token_hash)
+    assert account is not None and session is not None  # the session's re-auth state moved
+    memory_box.lifecycle.cancel(Caller(account=account, session=session, ip=caller.ip), PASSWORD)
+    charge = repo_of(memory_box).charges[(caller.account.id, owed.id)]
+    assert charge.state is ChargeState.VOID
+    invoice = repo_of(memory_box).invoices[(caller.account.id, owed.invoice_id)]
+    assert invoice.status is InvoiceStatus.CREDITED
+    assert succeeded_amounts(memory_box) == [1500]
+
+
+def test_the_scheduled_cancellation_closes_as_a_cancel_now_does(
+    memory_box: Container, clock: FixedClock
+) -> None:
+    """Should a charge be open when the period ends (none can be once it is scheduled, so
+    the state is set here), the job voids it and credits its invoice, as a cancel does."""
+    caller = subscribed(memory_box)
+    memory_box.lifecycle.cancel_at_period_end(caller, PASSWORD)
     end = refresh(memory_box, caller).account.cancel_at
     assert end is not None
+    repo = repo_of(memory_box)
+    (paid,) = repo.charges.values()
+    key = (caller.account.id, paid.id)
+    repo.charges[key] = paid.evolve(state=ChargeState.PENDING, payment_intent_id=None)
+    invoice_key = (caller.account.id, paid.invoice_id)
+    repo.invoices[invoice_key] = repo.invoices[invoice_key].evolve(status=InvoiceStatus.OPEN)
     clock.set(end)
-    fake(memory_box).inject("unavailable", "unavailable", "unavailable")
     assert run_job("renewals", box=memory_box)["cancelled"] == 1
-    after = refresh(memory_box, caller).account
-    assert after.status is AccountStatus.CANCELLED
-    charge = repo_of(memory_box).charges[(after.id, owed.id)]
-    assert charge.state is ChargeState.VOID and charge.retries_stopped
-    invoice = repo_of(memory_box).invoices[(after.id, owed.invoice_id)]
-    assert invoice.status is InvoiceStatus.CREDITED
-    (note,) = repo_of(memory_box).credit_notes.values()
-    assert (note.invoice_id, note.total) == (invoice.id, invoice.total)
-    templates = [m.template for m in repo_of(memory_box).mail.values()]
+    assert refresh(memory_box, caller).account.status is AccountStatus.CANCELLED
+    assert repo.charges[key].state is ChargeState.VOID
+    assert repo.invoices[invoice_key].status is InvoiceStatus.CREDITED
+    (note,) = repo.credit_notes.values()
+    assert note.invoice_id == paid.invoice_id
+    templates = [m.template for m in repo.mail.values()]
     assert templates.count("account_cancelled") == 1 and templates.count("credit_note") == 1
-    assert succeeded_amounts(memory_box) == [1500]  # nothing more was charged
 
 
 def test_a_scheduled_cancellation_waits_while_a_charge_may_be_moving_money(
