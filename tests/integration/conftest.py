@@ -1,14 +1,20 @@
 """Integration tests: the real adapters over the embedded servers, and the app over HTTP
 through Chalice's test client (``client``, root conftest).
 
-The fixture and helpers the HTTP suites shared by copy: ``api`` (JSON calls), what the
-embedded SES received (``ses_messages``, ``mails_to``) and a sign-in (``login``).
+The fixture and helpers the HTTP suites shared by copy: ``api`` (JSON calls), ``calls``
+(the DynamoDB operations made, counted), what the embedded SES received (``ses_messages``,
+``mails_to``), a sign-in (``login``) and a stream poller as ``make run`` runs one
+(``polling``).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -19,6 +25,23 @@ from tests.helpers import PASSWORD, Answer, Api
 @pytest.fixture
 def api(client: Any) -> Api:
     return Api(client)
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every DynamoDB operation the process makes from now on, by name (``clear()`` it before
+    the request to measure)."""
+    from pynamodb.connection.base import Connection
+
+    counted: Counter[str] = Counter()
+    original = Connection._make_api_call
+
+    def counting(self: Any, operation: str, kwargs: dict[str, Any]) -> Any:
+        counted[operation] += 1
+        return original(self, operation, kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", counting)
+    return counted
 
 
 def ses_messages(stack: Any) -> list[dict[str, Any]]:
@@ -37,3 +60,23 @@ def login(api: Api, email: str, password: str = PASSWORD, agent: str = "") -> An
     """``POST /login`` (with a ``User-Agent`` when ``agent`` is given)."""
     headers = {"User-Agent": agent} if agent else None
     return api.call("POST", "/login", {"email": email, "password": password}, headers=headers)
+
+
+@contextmanager
+def polling(
+    settings: Any, handler: Callable[[dict[str, Any], Any], Any], pattern: dict[str, Any]
+) -> Iterator[Any]:
+    """The devstack's poller of the table's stream handing ``pattern``'s records to
+    ``handler`` (as Lambda's event source does), running while the block runs; it must have
+    reported no error."""
+    from devstack.streams import StreamPoller
+
+    stopping = threading.Event()
+    errors: list[str] = []
+    started = StreamPoller(settings, handler, pattern, stopping, errors.append).start()
+    assert started.ready.wait(10), errors
+    try:
+        yield started
+    finally:
+        stopping.set()
+    assert not errors

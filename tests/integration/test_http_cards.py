@@ -5,6 +5,7 @@ malformed id, an expired card, no token."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -130,26 +131,15 @@ WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems")
 
 
 def test_the_card_routes_keep_to_the_request_bars(
-    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    api: Api, settings: Settings, calls: Counter[str]
 ) -> None:
     """At most 2 DynamoDB reads and 3 writes per call (DESIGN.md's bars); the list itself is
     read from Stripe, never from the table."""
-    from collections import Counter
-
-    from pynamodb.connection.base import Connection
-
     token, _ = api.signup()
     first = add_card(api, settings, token, "4242424242424242")
     second = add_card(api, settings, token, "5555555555554444")
     cards(api, token)  # the session's last_seen_at write happens here, not below
-    counted: Counter[str] = Counter()
-    original = Connection._make_api_call
-
-    def counting(self: Any, operation: str, kwargs: dict[str, Any]) -> Any:
-        counted[operation] += 1
-        return original(self, operation, kwargs)
-
-    monkeypatch.setattr(Connection, "_make_api_call", counting)
+    counted = calls
     measured = {}
     for method, path, status in (
         ("GET", "/billing/cards", 200),

@@ -4,7 +4,6 @@ each once; the sweeper's idle run is one GetItem (no index Query)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from chalicelib.jobs.run import NEW_MAIL_FILTER
 from chalicelib.services.mail import new_mail
 from chalicelib.wiring import Container, build_container
 from devstack.streams import StreamPoller, matches
+from tests.integration.conftest import polling
 
 
 def queue_mail(box: Container) -> str:
@@ -67,15 +67,8 @@ def stream_event(mail_id: str) -> dict[str, Any]:
 def poller(box: Container, chalice_app: Any) -> Iterator[StreamPoller]:
     import app as lambda_app
 
-    stopping = threading.Event()
-    errors: list[str] = []
-    started = StreamPoller(
-        box.settings, lambda_app.outbox_stream, NEW_MAIL_FILTER, stopping, errors.append
-    ).start()
-    assert started.ready.wait(10), errors
-    yield started
-    stopping.set()
-    assert not errors
+    with polling(box.settings, lambda_app.outbox_stream, NEW_MAIL_FILTER) as started:
+        yield started
 
 
 def test_a_new_mail_leaves_within_a_second_from_the_stream(

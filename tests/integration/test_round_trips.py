@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from botocore.session import Session
-from pynamodb.connection.base import Connection
 
 from chalicelib.adapters import aws
 from chalicelib.adapters.dynamo.models import MODELS, TableItem, configure
@@ -25,19 +24,6 @@ from chalicelib.config import Settings
 from chalicelib.domain.account import AccountChange, Marker, MarkerKind
 from chalicelib.domain.ids import new_id
 from tests.helpers import Api, create_payment_method
-
-
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    counted: Counter[str] = Counter()
-    original = Connection._make_api_call
-
-    def counting(self: Any, operation: str, kwargs: dict[str, Any]) -> Any:
-        counted[operation] += 1
-        return original(self, operation, kwargs)
-
-    monkeypatch.setattr(Connection, "_make_api_call", counting)
-    return counted
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ conditional store keeps the newest rendering."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -14,7 +13,6 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from pynamodb.connection.base import Connection
 
 from chalicelib.config import Settings
 from chalicelib.documents.render import invoice_pdf
@@ -23,34 +21,15 @@ from chalicelib.jobs.run import DOCUMENT_FILTER
 from chalicelib.wiring import Container
 from devstack.streams import StreamPoller
 from tests.helpers import Api, create_payment_method
+from tests.integration.conftest import polling
 
 
 @pytest.fixture
 def poller(box: Container, chalice_app: Any) -> Iterator[StreamPoller]:
     import app as lambda_app
 
-    stopping = threading.Event()
-    errors: list[str] = []
-    started = StreamPoller(
-        box.settings, lambda_app.documents_stream, DOCUMENT_FILTER, stopping, errors.append
-    ).start()
-    assert started.ready.wait(10), errors
-    yield started
-    stopping.set()
-    assert not errors
-
-
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    counted: Counter[str] = Counter()
-    original = Connection._make_api_call
-
-    def counting(self: Any, operation: str, kwargs: dict[str, Any]) -> Any:
-        counted[operation] += 1
-        return original(self, operation, kwargs)
-
-    monkeypatch.setattr(Connection, "_make_api_call", counting)
-    return counted
+    with polling(box.settings, lambda_app.documents_stream, DOCUMENT_FILTER) as started:
+        yield started
 
 
 def subscribed(api: Api, settings: Settings) -> tuple[str, str, str]:
