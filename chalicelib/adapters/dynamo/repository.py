@@ -615,14 +615,7 @@ class DynamoRepository:
         condition = DocumentItem.pk.does_not_exist() | (
             DocumentItem.source_version < document.source_version
         )
-        with dynamo_errors(write=True):
-            try:
-                item.save(condition=condition)
-            except PynamoDBException as error:
-                if response_code(error) == "ConditionalCheckFailedException":
-                    return False
-                raise
-        return True
+        return _save_if(item, condition)
 
     def list_invoices(
         self, account_id: str, limit: int, after: str | None
@@ -968,14 +961,7 @@ class DynamoRepository:
             *keys.OUTBOX_WAKE_KEY, at=NEVER if at is None else utc_iso(at), version=version + 1
         )
         condition = WakeItem.pk.does_not_exist() if version == 0 else WakeItem.version == version
-        with dynamo_errors(write=True):
-            try:
-                item.save(condition=condition)
-            except PynamoDBException as error:
-                if response_code(error) == "ConditionalCheckFailedException":
-                    return False
-                raise
-        return True
+        return _save_if(item, condition)
 
     def lower_mail_wake(self, at: datetime) -> None:
         item = WakeItem(*keys.OUTBOX_WAKE_KEY)
@@ -1098,3 +1084,15 @@ class DynamoRepository:
             ],
             OutboxItem.status == MailStatus.FAILED.value,
         )
+
+
+def _save_if(item: TableItem, condition: Any) -> bool:
+    """One conditional PutItem of ``item``; False when ``condition`` does not hold."""
+    with dynamo_errors(write=True):
+        try:
+            item.save(condition=condition)
+        except PynamoDBException as error:
+            if response_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+    return True
