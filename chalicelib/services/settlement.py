@@ -32,7 +32,10 @@ The rules, each in one place:
   is mailed the guidance and the suspension date (not for an answer given to them on the
   spot, nor twice for the same stopped failure).  A declined first payment's invoice is
   credited in full (a credit note, ``services.credit_notes.credit_in_full``, never a void);
-* unknown: due at once for the next retry run, nothing else;
+* unknown: due at once for the next retry run, nothing else; but a suspended account whose
+  payment to restart is in doubt is served (``active``, for that invoice's period) while it
+  is: the customer may have paid.  Its decline, answered later, suspends it again (a restart
+  that fails is never retried automatically), and is mailed;
 * unavailable (nothing reached Stripe) and not found: the charge is put back (a first payment
   is void and its invoice credited, the customer having been told or mailed).
 """
@@ -388,6 +391,13 @@ class Settlement:
         elif kind is Result.UNKNOWN:
             now = self._clock.now()
             draft.charges = [(c.unknown(now), c.version) for c in charges]
+            restart = _restart_in_doubt(account, charges, invoices)
+            if restart is not None:  # the customer may have paid: served from now
+                draft.account = account.evolve(
+                    status=AccountStatus.ACTIVE,
+                    next_renewal_at=restart.period_end,
+                    period_started_at=restart.period_start,
+                )
         else:  # unavailable, not found: nothing happened at Stripe
             self._not_charged(draft, account, charges, invoices, result, customer_present)
         return draft
@@ -513,7 +523,10 @@ class Settlement:
             and account.payment_method_id is not None
             and attempt.payment_method_id != account.payment_method_id
         )
-        suspended = account.status is AccountStatus.SUSPENDED
+        # a suspended account's payment to restart that failed (answered late: the account
+        # was served while it was in doubt) leaves it suspended, never retried automatically
+        restart = any(c.purpose is ChargePurpose.RESTART for c in charges)
+        suspended = account.status is AccountStatus.SUSPENDED or restart
         declined: list[Charge] = []
         for charge in charges:
             invoice = by_id.get(charge.invoice_id)
@@ -543,7 +556,9 @@ class Settlement:
             return
         status = account.status
         changes: dict[str, object] = {}
-        if status is AccountStatus.ACTIVE:
+        if restart and status is not AccountStatus.SUSPENDED:
+            changes["status"] = AccountStatus.SUSPENDED
+        elif status is AccountStatus.ACTIVE:
             changes["status"] = AccountStatus.PAST_DUE
         if status in (AccountStatus.ACTIVE, AccountStatus.PAST_DUE) and any(
             c.schedule_exhausted() for c in declined
@@ -557,7 +572,10 @@ class Settlement:
             c.retries_stopped and c.last_failure_key == guidance.message_key for c in charges
         )
         after_account = draft.account or account
-        now_suspended = after_account.status is AccountStatus.SUSPENDED and not suspended
+        now_suspended = (
+            after_account.status is AccountStatus.SUSPENDED
+            and account.status is not AccountStatus.SUSPENDED
+        )
         # the customer paying gets the answer on the spot; a suspension is always mailed
         if draft.invoices and (now_suspended or (not customer_present and not repeated)):
             suspends = None
@@ -700,6 +718,22 @@ def _applies(charge: Charge, result: GatewayResult, attempt: Attempt | None) -> 
     if charge.state is ChargeState.PENDING:
         return False  # put back or settled by someone else meanwhile
     return charge.attempt is None or charge.attempt.key == attempt.key
+
+
+def _restart_in_doubt(
+    account: Account, charges: Sequence[Charge], invoices: Sequence[Invoice]
+) -> Invoice | None:
+    """The invoice of a suspended account's payment to restart whose outcome is unknown (the
+    answer lost): the customer may have paid, so the account is served from now for that
+    invoice's period, as a subscribe or a renewal in doubt keeps its access (the outcome,
+    when known, confirms it or suspends the account again)."""
+    if account.status is not AccountStatus.SUSPENDED:
+        return None
+    by_id = {i.id: i for i in invoices}
+    for charge in charges:
+        if charge.purpose is ChargePurpose.RESTART and charge.invoice_id in by_id:
+            return by_id[charge.invoice_id]
+    return None
 
 
 def _writes_anything(change: AccountChange) -> bool:

@@ -17,6 +17,7 @@ from chalicelib.domain.account import AccountStatus, Caller
 from chalicelib.domain.billing import ChargePurpose, ChargeState, InvoiceStatus
 from chalicelib.domain.errors import Conflict, DependencyUnavailable
 from chalicelib.domain.payments import CardDeclined, DeclineInfo
+from chalicelib.i18n import translate
 from chalicelib.jobs.run import run_job
 from chalicelib.services.billing import BillingService
 from chalicelib.wiring import Container
@@ -249,6 +250,57 @@ def test_a_suspended_account_that_pays_starts_a_new_period_then(box: Container) 
     assert box.billing.run_renewals().renewed == 0  # nothing back-billed
     numbers = sorted(i.number for i in repo(box).invoices.values())
     assert len(numbers) == len(set(numbers)) == 3
+
+
+def suspended_account(box: Container) -> str:
+    """A renewal declined until the schedule ran out: suspended, with its card healed."""
+    account_id = declined_renewal(box, SOFT)
+    (owed,) = box.billing.pending_charges(account_id)
+    for days in box.settings.retry_schedule_days:
+        box.clock.set(owed.first_failed_at + timedelta(days=days))  # type: ignore[attr-defined,operator]
+        run_job("retry-pending", box=box)
+    assert account(box, account_id).status is AccountStatus.SUSPENDED
+    box.clock.advance(days=3)  # type: ignore[attr-defined]
+    return account_id
+
+
+@pytest.mark.parametrize("late", ["succeeds", "declines"])
+def test_a_suspended_account_whose_payment_is_in_doubt_is_served_meanwhile(
+    box: Container, late: str
+) -> None:
+    """The restart's answer lost: the customer may have paid, so the account is served from
+    then for the new invoice's period (a paid period never covers suspended time, found by the
+    model-based money test); the late answer confirms it, or suspends the account again."""
+    account_id = suspended_account(box)
+    card = account(box, account_id).payment_method_id
+    fake(box).set_behaviour(card, SUCCEED if late == "succeeds" else CardBehaviour.declines(SOFT))
+    fake(box).inject("lost_answer")
+    sent_at = box.clock.now()
+    mailed = len(repo(box).mail)
+    with pytest.raises(DependencyUnavailable):
+        box.dunning.pay_pending(caller(box, account_id))
+    served = account(box, account_id)
+    (restart,) = [c for c in repo(box).charges.values() if c.is_open]
+    assert restart.purpose is ChargePurpose.RESTART and restart.state is ChargeState.UNKNOWN
+    invoice = repo(box).invoices[(account_id, restart.invoice_id)]
+    assert served.status is AccountStatus.ACTIVE and invoice.period_start == sent_at
+    assert served.next_renewal_at == invoice.period_end
+    box.clock.advance(days=1)  # type: ignore[attr-defined]
+    run_job("retry-pending", box=box)  # the replay learns what happened
+    after = account(box, account_id)
+    settled = repo(box).charges[(account_id, restart.id)]
+    if late == "succeeds":
+        assert after.status is AccountStatus.ACTIVE and settled.state is ChargeState.PAID
+        assert after.next_renewal_at == invoice.period_end
+        assert len([c for c in fake(box).charges if c.succeeded]) == 2  # subscribe, restart
+    else:
+        assert after.status is AccountStatus.SUSPENDED
+        assert settled.state is ChargeState.PENDING and settled.retries_stopped
+        (told,) = list(repo(box).mail.values())[mailed:]  # one mail: failed, suspended again
+        assert told.template == "payment_failed"
+        assert translate("decline.now_suspended", "en") in told.params["reason"]
+        box.clock.advance(days=30)  # type: ignore[attr-defined]
+        assert run_job("retry-pending", box=box)["due"] == 0  # never retried automatically
 
 
 def test_a_renewal_date_far_in_the_past_starts_a_new_period_now(box: Container) -> None:
