@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Sequence
+from typing import Any, Sequence, TypeVar
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -403,12 +403,8 @@ class DynamoRepository:
 
     # --- accounts and sessions --------------------------------------------------------------
     def get_account(self, account_id: str) -> Account | None:
-        with dynamo_errors():
-            try:
-                item = AccountItem.get(*keys.account_key(account_id), consistent_read=True)
-            except AccountItem.DoesNotExist:
-                return None
-        return mapping.account_from_item(item)
+        item = _get_item(AccountItem, keys.account_key(account_id))
+        return mapping.account_from_item(item) if item is not None else None
 
     def _batch_get(self, keys: list[tuple[str, str]]) -> list[TableItem]:
         with dynamo_errors():
@@ -575,24 +571,15 @@ class DynamoRepository:
 
     # --- billing --------------------------------------------------------------------------
     def counter_value(self, name: str) -> int:
-        with dynamo_errors():
-            try:
-                return int(CounterItem.get(*keys.counter_key(name), consistent_read=True).value)
-            except CounterItem.DoesNotExist:
-                return 0
+        item = _get_item(CounterItem, keys.counter_key(name))
+        return int(item.value) if item is not None else 0
 
     def get_invoice(self, account_id: str, invoice_id: str) -> Invoice | None:
         read: dict[tuple[str, str], Invoice | None] = getattr(self._local, "read", {})
         if (account_id, invoice_id) in read:  # read with the session (read_ahead_invoice)
             return read.pop((account_id, invoice_id))
-        with dynamo_errors():
-            try:
-                item = InvoiceItem.get(
-                    *keys.invoice_key(account_id, invoice_id), consistent_read=True
-                )
-            except InvoiceItem.DoesNotExist:
-                return None
-        return mapping.invoice_from_item(item)
+        item = _get_item(InvoiceItem, keys.invoice_key(account_id, invoice_id))
+        return mapping.invoice_from_item(item) if item is not None else None
 
     # --- rendered documents (DocumentRepository) -----------------------------------------
     def stored_document(self, ref: DocumentRef, locale: str) -> StoredDocument | None:
@@ -601,12 +588,8 @@ class DynamoRepository:
         )
         if (ref, locale) in read:  # read with the session (read_ahead_invoice)
             return read.pop((ref, locale))
-        with dynamo_errors():
-            try:
-                item = DocumentItem.get(*keys.document_key(ref, locale), consistent_read=True)
-            except DocumentItem.DoesNotExist:
-                return None
-        return mapping.document_from_item(item)
+        item = _get_item(DocumentItem, keys.document_key(ref, locale))
+        return mapping.document_from_item(item) if item is not None else None
 
     def store_document(self, document: StoredDocument) -> bool:
         """One conditional PutItem: stored unless a rendering of the same or a newer version
@@ -681,12 +664,8 @@ class DynamoRepository:
         return charges, invoices, answer
 
     def get_charge(self, account_id: str, charge_id: str) -> Charge | None:
-        with dynamo_errors():
-            try:
-                item = ChargeItem.get(*keys.charge_key(account_id, charge_id), consistent_read=True)
-            except ChargeItem.DoesNotExist:
-                return None
-        return mapping.charge_from_item(item)
+        item = _get_item(ChargeItem, keys.charge_key(account_id, charge_id))
+        return mapping.charge_from_item(item) if item is not None else None
 
     def _due(self, queue: str, now: datetime, limit: int) -> list[TableItem]:
         due: list[TableItem] = []
@@ -728,14 +707,8 @@ class DynamoRepository:
 
     # --- credit notes (CreditNoteRepository) ----------------------------------------------
     def get_credit_note(self, account_id: str, credit_note_id: str) -> CreditNote | None:
-        with dynamo_errors():
-            try:
-                item = CreditNoteItem.get(
-                    *keys.credit_note_key(account_id, credit_note_id), consistent_read=True
-                )
-            except CreditNoteItem.DoesNotExist:
-                return None
-        return mapping.credit_note_from_item(item)
+        item = _get_item(CreditNoteItem, keys.credit_note_key(account_id, credit_note_id))
+        return mapping.credit_note_from_item(item) if item is not None else None
 
     def list_credit_notes(
         self, account_id: str, limit: int, after: str | None
@@ -855,11 +828,8 @@ class DynamoRepository:
                     yield mapping.invoice_from_item(item)
 
     def get_marker(self, kind: str, key: str) -> str | None:
-        with dynamo_errors():
-            try:
-                return str(MarkerItem.get(*keys.marker_key(kind, key), consistent_read=True).value)
-            except MarkerItem.DoesNotExist:
-                return None
+        item = _get_item(MarkerItem, keys.marker_key(kind, key))
+        return str(item.value) if item is not None else None
 
     def due_work(self, queue: str, now: datetime, limit: int) -> list[WorkItem]:
         """Scheduled work of ``queue`` due at ``now`` (from the sparse index: may be stale)."""
@@ -889,14 +859,8 @@ class DynamoRepository:
     def get_reactivation_request(
         self, account_id: str, request_id: str
     ) -> ReactivationRequest | None:
-        with dynamo_errors():
-            try:
-                item = ReactivationItem.get(
-                    *keys.reactivation_key(account_id, request_id), consistent_read=True
-                )
-            except ReactivationItem.DoesNotExist:
-                return None
-        return mapping.request_from_item(item)
+        item = _get_item(ReactivationItem, keys.reactivation_key(account_id, request_id))
+        return mapping.request_from_item(item) if item is not None else None
 
     def reactivation_requests(self, account_id: str, limit: int = 10) -> list[ReactivationRequest]:
         """The account's requests, newest first (one Query)."""
@@ -949,11 +913,9 @@ class DynamoRepository:
         return due, upcoming
 
     def mail_wake(self) -> MailWake | None:
-        with dynamo_errors():
-            try:
-                item = WakeItem.get(*keys.OUTBOX_WAKE_KEY, consistent_read=True)
-            except WakeItem.DoesNotExist:
-                return None
+        item = _get_item(WakeItem, keys.OUTBOX_WAKE_KEY)
+        if item is None:
+            return None
         return MailWake(None if item.at == NEVER else parse_iso(item.at), int(item.version))
 
     def advance_mail_wake(self, at: datetime | None, version: int) -> bool:
@@ -978,13 +940,8 @@ class DynamoRepository:
                 item.update(actions=[WakeItem.version.add(1)])  # earlier already: a bump
 
     def get_mail(self, mail_id: str) -> OutboxMail | None:
-        with dynamo_errors():
-            try:
-                return mapping.mail_from_item(
-                    OutboxItem.get(*keys.outbox_key(mail_id), consistent_read=True)
-                )
-            except OutboxItem.DoesNotExist:
-                return None
+        item = _get_item(OutboxItem, keys.outbox_key(mail_id))
+        return mapping.mail_from_item(item) if item is not None else None
 
     def _update_mail(self, mail_id: str, actions: list[Any], condition: Any) -> OutboxMail | None:
         item = mapping.mail_item(mail_id)
@@ -1096,3 +1053,15 @@ def _save_if(item: TableItem, condition: Any) -> bool:
                 return False
             raise
     return True
+
+
+_Item = TypeVar("_Item", bound=TableItem)
+
+
+def _get_item(model: type[_Item], key: keys.Key) -> _Item | None:
+    """One consistent GetItem of ``key`` as ``model``; None when there is no such item."""
+    with dynamo_errors():
+        try:
+            return model.get(*key, consistent_read=True)
+        except model.DoesNotExist:
+            return None
