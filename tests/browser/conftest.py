@@ -1,10 +1,11 @@
 """Fixtures for the browser tests of the web console.
 
-* ``stack`` (once per module): the whole local stack in a subprocess on free loopback ports,
-  exactly as ``make run`` starts it (``python -m devstack``), stopped with SIGTERM at the
-  end.  It also offers plain HTTP helpers to prepare accounts (sign up, a card made on the
-  embedded Stripe with the secret key as a server would, subscribe, run a job).
-* ``browser`` (once per module): Debian's Chromium (``/usr/bin/chromium``) driven by
+* ``stack`` (once for the browser tests: each test signs up accounts of its own; the demo
+  accounts are only read): the whole local stack in a subprocess on free loopback ports,
+  exactly as ``make run`` starts it (``python -m devstack``), stopped with SIGTERM after the
+  last browser test.  It also offers plain HTTP helpers to prepare accounts (sign up, a card
+  made on the embedded Stripe with the secret key as a server would, subscribe, run a job).
+* ``browser`` (once for the browser tests): Debian's Chromium (``/usr/bin/chromium``) driven by
   Playwright, headless; Playwright never downloads a browser of its own.
 * ``page``: a fresh context (desktop size, English) per test, so no state leaks between tests.
 * :func:`shoot`: screenshots of the current state in English and French, on a desktop and on a
@@ -167,7 +168,7 @@ class Account:
     next_renewal_at: str = ""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ports = {
         "PORT": str(free_port()),
@@ -214,7 +215,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 process.wait(10)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

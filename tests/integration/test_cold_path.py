@@ -7,16 +7,16 @@ stripe): each costs tens of milliseconds of every cold start that loads it."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from chalicelib.config import Settings
 from chalicelib.domain.documents import DocumentKind, DocumentRef
 from chalicelib.services.documents import DocumentService
 from chalicelib.wiring import Container
-from tests.conftest import unique_email
+from tests.conftest import process_environment, unique_email
 from tests.helpers import PASSWORD, Api, create_payment_method
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,8 +69,8 @@ def gateway_event(method: str, path: str, headers: dict[str, str], body: Any = N
     )
 
 
-def serve_cold(stack: Any, event: str) -> dict[str, Any]:
-    env = {**os.environ, **stack.environment, "PROBE_EVENT": event}
+def serve_cold(stack: Any, settings: Settings, event: str) -> dict[str, Any]:
+    env = {**process_environment(stack, settings), "PROBE_EVENT": event}
     env["PROBE_KEPT_OFF"] = json.dumps(KEPT_OFF)
     env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run(
@@ -105,11 +105,13 @@ def test_a_cold_sign_in_and_a_cold_stored_pdf_load_none_of_the_heavy_libraries(
         {"Content-Type": "application/json"},
         {"email": email, "password": PASSWORD},
     )
-    assert serve_cold(stack, login) == {"status": 200, "loaded": []}
+    assert serve_cold(stack, box.settings, login) == {"status": 200, "loaded": []}
     auth = {"Authorization": f"Bearer {token}", "Accept": "application/pdf"}
     path = f"/billing/invoices/{invoice_id}/pdf"
     stored = gateway_event("GET", path, {**auth, "Accept-Language": "en"})
-    assert serve_cold(stack, stored) == {"status": 200, "loaded": []}
+    assert serve_cold(stack, box.settings, stored) == {"status": 200, "loaded": []}
     # the probe sees them when they load: the French PDF, not stored, is drawn on the request
-    drawn = serve_cold(stack, gateway_event("GET", path, {**auth, "Accept-Language": "fr"}))
+    drawn = serve_cold(
+        stack, box.settings, gateway_event("GET", path, {**auth, "Accept-Language": "fr"})
+    )
     assert drawn["status"] == 200 and {"fpdf", "lxml"} <= set(drawn["loaded"])

@@ -22,7 +22,7 @@ from chalicelib.domain.account import TRIAL_NOTICE_DAYS
 from chalicelib.domain.ids import parse_iso, utc_iso
 from chalicelib.jobs.run import run_job
 from chalicelib.wiring import Container, build_container, override, uses_test_clock
-from tests.conftest import unique_email
+from tests.conftest import process_environment, unique_email
 from tests.helpers import PASSWORD, Api
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,7 +122,7 @@ def test_jobs_run_by_another_process_and_the_cli_see_the_time_the_api_set(
     # The CLI (another process) runs the trials job at the frozen time: the notice goes out.
     notice_at = ends - timedelta(days=TRIAL_NOTICE_DAYS)
     assert api.call("PUT", "/_test/clock", {"now": utc_iso(notice_at)}).status == 200
-    env = {**os.environ, **stack.environment, "STAGE": "local"}
+    env = {**process_environment(stack, settings), "STAGE": "local"}
     done = subprocess.run(
         [sys.executable, "-m", "chalicelib.cli", "run-job", "trials"],
         cwd=ROOT,

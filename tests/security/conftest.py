@@ -72,10 +72,11 @@ class JourneyResult:
 
 
 @pytest.fixture(scope="session")
-def journey(settings: Any, chalice_app: Any) -> Iterator[JourneyResult]:
+def journey(stack_settings: Any, chalice_app: Any) -> Iterator[JourneyResult]:
     from chalice.test import Client
 
     # Its own table, so that its jobs work on its items only (not on other tests' leftovers).
+    settings = stack_settings
     own = replace(settings, table_name=f"{settings.table_name}-journey-{uuid.uuid4().hex[:6]}")
     create_table(own)
     box = build_container(own, clock=FixedClock(datetime.now(UTC).replace(microsecond=0)))
