@@ -188,7 +188,7 @@ def request_count(n: int) -> None:
 
     stack = start_stack()
     try:
-        from dataclasses import replace
+        from msgspec.structs import replace
 
         # moto's server is not safe under concurrent transactions: one worker counts requests
         # (throughput is measured by the in-memory run)

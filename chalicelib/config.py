@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 from typing import Mapping
 
+from msgspec import Struct, field
+
 from chalicelib.domain.legal import SellerLegal
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Struct, frozen=True):
     """A subscription plan offered to customers (amount in minor units)."""
 
     id: str
@@ -43,8 +43,11 @@ DEFAULT_PLANS: tuple[Plan, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Settings:
+LOCAL_SUPPORT_KEY = "support-local-key"
+"""The support key of the local stack: refused outside it (a placeholder nobody replaced)."""
+
+
+class Settings(Struct, frozen=True):
     """Everything configurable about the service; built once per process."""
 
     stage: str = "local"
@@ -73,7 +76,7 @@ class Settings:
     stripe_api_base: str | None = None
     stripe_js_url: str = "https://js.stripe.com/v3/"
     stripe_webhook_secret: str = "whsec_local_placeholder"  # noqa: S105 - placeholder
-    support_key: str = "support-local-key"
+    support_key: str = LOCAL_SUPPORT_KEY
     vies_url: str = "https://ec.europa.eu/taxation_customs/vies/rest-api"
     vies_timeout_seconds: float = 5.0
     session_idle_seconds: int = 2 * 3600

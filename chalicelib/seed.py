@@ -14,8 +14,9 @@ migration; ``expired-trial@example.com`` is left as that job leaves an ended tri
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.domain.account import AccountChange, AccountStatus
 from chalicelib.domain.errors import Conflict
@@ -41,8 +42,7 @@ def check_may_seed(stage: str) -> None:
         raise SeedRefused(stage)
 
 
-@dataclass(frozen=True)
-class DemoAccount:
+class DemoAccount(Struct, frozen=True):
     email: str
     name: str
     country: str

@@ -7,8 +7,10 @@ never queried by their inner fields, so each is one JSON string attribute.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from datetime import datetime
 from typing import Any
+
+from msgspec import Struct, to_builtins
 
 from chalicelib.domain.billing import (
     Address,
@@ -26,6 +28,13 @@ from chalicelib.domain.legal import SellerLegal
 from chalicelib.domain.payments import CardSummary, DeclineInfo
 from chalicelib.domain.plans import PlanChange
 from chalicelib.domain.tax import TaxFacts
+
+
+def asdict(value: Struct) -> dict[str, Any]:
+    """A struct as nested dicts and lists of its fields, in field order (enums as their
+    values); datetimes are left as they are, for each codec to write as it stores them."""
+    plain: dict[str, Any] = to_builtins(value, builtin_types=(datetime,))
+    return plain
 
 
 def dumps(value: Any) -> str:

@@ -31,9 +31,11 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from itertools import count
 from typing import Literal
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.domain.payments import (
     CardDeclined,
@@ -58,8 +60,7 @@ BehaviourKind = Literal["succeed", "decline", "require_action", "timeout"]
 Fault = Literal["lost_request", "lost_answer", "unavailable", "late"]
 
 
-@dataclass(frozen=True)
-class CardBehaviour:
+class CardBehaviour(Struct, frozen=True):
     """How a fake card answers: ``decline`` uses ``decline``; ``at_attach`` declines early."""
 
     kind: BehaviourKind = "succeed"
@@ -111,8 +112,7 @@ TEST_CARDS: dict[str, CardBehaviour] = {
 }
 
 
-@dataclass(frozen=True)
-class FakeCharge:
+class FakeCharge(Struct, frozen=True):
     """One PaymentIntent the fake created (a replay adds none)."""
 
     payment_intent_id: str
@@ -131,8 +131,7 @@ class FakeCharge:
         return self.outcome.status == "succeeded"
 
 
-@dataclass(frozen=True)
-class FakeRefund:
+class FakeRefund(Struct, frozen=True):
     """One refund the fake created."""
 
     refund_id: str
@@ -143,23 +142,20 @@ class FakeRefund:
     status: str = "succeeded"  # ``pending`` after a ``late`` fault, until settle_refund
 
 
-@dataclass
-class _Card:
+class _Card(Struct):
     summary: CardSummary
     behaviour: CardBehaviour
     customer_id: str | None = None
 
 
-@dataclass
-class _Customer:
+class _Customer(Struct):
     account_id: str
     email: str
     name: str
     default_payment_method: str | None = None
 
 
-@dataclass
-class _Intent:
+class _Intent(Struct):
     charge: FakeCharge
     request: tuple[object, ...]
     first_answer: ChargeOutcome  # what a replay of the same key returns

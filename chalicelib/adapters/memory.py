@@ -10,10 +10,11 @@ from __future__ import annotations
 import heapq
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import itemgetter
 from typing import Sequence, TypeVar
+
+from msgspec.structs import replace
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
@@ -632,7 +633,7 @@ class InMemoryRepository:
             self.requests += 1
             mail = self.mail.get(mail_id)
             if mail is not None and mail.status is MailStatus.PENDING:
-                self.mail[mail_id] = replace(mail, attempts=mail.attempts + 1, **changes)  # type: ignore[arg-type]
+                self.mail[mail_id] = replace(mail, attempts=mail.attempts + 1, **changes)
 
     def mark_mail_sent(self, mail: OutboxMail, now: datetime, provider_id: str) -> None:
         self._update_pending(
@@ -673,12 +674,12 @@ class InMemoryRepository:
             return mail
 
 
-@dataclass
 class RecordingMailer:
     """A ``Mailer`` that keeps what it sent; ``fail_with`` makes the next sends fail."""
 
-    sent: list[tuple[str, str, str]] = field(default_factory=list)
-    fail_with: MailDeliveryError | None = None
+    def __init__(self, fail_with: MailDeliveryError | None = None) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+        self.fail_with = fail_with
 
     def send(self, to: str, subject: str, body: str) -> str:
         if self.fail_with is not None:

@@ -22,8 +22,10 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.config import Settings
 from chalicelib.domain.errors import DependencyUnavailable
@@ -40,8 +42,7 @@ def secret_name(stage: str, env: dict[str, str] | None = None) -> str:
     return e.get("STRIPE_SECRET_ID") or f"{APP_NAME}/{stage}/stripe"
 
 
-@dataclass(frozen=True)
-class StripeSecrets:
+class StripeSecrets(Struct, frozen=True):
     secret_key: str
     webhook_secret: str
 

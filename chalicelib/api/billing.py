@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
+from msgspec.structs import replace
 
 from chalicelib.api.http import (
     Param,
@@ -250,7 +251,7 @@ def patch_card(ctx: RequestContext, body: schemas.CardPatchRequest) -> dict[str,
 
     changes = CardChanges(**{k: getattr(body, k) for k in body.model_fields_set})
     if changes.country is not None:
-        changes = CardChanges(**{**changes.__dict__, "country": changes.country.upper()})
+        changes = replace(changes, country=changes.country.upper())
     account = container().billing.edit_card(ctx.caller, changes)
     assert account.card is not None
     return account.card.as_dict()

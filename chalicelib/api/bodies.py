@@ -17,8 +17,9 @@ it (``schemas.LoginRequest``), and a light body names the model it stands for in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar, Self
+
+from msgspec import Struct
 
 from chalicelib.domain.errors import InvalidInput
 
@@ -26,8 +27,7 @@ _CONTROL = frozenset(map(chr, [*range(0x20), 0x7F]))
 """What ``schemas.NoControl`` (``^[^\\x00-\\x1f\\x7f]*$``) refuses."""
 
 
-@dataclass(frozen=True)
-class Text:
+class Text(Struct, frozen=True):
     """A string field as a ``StringConstraints`` of ``api.schemas`` declares it (strict:
     only a JSON string; ``None`` where the model says ``| None = None``)."""
 
@@ -83,9 +83,9 @@ def _validated(data: Mapping[str, Any], fields: Mapping[str, Text]) -> dict[str,
     return values
 
 
-class LightBody:
+class LightBody(Struct, frozen=True):
     """A request body checked by :func:`_validated` against its ``FIELDS`` (in the model's
-    order), built as the dataclass of the same fields."""
+    order), built as the struct of the same fields."""
 
     FIELDS: ClassVar[Mapping[str, Text]] = {}
 
@@ -94,8 +94,7 @@ class LightBody:
         return cls(**_validated(data, cls.FIELDS))
 
 
-@dataclass(frozen=True)
-class LoginBody(LightBody):
+class LoginBody(LightBody, frozen=True):
     """``POST /login``'s body: what ``schemas.LoginRequest`` validates, attribute for
     attribute."""
 

@@ -23,10 +23,10 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from chalice.app import Blueprint, Response
+from msgspec import Struct, field
 
 from chalicelib.api.bodies import LIGHT_BODIES
 from chalicelib.api.errors import PayloadTooLarge, UnsupportedMediaType
@@ -52,8 +52,7 @@ SECURITY_HEADERS = {
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(Struct, frozen=True):
     """A query parameter or header of a route, as ``/openapi.json`` describes it: ``schema``
     is the JSON Schema of its value (every limit the route enforces on it: ``minimum``,
     ``maximum``, ``enum``, ``maxLength`` ...)."""
@@ -67,8 +66,7 @@ class Param:
 QuerySpec = tuple[str, str, str] | Param  # (name, JSON type, description), or a full Param
 
 
-@dataclass(frozen=True)
-class RouteSpec:
+class RouteSpec(Struct, frozen=True):
     """What ``/openapi.json`` says about one route."""
 
     path: str
@@ -91,8 +89,7 @@ class RouteSpec:
 ROUTES: list[RouteSpec] = []
 
 
-@dataclass
-class RequestContext:
+class RequestContext(Struct):
     """What a handler gets besides its body: language, source address, caller, request."""
 
     locale: str
@@ -233,14 +230,14 @@ def _check_support_key(headers: dict[str, str], ip: str) -> None:
     """Support routes: ``X-Support-Key`` must equal the configured key (constant time).
 
     Fails closed: no key, or the local placeholder outside the local stage, lets nobody in."""
-    from chalicelib.config import Settings
+    from chalicelib.config import LOCAL_SUPPORT_KEY
     from chalicelib.domain.errors import NotAuthenticated
     from chalicelib.logs import log_event
     from chalicelib.wiring import container
 
     settings = container().settings
     expected = settings.support_key.encode()
-    placeholder = settings.stage != "local" and settings.support_key == Settings.support_key
+    placeholder = settings.stage != "local" and settings.support_key == LOCAL_SUPPORT_KEY
     given = headers.get("x-support-key", "").encode()
     if not expected or placeholder or not hmac.compare_digest(given, expected):
         log_event("support.rejected", ip=ip, key_given=bool(given))

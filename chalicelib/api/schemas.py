@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
@@ -67,8 +68,7 @@ def _refused_pattern(*, multiline: bool) -> str:
     return "^[^" + "".join(f"\\u{ord(c):04x}" for c in refused) + "]*$"
 
 
-@dataclass(frozen=True)
-class _Documented:
+class _Documented(Struct, frozen=True):
     """Adds a ``pattern`` to a field's JSON Schema only (the validator beside it enforces it,
     with its own message)."""
 

@@ -9,8 +9,9 @@ existed (no tax facts) still render, with the mention they carried.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.domain.billing import Address, Invoice, Party
 from chalicelib.domain.legal import legal_notice_keys
@@ -21,8 +22,7 @@ from chalicelib.i18n.invoices import label, line_label
 _ARTICLES = {t.code: t.article for t in SPECIAL_TERRITORIES}
 
 
-@dataclass(frozen=True)
-class Heading:
+class Heading(Struct, frozen=True):
     """What kind of document is rendered: an invoice (the default) or a credit note, which
     has its own title, shows its reason instead of a status, names the invoice it credits and
     has no transactions of its own (``CreditNote.document()`` gives its body)."""
@@ -119,8 +119,7 @@ def exemption_reason(invoice: Invoice, locale: str) -> str | None:
     return legal_notices(invoice, locale)[0]
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(Struct, frozen=True):
     description: str
     quantity: int
     unit_amount: str

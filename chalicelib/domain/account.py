@@ -20,9 +20,11 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from chalicelib.domain.billing import Address, Charge, Invoice
 from chalicelib.domain.credit_notes import CreditNote
@@ -94,8 +96,7 @@ class Reminder(enum.StrEnum):
 LOCALES = ("en", "fr")
 
 
-@dataclass(frozen=True)
-class Account:
+class Account(Struct, frozen=True):
     """The customer account (one per email)."""
 
     id: str
@@ -241,8 +242,7 @@ class Account:
         return (TRIAL_QUEUE, due) if due is not None else None
 
 
-@dataclass(frozen=True)
-class Session:
+class Session(Struct, frozen=True):
     """A sign-in session; only the SHA-256 of the token's secret is stored."""
 
     account_id: str
@@ -281,8 +281,7 @@ class Session:
 USER_AGENT_MAX = 256
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(Struct, frozen=True):
     """The authenticated caller of a request: the account, the session and the address."""
 
     account: Account
@@ -309,8 +308,7 @@ class TokenPurpose(enum.StrEnum):
     EMAIL_CANCEL = "email_cancel"  # "this was not me", mailed to the old address (``value``)
 
 
-@dataclass(frozen=True)
-class AccountToken:
+class AccountToken(Struct, frozen=True):
     """A random single-use token mailed to the customer; only its SHA-256 is stored.
 
     The token itself is ``<account id>.<secret>`` (``ids.new_session_token``): the account
@@ -349,8 +347,7 @@ class AccountToken:
         return self.purpose is not TokenPurpose.RESET or self.epoch == account.session_epoch
 
 
-@dataclass(frozen=True)
-class OutboxMail:
+class OutboxMail(Struct, frozen=True):
     """A mail stored with the change that causes it, sent later by the outbox relay."""
 
     id: str
@@ -385,8 +382,7 @@ class OutboxMail:
         return self.queued_at or self.created_at
 
 
-@dataclass(frozen=True)
-class AuditEvent:
+class AuditEvent(Struct, frozen=True):
     """A security-relevant event kept on the account (who, what, when, from where)."""
 
     account_id: str
@@ -397,8 +393,7 @@ class AuditEvent:
     details: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class WorkItem:
+class WorkItem(Struct, frozen=True):
     """A scheduled piece of work for one account in a named queue (e.g. ``vat``).
 
     ``due_at`` None removes it.  ``attempts`` counts consecutive failures (for backoff).
@@ -425,8 +420,7 @@ class MarkerKind(enum.StrEnum):
     INVOICE = "INVOICE"  # invoice id -> account id (support finds an invoice by its id)
 
 
-@dataclass(frozen=True)
-class Marker:
+class Marker(Struct, frozen=True):
     """A small keyed record: a lookup (Stripe customer -> account), a processed webhook event,
     or a stored answer for an ``Idempotency-Key``.  ``unique`` makes the write fail with
     ``MarkerExists`` when the key is already taken; ``expires_at`` lets TTL clean it up."""
@@ -439,8 +433,7 @@ class Marker:
     account_id: str | None = None  # kept under the account (read with its other items)
 
 
-@dataclass(frozen=True)
-class AccountChange:
+class AccountChange(Struct, frozen=True):
     """Everything one use case writes, committed atomically by the repository.
 
     ``account`` is the new state (its ``version`` is the old one plus one: the write is

@@ -26,17 +26,18 @@ from __future__ import annotations
 import enum
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.domain.legal import SellerLegal
 from chalicelib.domain.payments import CardSummary, DeclineClass, DeclineInfo
 from chalicelib.domain.tax import TaxFacts
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(Struct, frozen=True):
     name: str
     line1: str
     city: str
@@ -103,16 +104,14 @@ class TransactionStatus(enum.StrEnum):
     REQUIRES_ACTION = "requires_action"
 
 
-@dataclass(frozen=True)
-class InvoiceLine:
+class InvoiceLine(Struct, frozen=True):
     description: str
     quantity: int
     unit_amount: int
     amount: int
 
 
-@dataclass(frozen=True)
-class Tax:
+class Tax(Struct, frozen=True):
     """The tax on an invoice: ``rate`` is a decimal percentage as text (``"20"``, ``"5.5"``)."""
 
     rate: str
@@ -121,8 +120,7 @@ class Tax:
     mention_key: str | None = None
 
 
-@dataclass(frozen=True)
-class Party:
+class Party(Struct, frozen=True):
     """Seller or customer as printed on the invoice."""
 
     name: str
@@ -131,8 +129,7 @@ class Party:
     email: str | None = None
 
 
-@dataclass(frozen=True)
-class Transaction:
+class Transaction(Struct, frozen=True):
     """One charge attempt as recorded on the invoice."""
 
     id: str
@@ -146,8 +143,7 @@ class Transaction:
     payment_intent_id: str | None = None
 
 
-@dataclass(frozen=True)
-class Invoice:
+class Invoice(Struct, frozen=True):
     id: str
     account_id: str
     number: str
@@ -198,8 +194,7 @@ class Invoice:
         return self.evolve(status=InvoiceStatus.DISPUTED)
 
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(Struct, frozen=True):
     """One call to the gateway in flight, stored on every charge it pays before it is made.
 
     A lost answer or a crashed worker is recovered by replaying exactly this call (same key,
@@ -235,8 +230,7 @@ def next_retry_at(
     return None
 
 
-@dataclass(frozen=True)
-class Charge:
+class Charge(Struct, frozen=True):
     id: str
     account_id: str
     invoice_id: str

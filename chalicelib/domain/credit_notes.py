@@ -38,10 +38,12 @@ from __future__ import annotations
 import enum
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.domain.billing import (
     Invoice,
@@ -75,8 +77,7 @@ class RefundStatus(enum.StrEnum):
     FAILED = "failed"  # Stripe refused it: no money moved
 
 
-@dataclass(frozen=True)
-class Refund:
+class Refund(Struct, frozen=True):
     """Money given back for a credit note, through the invoice's PaymentIntent."""
 
     amount: int
@@ -96,8 +97,7 @@ class Refund:
         return self.status is not RefundStatus.FAILED
 
 
-@dataclass(frozen=True)
-class CreditNote:
+class CreditNote(Struct, frozen=True):
     id: str
     account_id: str
     number: str

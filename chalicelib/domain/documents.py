@@ -18,8 +18,9 @@ one older than the document is never served, and never overwrites a newer one
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 MAX_STORED_BYTES = 350_000
 """A rendering larger than this is served without being stored: a DynamoDB item holds at most
@@ -32,8 +33,7 @@ class DocumentKind(enum.StrEnum):
     CREDIT_NOTE = "credit_note"
 
 
-@dataclass(frozen=True)
-class DocumentRef:
+class DocumentRef(Struct, frozen=True):
     """Which document: its account, kind and id (a stream record names one)."""
 
     account_id: str
@@ -41,8 +41,7 @@ class DocumentRef:
     document_id: str
 
 
-@dataclass(frozen=True)
-class StoredDocument:
+class StoredDocument(Struct, frozen=True):
     """The PDF of one version of a document in one language."""
 
     ref: DocumentRef

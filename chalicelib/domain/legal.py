@@ -17,8 +17,9 @@ in the language it is rendered in, from facts fixed at issue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
+
+from msgspec import Struct
 
 from chalicelib.domain.tax import TaxFacts
 
@@ -27,8 +28,7 @@ class SellerSettingsMissing(RuntimeError):
     """The seller identity is missing or wrong outside the local stage: refuse to start."""
 
 
-@dataclass(frozen=True)
-class SellerLegal:
+class SellerLegal(Struct, frozen=True):
     """The seller's identifiers as printed on an invoice (stored on it at issue)."""
 
     legal_form: str  # "SAS"

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import enum
 import secrets
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.domain.errors import Conflict
 
@@ -47,8 +49,7 @@ class Actor(enum.StrEnum):
     SUPPORT = "support"
 
 
-@dataclass(frozen=True)
-class ReactivationRequest:
+class ReactivationRequest(Struct, frozen=True):
     """A cancelled paid account's request to come back, decided by support.
 
     Only an ``open`` request is in the support queue; a decided one is kept (with who decided,

@@ -41,9 +41,10 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+
+from msgspec import Struct
 
 from chalicelib.domain.errors import (
     DependencyUnavailable,
@@ -58,8 +59,7 @@ GENERIC_DECLINE_KEY = "card_declined"
 GENERIC_PUBLIC_CODE = "card_declined"
 
 
-@dataclass(frozen=True)
-class CardSummary:
+class CardSummary(Struct, frozen=True):
     """The card on file as Stripe describes it: never the number, never the security code."""
 
     brand: str
@@ -98,8 +98,7 @@ class CardSummary:
         }
 
 
-@dataclass(frozen=True)
-class SavedCard:
+class SavedCard(Struct, frozen=True):
     """A card saved with the account's Stripe customer (a PaymentMethod attached to it):
     the card on file is one of them, the *default*; the others can become it or be removed."""
 
@@ -131,8 +130,7 @@ class MalformedEvent(InvalidInput):
         self.event_id = event_id
 
 
-@dataclass(frozen=True)
-class PaymentEvent:
+class PaymentEvent(Struct, frozen=True):
     """A verified Stripe event, parsed: only what the service acts on.
 
     ``object_id`` is the id of ``data.object`` (a PaymentIntent, PaymentMethod, Charge or
@@ -171,8 +169,7 @@ class DeclineClass(enum.StrEnum):
         return self is not DeclineClass.SOFT
 
 
-@dataclass(frozen=True)
-class Guidance:
+class Guidance(Struct, frozen=True):
     """What a decline means for the customer and for the retry schedule."""
 
     message_key: str
@@ -181,8 +178,7 @@ class Guidance:
     decline_class: DeclineClass = DeclineClass.SOFT
 
 
-@dataclass(frozen=True)
-class DeclineInfo:
+class DeclineInfo(Struct, frozen=True):
     """The issuer's answer, as Stripe reports it (``code``, ``decline_code``, ``advice_code``)."""
 
     code: str
@@ -194,8 +190,7 @@ class DeclineInfo:
         return decline_guidance(self.code, self.decline_code, self.advice_code)
 
 
-@dataclass(frozen=True)
-class RefundOutcome:
+class RefundOutcome(Struct, frozen=True):
     """How one refund request ended: ``succeeded``, ``pending`` (Stripe has not settled it
     yet: it will) or ``failed`` (no money went back; ``failure_code`` says why)."""
 
@@ -211,8 +206,7 @@ def best_refund(found: Sequence[RefundOutcome]) -> RefundOutcome | None:
     return sorted(found, key=lambda o: rank.get(o.status, 2))[0] if found else None
 
 
-@dataclass(frozen=True)
-class ChargeOutcome:
+class ChargeOutcome(Struct, frozen=True):
     """How one charge attempt (one PaymentIntent) ended, as far as Stripe has told us."""
 
     status: ChargeStatus

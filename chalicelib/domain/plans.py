@@ -29,10 +29,10 @@ instant sum to its price within one minor unit.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
+from msgspec import Struct
 
 from chalicelib.domain.errors import InvalidInput
 
@@ -41,8 +41,7 @@ SECOND = timedelta(seconds=1)
 MAX_SEATS = 10_000
 
 
-@dataclass(frozen=True)
-class PlanChange:
+class PlanChange(Struct, frozen=True):
     """A change of plan and seats: scheduled for the renewal (``charge_id`` None), or an
     upgrade whose charge is in flight (``charge_id``: applied when that charge is paid)."""
 
@@ -65,8 +64,7 @@ class PlanChange:
         )
 
 
-@dataclass(frozen=True)
-class Priced:
+class Priced(Struct, frozen=True):
     """A plan with its price and a number of seats (the part of a plan the rules need)."""
 
     plan_id: str
@@ -88,8 +86,7 @@ class LineKind(enum.StrEnum):
     PERIOD = "period"  # a whole new period
 
 
-@dataclass(frozen=True)
-class ProrationLine:
+class ProrationLine(Struct, frozen=True):
     kind: LineKind
     plan_id: str
     seats: int
@@ -104,8 +101,7 @@ class ChangeKind(enum.StrEnum):
     SCHEDULED = "scheduled"  # a downgrade: applied at the renewal
 
 
-@dataclass(frozen=True)
-class Quote:
+class Quote(Struct, frozen=True):
     """What a change does (see the module docstring)."""
 
     kind: ChangeKind

@@ -35,10 +35,11 @@ subscription).  The place of supply is where the customer is (Art. 58 of Directi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
+
+from msgspec import Struct
 
 from chalicelib.domain.countries import EU_VAT_COUNTRIES
 
@@ -51,8 +52,7 @@ VAT_AS_FRANCE = frozenset({"FR", "MC"})
 """Territories whose VAT is France's: France and Monaco."""
 
 
-@dataclass(frozen=True)
-class Territory:
+class Territory(Struct, frozen=True):
     """A part of a member state outside the EU VAT territory, found by postal code."""
 
     code: str  # ISO 3166-1 (exceptionally reserved codes IC and EA where they exist) or a name
@@ -92,8 +92,7 @@ def special_territory(country: str, postal_code: str | None) -> Territory | None
     return None
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(Struct, frozen=True):
     """Where the supply takes place for VAT: ``vat_country`` is the member state whose VAT
     applies (FR for Monaco), None outside the EU VAT territory."""
 
@@ -123,8 +122,7 @@ ExemptionKey = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(Struct, frozen=True):
     """The VAT treatment of one sale."""
 
     scheme: Scheme
@@ -188,8 +186,7 @@ def parse_quarter(text: str) -> tuple[int, int]:
     return int(year), int(quarter)
 
 
-@dataclass(frozen=True)
-class TaxFacts:
+class TaxFacts(Struct, frozen=True):
     """The tax evidence of one invoice, fixed when it is issued."""
 
     scheme: Scheme

@@ -40,8 +40,9 @@ failure (exactly one, as reservations are compare-and-set) mails the owner once.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from msgspec import Struct, field
 
 from chalicelib.domain.errors import Throttled
 
@@ -55,8 +56,7 @@ class BucketKind(enum.StrEnum):
     SESSION = "session"
 
 
-@dataclass(frozen=True)
-class Bucket:
+class Bucket(Struct, frozen=True):
     """Where attempts are counted.  ``key``: the email hash, the address, or
     ``<account id>/<token hash>`` for a device or a session; ``window``: the time window
     index of windowed buckets (account, address), 0 for the others."""
@@ -72,16 +72,14 @@ class Bucket:
         return account_id, token_hash
 
 
-@dataclass(frozen=True)
-class ThrottleState:
+class ThrottleState(Struct, frozen=True):
     """A bucket's failed (or in-flight) attempts and when the latest one started."""
 
     failures: int = 0
     attempted_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Reservation:
+class Reservation(Struct, frozen=True):
     """One attempt to take in ``bucket``: a compare-and-set on ``expected`` failures, or
     (``limit`` set) an increment while the count is below ``limit``."""
 
@@ -97,8 +95,7 @@ class Reservation:
         return self.expected + 1
 
 
-@dataclass(frozen=True)
-class Settle:
+class Settle(Struct, frozen=True):
     """What a successful check does to a bucket in the commit of its change: ``clear`` it
     (account) or give the attempt back (``refund``, address)."""
 
@@ -107,8 +104,7 @@ class Settle:
     expires_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class BackoffPolicy:
+class BackoffPolicy(Struct, frozen=True):
     """``free`` attempts, then a delay of ``base * 2**(failures - free)`` seconds (capped)
     after the latest attempt; ``window_seconds`` > 0 restarts the count every window."""
 
@@ -149,8 +145,7 @@ class BackoffPolicy:
         return reservation.limit is None and reservation.number == self.free
 
 
-@dataclass(frozen=True)
-class WindowLimit:
+class WindowLimit(Struct, frozen=True):
     """At most ``limit`` failures per fixed window (the per-address limit)."""
 
     limit: int
@@ -167,8 +162,7 @@ class WindowLimit:
         return Reservation(bucket, count, now, end + timedelta(hours=1), limit=self.limit)
 
 
-@dataclass(frozen=True)
-class ThrottlePolicy:
+class ThrottlePolicy(Struct, frozen=True):
     """The policy of every bucket kind (built from the settings by the auth service)."""
 
     account: BackoffPolicy
@@ -185,8 +179,7 @@ class ThrottlePolicy:
         }.get(kind)
 
 
-@dataclass(frozen=True)
-class TrustedDevice:
+class TrustedDevice(Struct, frozen=True):
     """A device that signed in to the account before: its token's hash and its bucket."""
 
     account_id: str

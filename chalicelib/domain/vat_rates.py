@@ -33,9 +33,10 @@ The amount (:func:`vat_amount`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+from msgspec import Struct
 
 from chalicelib.domain.tax import Scheme
 
@@ -120,8 +121,7 @@ def standard_rate(country: str, on: date) -> Decimal:
     return current
 
 
-@dataclass(frozen=True)
-class TaxDecision:
+class TaxDecision(Struct, frozen=True):
     """The VAT treatment of one invoice (the rule is :func:`chalicelib.domain.tax.decide`)."""
 
     rate: Decimal  # percent; 0 for reverse charge and outside the EU VAT territory

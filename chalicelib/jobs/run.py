@@ -8,9 +8,10 @@ CLI's runs too; ``now`` pins one run (``run-job --now``) whatever the test clock
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
+
+from msgspec.structs import asdict
 
 from chalicelib.adapters.dynamo.keys import document_ref_of
 from chalicelib.adapters.sqs import decode_message

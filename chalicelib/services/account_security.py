@@ -33,8 +33,10 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
@@ -136,8 +138,7 @@ def email_change_proofs(
     return (proof_stored, cancel_stored), mails
 
 
-@dataclass(frozen=True)
-class SessionEntry:
+class SessionEntry(Struct, frozen=True):
     """A live session of the caller's account, and whether it is the caller's own."""
 
     session: Session

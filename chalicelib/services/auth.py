@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
@@ -98,8 +100,7 @@ def browser(user_agent: str) -> dict[str, str]:
     return {"browser": name} if name else {}
 
 
-@dataclass(frozen=True)
-class SignedIn:
+class SignedIn(Struct, frozen=True):
     """A new session's bearer token and its account (and, at sign-in, what it owes)."""
 
     token: str
@@ -108,8 +109,7 @@ class SignedIn:
     pending: tuple[Charge, ...] = ()  # the open charges of an account that may owe
 
 
-@dataclass(frozen=True)
-class Verified:
+class Verified(Struct, frozen=True):
     """A password that checked out: its account, the trusted device it came from (if any),
     and what the success does to the throttle buckets (committed with the change)."""
 
@@ -166,7 +166,7 @@ class AuthService:
             log_event("auth.rejected", account_id=account_id, ip=ip)
             raise NotAuthenticated()
         if now - session.last_seen_at >= timedelta(seconds=s.session_touch_seconds):
-            session = Session(**{**session.__dict__, "last_seen_at": now})
+            session = replace(session, last_seen_at=now)
             self._repo.touch_session(
                 session, now, session.expires_at(s.session_idle_seconds, s.session_absolute_seconds)
             )

@@ -22,9 +22,11 @@ Plan amounts are net; VAT (see ``domain.vat_rates``) is added on the invoice.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from chalicelib.config import Plan, Settings
 from chalicelib.domain.account import (
@@ -83,8 +85,7 @@ PAYING_STATUSES = (AccountStatus.ACTIVE, AccountStatus.PAST_DUE, AccountStatus.S
 ISSUE_RETRIES = 20
 
 
-@dataclass(frozen=True)
-class CardChanges:
+class CardChanges(Struct, frozen=True):
     exp_month: int | None = None
     exp_year: int | None = None
     name: str | None = None
@@ -94,8 +95,7 @@ class CardChanges:
     city: str | None = None
 
 
-@dataclass(frozen=True)
-class CardReplaced:
+class CardReplaced(Struct, frozen=True):
     """A new card on file; ``pending`` is what is still owed once the account's open charges
     were retried with it (None when the account owed nothing: it is not past due)."""
 
@@ -106,8 +106,7 @@ class CardReplaced:
 RetryNow = Callable[[Caller, tuple[Sequence[Charge], Sequence[Invoice]]], "PayResult | None"]
 
 
-@dataclass
-class RenewalReport:
+class RenewalReport(Struct):
     renewed: int = 0
     failed: int = 0
     unknown: int = 0

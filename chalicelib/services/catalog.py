@@ -11,7 +11,8 @@ list is public.  A per-seat plan's price is for one seat.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from chalicelib.config import Plan, Settings
 from chalicelib.domain.account import Account
@@ -25,8 +26,7 @@ from chalicelib.services.ports import Clock
 _POSTAL = re.compile(r"^[A-Za-z0-9 -]{1,16}$")
 
 
-@dataclass(frozen=True)
-class PlanOffer:
+class PlanOffer(Struct, frozen=True):
     plan: Plan
     name: str
     description: str | None

@@ -41,8 +41,9 @@ and mails support, once.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
@@ -92,8 +93,7 @@ KEY_REFUSALS = ("idempotency_error", "idempotency_key_in_use")
 REASON_MAX = 500
 
 
-@dataclass(frozen=True)
-class CreditBatch:
+class CreditBatch(Struct, frozen=True):
     """Credit notes to commit, with their invoices and the counter they were numbered from."""
 
     credit_notes: tuple[tuple[CreditNote, int | None], ...] = ()

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from chalicelib.domain.account import Caller
 from chalicelib.domain.billing import Invoice
@@ -35,8 +36,7 @@ from chalicelib.logs import log_error, log_event
 from chalicelib.services.ports import Clock, DocumentRenderer, DocumentRepository
 
 
-@dataclass(frozen=True)
-class Pdf:
+class Pdf(Struct, frozen=True):
     """What the route answers: the file's name (the document's number) and its bytes."""
 
     number: str

@@ -37,8 +37,10 @@ import enum
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from datetime import timedelta
+
+from msgspec import Struct
+from msgspec.structs import asdict, replace
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
@@ -82,8 +84,7 @@ class PayKind(enum.StrEnum):
     DECLINED = "declined"
 
 
-@dataclass(frozen=True)
-class PayResult:
+class PayResult(Struct, frozen=True):
     """What "apply pending charges" did: built once from the outcome, stored (serialized)
     as the answer of an ``Idempotency-Key``, returned as is."""
 
@@ -495,13 +496,10 @@ class DunningService:
 
 def replace_attempt(charge: Charge, attempt: Attempt) -> Charge:
     """A legacy charge (claimed before attempts were stored) with its attempt filled in."""
-    from dataclasses import replace
-
     return replace(charge, attempt=attempt)
 
 
-@dataclass
-class DispatchReport:
+class DispatchReport(Struct):
     due: int = 0
     succeeded: int = 0
     declined: int = 0

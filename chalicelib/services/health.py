@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from chalicelib.logs import log_event
 from chalicelib.services.ports import HealthProbe
@@ -24,8 +25,7 @@ DEADLINE_SECONDS = 3.0
 OK, DOWN = "ok", "down"
 
 
-@dataclass(frozen=True)
-class HealthReport:
+class HealthReport(Struct, frozen=True):
     """``checks``: dependency name -> ``"ok"`` or ``"down"``."""
 
     checks: dict[str, str]

@@ -19,8 +19,10 @@ conflict is on record for review).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import date, datetime
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import Account, AuditEvent
@@ -31,8 +33,7 @@ from chalicelib.domain.vat_rates import REVERSE_CHARGE_MENTION, vat_amount
 EVIDENCE_CONFLICT_EVENT = "tax_evidence_conflict"
 
 
-@dataclass(frozen=True)
-class Price:
+class Price(Struct, frozen=True):
     """What a customer pays for a net amount: the VAT decided as on an invoice issued now."""
 
     net: int

@@ -30,8 +30,9 @@ with its mail in the outbox and its audit event (who: ``customer`` or ``support`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from msgspec import Struct
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
@@ -78,8 +79,7 @@ CREDIT_RETRIES = 10
 SUPPORT_LOCALE = "en"
 
 
-@dataclass(frozen=True)
-class Reactivated:
+class Reactivated(Struct, frozen=True):
     """The outcome of ``reactivate``: a session (free trial) or an open request (paid)."""
 
     signed_in: SignedIn | None = None

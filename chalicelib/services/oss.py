@@ -38,9 +38,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
+
+from msgspec import Struct
 
 from chalicelib.domain.billing import Invoice, InvoiceStatus
 from chalicelib.domain.credit_notes import CreditNote
@@ -55,8 +56,7 @@ class OssLedger(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class OssRow:
+class OssRow(Struct, frozen=True):
     member_state: str
     rate: str
     currency: str

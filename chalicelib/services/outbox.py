@@ -31,8 +31,9 @@ requeue-failed-mail``) puts it back in the queue with a fresh window.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from msgspec import Struct, field
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import MailStatus, OutboxMail
@@ -53,8 +54,7 @@ def backoff(attempts: int) -> timedelta:
     return min(MAX_BACKOFF, FIRST_BACKOFF * (1 << doublings))
 
 
-@dataclass
-class RelayReport:
+class RelayReport(Struct):
     sent: int = 0
     retried: int = 0
     failed: int = 0
@@ -63,8 +63,7 @@ class RelayReport:
     idle: int = 0  # 1: the sweeper's wake marker said nothing is due (no Query made)
 
 
-@dataclass
-class RequeueReport:
+class RequeueReport(Struct):
     requeued: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # not failed (sent, pending) or unknown
 

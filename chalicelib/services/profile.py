@@ -13,7 +13,8 @@ commit stores the session with its throttle bucket cleared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
@@ -45,8 +46,7 @@ from chalicelib.services.ports import AccountRepository, Clock, PasswordHasher
 _UNSET = object()
 
 
-@dataclass(frozen=True)
-class ProfileChanges:
+class ProfileChanges(Struct, frozen=True):
     """Fields a customer asked to change (``None`` for phone means "remove it")."""
 
     name: str | None = None

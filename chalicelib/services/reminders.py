@@ -30,8 +30,9 @@ Once the renewal is due its reminders are moot; the next renewal date gets its o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.config import Plan, Settings
 from chalicelib.domain.account import Account, AccountChange, OutboxMail, Reminder
@@ -45,8 +46,7 @@ from chalicelib.services.mail import BILLING_PATH, new_mail
 from chalicelib.services.ports import BillingRepository, Clock
 
 
-@dataclass
-class ReminderReport:
+class ReminderReport(Struct):
     renewal_notices: int = 0
     card_notices: int = 0
     skipped: int = 0

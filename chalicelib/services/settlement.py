@@ -47,8 +47,10 @@ import hashlib
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
@@ -116,8 +118,7 @@ CHARGE_EVENTS: dict[Result, str] = {
 }
 
 
-@dataclass(frozen=True)
-class GatewayResult:
+class GatewayResult(Struct, frozen=True):
     kind: Result
     outcome: ChargeOutcome | None = None
 
@@ -132,8 +133,7 @@ class GatewayResult:
         return NOT_PROCESSED if self.kind is Result.NOT_FOUND else AUTHENTICATION
 
 
-@dataclass(frozen=True)
-class Applied:
+class Applied(Struct, frozen=True):
     """What :meth:`Settlement.apply` committed."""
 
     change: AccountChange
@@ -142,8 +142,7 @@ class Applied:
     retry_now: bool = False  # declined with a card that is no longer the account's
 
 
-@dataclass
-class _Draft:
+class _Draft(Struct):
     charges: list[tuple[Charge, int | None]] = field(default_factory=list)
     invoices: list[tuple[Invoice, int | None]] = field(default_factory=list)
     mails: list[OutboxMail] = field(default_factory=list)

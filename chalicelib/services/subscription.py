@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from msgspec import Struct
 
 from chalicelib.config import Plan, Settings
 from chalicelib.domain.account import (
@@ -69,16 +70,14 @@ from chalicelib.services.settlement import Result, Settlement
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class Amounts:
+class Amounts(Struct, frozen=True):
     net: int
     tax: int
     total: int
     currency: str
 
 
-@dataclass(frozen=True)
-class PreviewLine:
+class PreviewLine(Struct, frozen=True):
     kind: LineKind
     description: str
     quantity: int
@@ -90,8 +89,7 @@ class PreviewLine:
     period_end: datetime
 
 
-@dataclass(frozen=True)
-class Preview:
+class Preview(Struct, frozen=True):
     kind: ChangeKind
     now: Amounts
     renewal_at: datetime
@@ -101,8 +99,7 @@ class Preview:
     seats: int
 
 
-@dataclass(frozen=True)
-class Changed:
+class Changed(Struct, frozen=True):
     kind: ChangeKind
     account: Account
     invoice_id: str | None = None

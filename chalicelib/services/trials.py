@@ -19,8 +19,9 @@ left to do or lose the condition and skip.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.config import Settings
 from chalicelib.domain.account import (
@@ -41,8 +42,7 @@ from chalicelib.services.ports import Clock, TrialRepository
 SUBSCRIBE_PATH = "/#/account"  # the console's "My account" view, where billing and plans are
 
 
-@dataclass
-class TrialReport:
+class TrialReport(Struct):
     notified: int = 0
     expired: int = 0
     skipped: int = 0

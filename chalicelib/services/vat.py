@@ -20,8 +20,9 @@ transaction as the account's VAT fields.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
+
+from msgspec import Struct
 
 from chalicelib.domain.account import Account, AccountChange, AuditEvent, Caller, WorkItem
 from chalicelib.domain.errors import ConcurrentUpdate, Conflict, InvalidInput
@@ -62,8 +63,7 @@ CLEARED_VAT: dict[str, None] = {
 """The account fields that remove a VAT ID (``account.evolve(**CLEARED_VAT)``)."""
 
 
-@dataclass
-class RecheckReport:
+class RecheckReport(Struct):
     checked: int = 0
     valid: int = 0
     invalid: int = 0

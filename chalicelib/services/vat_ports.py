@@ -21,9 +21,10 @@ the retry policy; it is never shown to customers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
+
+from msgspec import Struct
 
 VatCheckStatus = Literal["valid", "invalid", "unavailable"]
 
@@ -52,8 +53,7 @@ def status_of_fault(fault: str) -> VatCheckStatus:
     return "invalid" if fault in INVALID_FAULTS else "unavailable"
 
 
-@dataclass(frozen=True)
-class VatCheckResult:
+class VatCheckResult(Struct, frozen=True):
     """One consultation of the registry."""
 
     status: VatCheckStatus

@@ -21,13 +21,13 @@ import os
 import re
 import uuid
 import zipfile
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.adapters.dynamo.models import create_table
 from chalicelib.adapters.secrets import secret_name
@@ -342,8 +342,8 @@ def _site_packages() -> Path:
 
 def _package_like_chalice(into: Path) -> Path:
     """A zip laid out as ``chalice package`` lays one out: the app, chalicelib, Chalice's
-    runtime and the installed requirements (babel and phonenumbers whole; boto3 and botocore
-    as markers), plus a C source and another Python's bytecode."""
+    runtime and the installed requirements (babel, phonenumbers and msgspec whole; boto3 and
+    botocore as markers), plus a C source and another Python's bytecode."""
     site = _site_packages()
     path = into / "deployment.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -360,7 +360,7 @@ def _package_like_chalice(into: Path) -> Path:
         chalice = site / "chalice"
         add(chalice / "__init__.py", "chalice/__init__.py")
         add(chalice / "app.py", "chalice/app.py")
-        for name in ("babel", "phonenumbers", "babel-2.18.0.dist-info"):
+        for name in ("babel", "phonenumbers", "msgspec", "babel-2.18.0.dist-info"):
             add(site / name, name)
         for name in ("boto3", "botocore"):
             add(site / name / "__init__.py", f"{name}/__init__.py")

@@ -64,7 +64,7 @@ def test_credit_note_xml_is_a_valid_381_referring_to_its_invoice(
 
 
 def test_the_schematron_check_catches_a_wrong_credit_note() -> None:
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     note = sample_note(samples.french_consumer, 700)
     broken = credit_note_xml(replace(note, total=note.total + 1), "en")

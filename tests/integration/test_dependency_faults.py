@@ -205,9 +205,9 @@ def test_the_invoice_list_is_a_503_when_dynamodb_is_unreachable(api: Api, faults
 # --- SQS (the charge-retry fan-out) ----------------------------------------------------------
 def test_sqs_sends_batches_and_an_unreachable_queue_is_a_503(settings: Any) -> None:
     import uuid
-    from dataclasses import replace
 
     import boto3
+    from msgspec.structs import replace
 
     from chalicelib.adapters.sqs import SqsChargeQueue
     from chalicelib.domain.errors import DependencyUnavailable

@@ -8,10 +8,10 @@ import io
 import re
 import shutil
 import subprocess
-from dataclasses import replace
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.adapters.dynamo.repository import DynamoRepository
 from chalicelib.config import Settings

@@ -5,11 +5,11 @@ received from ``/moto-api/data.json`` after the outbox job ran."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.config import Settings

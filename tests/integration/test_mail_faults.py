@@ -13,11 +13,11 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.cli import main as cli

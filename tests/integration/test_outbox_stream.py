@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 from pynamodb.connection.base import Connection
 
 from chalicelib.config import Settings

@@ -69,7 +69,7 @@ def test_ses_mailer_sends_through_the_embedded_server(settings: Settings, stack:
 
 
 def test_ses_mailer_reports_an_unverified_sender_as_permanent(settings: Settings) -> None:
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     mailer = SesMailer(replace(settings, ses_sender="unverified@elsewhere.example.com"))
     with pytest.raises(MailDeliveryError) as error:
@@ -78,7 +78,7 @@ def test_ses_mailer_reports_an_unverified_sender_as_permanent(settings: Settings
 
 
 def test_ses_mailer_reports_an_unreachable_server_as_temporary(settings: Settings) -> None:
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     from devstack.stack import free_port
 

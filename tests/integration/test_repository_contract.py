@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.adapters.memory import InMemoryRepository
 from chalicelib.config import Settings

@@ -67,7 +67,7 @@ def repo_now() -> Any:
 
 
 def test_configure_points_the_shared_connection_at_the_new_endpoint(settings: Settings) -> None:
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     other = replace(settings, table_name="another-table", aws_endpoint_url="http://127.0.0.1:9")
     configure(other)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import replace
 from typing import Any
 
 import boto3
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.adapters.secrets import (
     SecretsManagerSource,

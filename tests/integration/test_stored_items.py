@@ -168,7 +168,7 @@ def test_items_written_in_the_stored_format_load(client: Any, settings: Settings
 def test_the_plan_attributes_are_stored_only_when_set(client: Any, settings: Settings) -> None:
     """Seats, a scheduled cancellation and the period start round-trip; an account without
     them writes none of them (so items written before them and after look the same)."""
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     repo = DynamoRepository(settings)
     plain = trial_account()

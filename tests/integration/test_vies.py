@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.adapters.vies import MAX_ANSWER_BYTES, ViesClient, parse_answer
 from chalicelib.config import Settings

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.adapters.dynamo.models import configure, create_table

@@ -20,12 +20,12 @@ from __future__ import annotations
 import fnmatch
 import json
 import uuid
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.adapters.dynamo.models import table_definition
 from chalicelib.adapters.secrets import SecretsManagerSource, secret_name

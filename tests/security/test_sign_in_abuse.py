@@ -8,12 +8,12 @@ is seen whatever the adapter's method names.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import argon2
 import pytest
+from msgspec.structs import replace
 
 from tests.conftest import unique_email
 from tests.helpers import PASSWORD, Api

@@ -366,7 +366,7 @@ def test_a_malformed_seller_siren_refuses_the_invoice_before_anything_moves(
 ) -> None:
     """The cold start only checks the seller identity is set; the numbers are checked when an
     invoice takes them, before the invoice is stored and before Stripe is called."""
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     from chalicelib.domain.legal import SellerSettingsMissing
 

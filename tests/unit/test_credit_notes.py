@@ -10,11 +10,11 @@ above what is left, idempotent by the caller's key, a lost answer replayed with 
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.adapters.fake_payments import CardBehaviour, FakePaymentGateway
 from chalicelib.adapters.memory import InMemoryRepository

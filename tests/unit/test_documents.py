@@ -4,12 +4,13 @@ ahead by the stream in every language, and never let an older rendering win."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.adapters.memory import InMemoryRepository

@@ -55,7 +55,7 @@ def test_outside_eu_reasons() -> None:
 def test_outside_eu_business_reason_is_259_1() -> None:
     facts_business = samples.issue(samples.us_customer())
     assert facts_business.tax_facts is not None
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     invoice = replace(
         facts_business,

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
 from datetime import datetime
+
+from msgspec.structs import replace
 
 from chalicelib.adapters.memory import InMemoryRepository
 from chalicelib.domain.account import AccountChange

@@ -127,7 +127,7 @@ def test_subscribe_seats_have_the_bounds_of_a_plan_change(memory_box: Container)
 
 
 def test_a_flat_plan_costs_the_same_whatever_the_seats(memory_box: Container) -> None:
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     flat = replace(memory_box.settings.plans[0], per_seat=False)
     caller = trial(memory_box)
@@ -322,7 +322,7 @@ def test_the_period_start_survives_a_month_end_clamp(
 
 
 def test_accounts_stored_without_a_period_start_derive_it(memory_box: Container) -> None:
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     caller = subscribed(memory_box, "basic-monthly")
     old = replace(caller.account, period_started_at=None)

@@ -3,8 +3,9 @@ writes it into the ``work_queue`` keys and the in-memory repository reads it wit
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+from msgspec.structs import replace
 
 from chalicelib.adapters.memory import due_in
 from chalicelib.domain.account import (

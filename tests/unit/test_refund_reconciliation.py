@@ -10,10 +10,10 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.adapters.fake_payments import FakePaymentGateway, Fault

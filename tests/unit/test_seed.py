@@ -4,9 +4,9 @@ password is public), before anything is built or written."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib.adapters.memory import InMemoryRepository
 from chalicelib.cli import main
