@@ -43,9 +43,10 @@ run: $(STAMP) system-deps
 reset: $(STAMP) system-deps
 	$(BIN)/python -m devstack --reset
 
-## test: lint, type-check and every test (the embedded servers are started by the tests)
+## test: lint, type-check and every test (the embedded servers are started by the tests), in
+## one process per core: a test module runs whole in one of them, each has its own stack
 test: $(STAMP) system-deps $(AXE) lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 ## unit: the unit tests only (services over in-memory fakes, no server started), < 30 s
 unit: $(STAMP)
