@@ -47,6 +47,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# how long a page action or an expectation waits: under `make test` another test process
+# (and its stack) shares the machine, and Playwright's 5 s default for `expect` is too tight
+WAIT_MS = 15_000
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 DEMO_PASSWORD = "HelpDesk-demo-2026"
@@ -232,7 +235,7 @@ def page(browser: Any, stack: Stack) -> Iterator[Any]:
     context = browser.new_context(
         viewport=DESKTOP, locale="en-US", accept_downloads=True, base_url=stack.base
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(WAIT_MS)
     problems: list[str] = []
     tab = context.new_page()
     tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
@@ -247,6 +250,14 @@ def page(browser: Any, stack: Stack) -> Iterator[Any]:
     yield tab
     context.close()
     assert not problems, problems
+
+
+def expect(target: Any) -> Any:
+    """Playwright's ``expect``, waiting as long as the pages' actions do (``WAIT_MS``)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    playwright_expect.set_options(timeout=WAIT_MS)
+    return playwright_expect(target)
 
 
 def settle(page: Any) -> None:

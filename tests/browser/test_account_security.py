@@ -25,6 +25,7 @@ from tests.browser.conftest import (
     PHONE,
     ROOT,
     Stack,
+    expect,
     open_my_account,
     set_language,
     settle,
@@ -81,12 +82,6 @@ LABELS = {
         "activity": "Activité",
     },
 }
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
 
 
 def mail_link(stack: Stack, to: str, page_name: str) -> str:

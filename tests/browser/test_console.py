@@ -17,6 +17,7 @@ from tests.browser.conftest import (
     DEMO_PASSWORD,
     PASSWORD,
     Stack,
+    expect,
     open_my_account,
     set_language,
     settle,
@@ -26,12 +27,6 @@ from tests.browser.conftest import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
 
 
 def fill_stripe_card(page: Any, number: str, month: str = "12", year: str = "31") -> None:

@@ -23,6 +23,7 @@ import pytest
 from tests.browser.conftest import (
     PHONE,
     Stack,
+    expect,
     open_my_account,
     set_language,
     settle,
@@ -31,7 +32,7 @@ from tests.browser.conftest import (
     unlabelled_controls,
 )
 from tests.browser.test_account_security import axe_violations
-from tests.browser.test_console import expect, fill_stripe_card
+from tests.browser.test_console import fill_stripe_card
 
 pytestmark = pytest.mark.e2e
 

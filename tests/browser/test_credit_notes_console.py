@@ -8,15 +8,17 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Stack, open_my_account, set_language, settle, shoot, sign_in
+from tests.browser.conftest import (
+    Stack,
+    expect,
+    open_my_account,
+    set_language,
+    settle,
+    shoot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.e2e
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
 
 
 def test_a_declined_first_payment_shows_its_credit_note(page: Any, stack: Stack) -> None:

@@ -9,9 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORD, Stack, open_my_account, set_language, settle, sign_in
+from tests.browser.conftest import (
+    PASSWORD,
+    Stack,
+    expect,
+    open_my_account,
+    set_language,
+    settle,
+    sign_in,
+)
 from tests.browser.test_account_security import axe_violations
 
 WORDS = {

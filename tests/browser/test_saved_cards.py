@@ -8,16 +8,18 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Stack, open_my_account, set_language, settle, shoot, sign_in
+from tests.browser.conftest import (
+    Stack,
+    expect,
+    open_my_account,
+    set_language,
+    settle,
+    shoot,
+    sign_in,
+)
 from tests.browser.test_account_security import axe_violations
 
 pytestmark = pytest.mark.e2e
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
 
 
 def test_saved_cards_listed_made_default_and_removed(page: Any, stack: Stack) -> None:
