@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,16 +60,26 @@ def stack_settings(stack: Any) -> Settings:
     return settings_from_env({**os.environ, **stack.environment})
 
 
-@pytest.fixture(scope="module")
-def settings(stack_settings: Settings) -> Iterator[Settings]:
+@contextmanager
+def own_table(base: Settings, label: str = "") -> Iterator[Settings]:
+    """``base`` over a new table of its own (created from the code's definition), deleted
+    when the block ends."""
     from chalicelib.adapters.dynamo.models import TableItem, configure, create_table
 
-    name = f"{stack_settings.table_name}-{uuid.uuid4().hex[:8]}"
-    own = replace(stack_settings, table_name=name)
+    name = "-".join(part for part in (base.table_name, label, uuid.uuid4().hex[:8]) if part)
+    own = replace(base, table_name=name)
     create_table(own)
-    yield own
-    configure(own)
-    TableItem.delete_table()
+    try:
+        yield own
+    finally:
+        configure(own)
+        TableItem.delete_table()
+
+
+@pytest.fixture(scope="module")
+def settings(stack_settings: Settings) -> Iterator[Settings]:
+    with own_table(stack_settings) as own:
+        yield own
 
 
 def process_environment(stack: Any, settings: Settings) -> dict[str, str]:

@@ -11,18 +11,17 @@ and which AWS calls it made.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from msgspec.structs import replace
 
 from chalicelib.adapters.clock import FixedClock
-from chalicelib.adapters.dynamo.models import configure, create_table
+from chalicelib.adapters.dynamo.models import configure
 from chalicelib.wiring import build_container, override
+from tests.conftest import own_table
 from tests.helpers import Api
 from tests.moto_tracking import forget_dynamodb_instances
 from tests.security.aws_calls import RECORDER, Call
@@ -77,25 +76,23 @@ def journey(stack_settings: Any, chalice_app: Any) -> Iterator[JourneyResult]:
     from chalice.test import Client
 
     # Its own table, so that its jobs work on its items only (not on other tests' leftovers).
-    settings = stack_settings
-    own = replace(settings, table_name=f"{settings.table_name}-journey-{uuid.uuid4().hex[:6]}")
-    create_table(own)
-    box = build_container(own, clock=FixedClock(datetime.now(UTC).replace(microsecond=0)))
-    capture = Capture()
-    root = logging.getLogger()
-    helpdesk = logging.getLogger("helpdesk")
-    previous = root.level
-    root.addHandler(capture)
-    root.setLevel(logging.INFO)
-    mark = RECORDER.mark()
-    override(box)
-    try:
-        with Client(chalice_app) as client:
-            result = run_journey(Api(client), box)
-    finally:
-        override(None)
-        configure(settings)  # the models point at the shared table again
-        root.removeHandler(capture)
-        root.setLevel(previous)
-    assert helpdesk.propagate
-    yield JourneyResult(result, capture, RECORDER.since(mark), own)
+    with own_table(stack_settings, "journey") as own:
+        box = build_container(own, clock=FixedClock(datetime.now(UTC).replace(microsecond=0)))
+        capture = Capture()
+        root = logging.getLogger()
+        helpdesk = logging.getLogger("helpdesk")
+        previous = root.level
+        root.addHandler(capture)
+        root.setLevel(logging.INFO)
+        mark = RECORDER.mark()
+        override(box)
+        try:
+            with Client(chalice_app) as client:
+                result = run_journey(Api(client), box)
+        finally:
+            override(None)
+            configure(stack_settings)  # the models point at the shared table again
+            root.removeHandler(capture)
+            root.setLevel(previous)
+        assert helpdesk.propagate
+        yield JourneyResult(result, capture, RECORDER.since(mark), own)
